@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-QUOTE_SEPARATOR = "━"
+from browser_env.protocol import QUOTE_SEPARATOR
+
 DECLINE_REASONS = ("Nonsense", "Controversial")
 
 
@@ -145,7 +146,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ClickLink,
         "Clicked on link <link ID>",
         "open the link shown as 【<link ID>†text†domain】",
-        re.compile(r"Clicked on link\s+(\d{1,6})"),
+        re.compile(r"Clicked on link\s+([0-9]{1,6})"),
         _click,
         lambda a: f"Clicked on link {a.link_id}",
     ),

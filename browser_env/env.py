@@ -1,13 +1,20 @@
-"""The text browser environment, with Gymnasium's ``reset``/``step`` contract.
+"""The text browser environment, with Gymnasium's ``reset``/``step``/``close`` contract.
 
-Run one by hand with ``webgpt browse --corpus NAME --question "..."``.
+    with BrowserEnv(corpus.search, corpus.fetcher) as env:
+        observation, info = env.reset(seed=0, options={"question": "Who designed the Eiffel Tower?"})
+        observation, reward, terminated, truncated, info = env.step("Search eiffel tower")
+
+``info`` carries the state as data (the search results, the links in the window, the window's
+paragraphs, the commands that are valid now, the quotes), so no policy, demonstrator or UI needs to read
+the rendered observation back. Run one by hand with ``webgpt browse --corpus NAME --question "..."``.
 """
 
 from __future__ import annotations
 
+import random
 import re
 from bisect import bisect_left
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -28,45 +35,35 @@ from browser_env.actions import (
     parse_action,
     render_action,
 )
+from browser_env.config import EnvConfig
 from browser_env.page import Link, Page, domain_of
+from browser_env.protocol import (
+    LINK_MARKUP,
+    EndReason,
+    Observation,
+    ObservedQuote,
+    format_link,
+    link_text,
+    unlink,
+)
 from browser_env.web import Fetcher, FetchError, SearchBackend
 
 SEARCH_URL_PREFIX = "search:"
 START_TITLE = "No page open"
 START_TEXT = "Nothing to read yet. Begin with: Search <query>"
 
+__all__ = ["SEARCH_URL_PREFIX", "BrowserEnv", "CollectedQuote", "EnvConfig", "is_search_url", "wrap_lines"]
 
-@dataclass
-class EnvConfig:
-    max_actions: int = 100
-    max_quotes: int = 10
-    window_lines: int = 12
-    line_width: int = 120
-    search_results: int = 10
-    blocklist: tuple[str, ...] = ("reddit.com", "quora.com")
-    max_quote_chars: int = 1500
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["blocklist"] = list(self.blocklist)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> EnvConfig:
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in (data or {}).items() if k in known}
-        if "blocklist" in values:
-            values["blocklist"] = tuple(values["blocklist"])
-        return cls(**values)
-
-    def is_blocked(self, url: str) -> bool:
-        domain = domain_of(url)
-        return any(domain == blocked or domain.endswith("." + blocked) for blocked in self.blocklist)
+def is_search_url(url: str | None) -> bool:
+    """Whether ``url`` is a search results page of this environment."""
+    return bool(url) and url.startswith(SEARCH_URL_PREFIX)  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)
 class CollectedQuote:
-    """A quote as collected: the extract and where it is (offsets into the page text)."""
+    """A quote as collected: the extract, where it is (offsets into the page text) and the SHA-256 of
+    that page text, so that it can be checked against the very page it came from."""
 
     url: str
     title: str
@@ -74,9 +71,22 @@ class CollectedQuote:
     text: str
     start: int
     end: int
+    page_sha256: str = ""
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SearchResultView:
+    """A result as listed on a results page: ``id`` is its link id there, ``rank`` its position (0 first)."""
+
+    rank: int
+    id: int
+    title: str
+    url: str
+    domain: str
+    snippet: str
 
 
 @dataclass
@@ -85,7 +95,7 @@ class _View:
 
     page: Page
     lines: list[tuple[int, int]]
-    links: list[dict[str, Any]]
+    results: list[SearchResultView] = field(default_factory=list)
     top: int = 0
     find_text: str | None = None
     find_offset: int = -1
@@ -101,29 +111,43 @@ class _EpisodeState:
     past_actions: list[str] = field(default_factory=list)
     last_action: str | None = None
     error: str | None = None
-    end_reason: str | None = None
+    end_reason: EndReason | None = None
 
 
 class BrowserEnv:
     """A text browser over a search backend and a fetcher. Invalid actions never raise out of ``step``;
-    their error shows in the next observation."""
+    their error shows in the next observation. The environment itself is deterministic; ``reset(seed=…)``
+    seeds ``rng``, the generator offered to policies that want one tied to the episode."""
 
     def __init__(self, search: SearchBackend, fetcher: Fetcher, config: EnvConfig | None = None) -> None:
         self.search_backend = search
         self.fetcher = fetcher
         self.config = config or EnvConfig()
+        self.rng = random.Random()
+        self.seed: int | None = None
         self._state = _EpisodeState()
+        self._closed = False
 
     # Gymnasium contract ------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
+        """Start an episode: ``options={"question": "..."}`` (required)."""
+        if self._closed:
+            raise RuntimeError("this environment is closed")
         question = str((options or {}).get("question", "")).strip()
         if not question:
-            raise ValueError("reset needs options={'question': '...'}")
+            raise ValueError("reset needs options={'question': '...'} with a non-empty question")
+        if seed is not None:
+            self.seed = seed
+            self.rng.seed(seed)
         self._state = _EpisodeState(question=question)
         return self.observation, self.info
 
     def step(self, action: AnyAction | str) -> tuple[str, float, bool, bool, dict]:
+        """Apply one command (an action or its text). Returns observation, reward (always 0: quality is
+        judged on the answer), terminated (End), truncated (a budget ran out) and info."""
         state = self._state
+        if self._closed:
+            raise RuntimeError("this environment is closed")
         if not state.question:
             raise RuntimeError("call reset() before step()")
         if state.end_reason is not None:
@@ -145,10 +169,26 @@ class BrowserEnv:
             state.past_actions.append(summary)
         if state.end_reason is None:
             if len(state.quotes) >= self.config.max_quotes:
-                state.end_reason = "quote_budget"
+                state.end_reason = EndReason.QUOTE_BUDGET
             elif self.actions_left <= 0:
-                state.end_reason = "action_budget"
+                state.end_reason = EndReason.ACTION_BUDGET
         return self.observation, 0.0, self.terminated, self.truncated, self.info
+
+    def close(self) -> None:
+        """Release the search backend and fetcher (those that have a ``close``). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for part in (self.search_backend, self.fetcher):
+            close = getattr(part, "close", None)
+            if callable(close):
+                close()
+
+    def __enter__(self) -> BrowserEnv:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # State the agent and the recorder read ------------------------------------------------------------
     @property
@@ -168,16 +208,16 @@ class BrowserEnv:
         return max(0, self.config.max_actions - self._state.actions_taken)
 
     @property
-    def end_reason(self) -> str | None:
+    def end_reason(self) -> EndReason | None:
         return self._state.end_reason
 
     @property
     def terminated(self) -> bool:
-        return self._state.end_reason in ("answer", "nonsense", "controversial")
+        return self._state.end_reason is not None and self._state.end_reason.terminated
 
     @property
     def truncated(self) -> bool:
-        return self._state.end_reason in ("action_budget", "quote_budget")
+        return self._state.end_reason is not None and self._state.end_reason.truncated
 
     @property
     def done(self) -> bool:
@@ -185,23 +225,38 @@ class BrowserEnv:
 
     @property
     def observation(self) -> str:
+        """The text a policy reads (see ``browser_env.protocol.observation``)."""
+        return self.observation_parts().render()
+
+    def observation_parts(self) -> Observation:
         state = self._state
-        parts = ["♦Question", state.question, "♦Quotes"]
-        for quote in state.quotes:
-            parts += [f"From {quote.title} ({quote.domain})", f"> {quote.text}"]
-        parts.append("♦Past actions")
-        parts += state.past_actions
-        title, (first, last, _), text = self._title(), self._scrollbar(), self._window_text()
-        parts += ["♦Title", title, f"♦Scrollbar: {first} - {last}", "♦Text", text]
-        if state.error:
-            parts.append(f"♦Error: {state.error}")
-        parts += [f"♦Actions left: {self.actions_left}", "♦Next action"]
-        return "\n".join(parts)
+        first, last, _ = self._scrollbar()
+        return Observation(
+            question=state.question,
+            quotes=[ObservedQuote(_source(q.title, q.domain), q.text) for q in state.quotes],
+            past_actions=list(state.past_actions),
+            title=self._title(),
+            scrollbar=(first, last),
+            text=self._window_text(),
+            error=state.error,
+            actions_left=self.actions_left,
+        )
 
     @property
     def info(self) -> dict[str, Any]:
+        """The state as data. Keys: question, url, title, quotes (records), actions_left,
+        actions_taken, invalid_actions, last_action, error, end_reason, scrollbar (first, last, total
+        display lines), on_search_page, search_results (rank, id, title, url, domain, snippet), links
+        (all links of the page), visible_links (those written in the window), window_text,
+        window_paragraphs, can_go_back, valid_commands (command syntaxes that can succeed now)."""
         state = self._state
         page = self.page
+        view = state.history[-1] if state.history else None
+        window = self._window_text()
+        links = [asdict(link) for link in page.links] if page else []
+        visible_ids = [int(m.group(1)) for m in LINK_MARKUP.finditer(window)] if page else []
+        by_id = {link["id"]: link for link in links}
+        visible = [by_id[i] for i in dict.fromkeys(visible_ids) if i in by_id]
         return {
             "question": state.question,
             "url": page.url if page else None,
@@ -212,12 +267,42 @@ class BrowserEnv:
             "invalid_actions": state.invalid_actions,
             "last_action": state.last_action,
             "error": state.error,
-            "end_reason": state.end_reason,
+            "end_reason": state.end_reason.value if state.end_reason else None,
             "scrollbar": self._scrollbar(),
-            "links": list(state.history[-1].links) if state.history else [],
-            "window_text": self._window_text(),
+            "on_search_page": bool(page) and is_search_url(page.url),
+            "search_results": [asdict(result) for result in view.results] if view else [],
+            "links": links,
+            "visible_links": visible,
+            "window_text": window,
             "window_paragraphs": self._window_paragraphs(),
+            "can_go_back": len(state.history) >= 2,
+            "valid_commands": self._valid_commands(visible),
         }
+
+    def _valid_commands(self, visible_links: list[dict[str, Any]]) -> list[str]:
+        """The syntaxes of the commands that can succeed now (``Search`` always can)."""
+        state = self._state
+        if state.end_reason is not None:
+            return []
+        valid = ["Search <query>"]
+        page = self.page
+        if page is not None:
+            first, last, total = self._scrollbar()
+            if visible_links:
+                valid.append("Clicked on link <link ID>")
+            valid.append("Find in page: <text>")
+            if not is_search_url(page.url):
+                valid.append("Quote: <text>")
+            if last < total - 1:
+                valid.append("Scrolled down <1|2|3>")
+            if first > 0:
+                valid += ["Scrolled up <1|2|3>", "Top"]
+            if len(state.history) >= 2:
+                valid.append("Back")
+        if state.quotes:
+            valid.append("End: Answer")
+        valid.append("End: <Nonsense|Controversial>")
+        return valid
 
     # Commands --------------------------------------------------------------------------------------------
     def _apply(self, action: AnyAction) -> str | None:
@@ -227,7 +312,7 @@ class BrowserEnv:
                 state.invalid_actions += 1
                 raise _ActionFailed(f"invalid action: {message}", "Invalid action")
             case Search(query=query):
-                self._open(self._results_page(query))
+                self._open(*self._results_page(query))
                 return f"Search {query}"
             case ClickLink(link_id=link_id):
                 return self._click(link_id)
@@ -255,10 +340,10 @@ class BrowserEnv:
                     raise _ActionFailed(
                         "End: Answer needs at least one quote; quote the page first", "End: Answer"
                     )
-                state.end_reason = "answer"
+                state.end_reason = EndReason.ANSWER
                 return "End: Answer"
             case EndDecline(reason=reason):
-                state.end_reason = reason.lower()
+                state.end_reason = EndReason(reason.lower())
                 return f"End: {reason}"
         raise AssertionError(f"unhandled action {action!r}")
 
@@ -267,35 +352,36 @@ class BrowserEnv:
             raise _ActionFailed(f"no page is open to {verb}; begin with Search <query>", None)
         return self._state.history[-1]
 
-    def _open(self, page: Page) -> None:
+    def _open(self, page: Page, results: list[SearchResultView] | None = None) -> None:
         lines = wrap_lines(page.text, self.config.line_width)
-        links = [{"id": x.id, "url": x.url, "text": x.text, "domain": x.domain} for x in page.links]
-        self._state.history.append(_View(page=page, lines=lines, links=links))
+        self._state.history.append(_View(page=page, lines=lines, results=results or []))
 
-    def _results_page(self, query: str) -> Page:
+    def _results_page(self, query: str) -> tuple[Page, list[SearchResultView]]:
         try:
-            results = self.search_backend.search(query, k=self.config.search_results * 2)
+            found = self.search_backend.search(query, k=self.config.search_results * 2)
         except Exception as error:  # a search backend failure must not end the episode
             raise _ActionFailed(f"search failed: {error}", f"Search {query}") from error
-        kept = [result for result in results if not self.config.is_blocked(result.url)]
+        kept = [result for result in found if not self.config.is_blocked(result.url)]
         kept = kept[: self.config.search_results]
-        lines, links = [], []
+        lines, links, results = [], [], []
         for link_id, result in enumerate(kept):
-            title = _one_line(result.title) or result.url
+            title = link_text(result.title) or result.url
             domain = domain_of(result.url)
+            snippet = link_text(result.snippet)
             links.append(Link(link_id, result.url, title, domain))
-            lines.append(f"【{link_id}†{title}†{domain}】")
-            snippet = _one_line(result.snippet)
+            results.append(SearchResultView(link_id, link_id, title, result.url, domain, snippet))
+            lines.append(format_link(link_id, title, domain))
             if snippet:
                 lines.append(snippet)
         if not kept:
             lines.append("No results found.")
-        return Page(
+        page = Page(
             url=SEARCH_URL_PREFIX + quote_plus(query),
             title=f"Search results for: {query}",
             text="\n".join(lines),
             links=links,
         )
+        return page, results
 
     def _click(self, link_id: int) -> str:
         view = self._current("click on")
@@ -316,13 +402,8 @@ class BrowserEnv:
         blocked = {link.id for link in page.links if self.config.is_blocked(link.url)}
         if not blocked:
             return page
-
-        def unlink(match: re.Match[str]) -> str:
-            return match.group(2) if int(match.group(1)) in blocked else match.group(0)
-
-        text = re.sub(r"【(\d+)†([^†】\n]*)(?:†[^】\n]*)?】", unlink, page.text)
         links = [link for link in page.links if link.id not in blocked]
-        return Page(url=page.url, title=page.title, text=text, links=links)
+        return Page(url=page.url, title=page.title, text=unlink(page.text, blocked), links=links)
 
     def _find(self, text: str) -> None:
         view = self._current("search in")
@@ -343,7 +424,7 @@ class BrowserEnv:
     def _quote(self, text: str) -> None:
         view = self._current("quote from")
         page = view.page
-        if page.url.startswith(SEARCH_URL_PREFIX):
+        if is_search_url(page.url):
             raise _ActionFailed(
                 "quotes must come from a page, not from search results: open a result", "Quote"
             )
@@ -358,7 +439,8 @@ class BrowserEnv:
             )
         if any(quote.url == page.url and quote.text == extract for quote in self._state.quotes):
             raise _ActionFailed("that text is already quoted", "Quote")
-        self._state.quotes.append(CollectedQuote(page.url, page.title, page.domain, extract, *span))
+        quote = CollectedQuote(page.url, page.title, page.domain, extract, *span, page.text_sha256)
+        self._state.quotes.append(quote)
 
     # Rendering ---------------------------------------------------------------------------------------------
     def _clamp_top(self, view: _View, top: int) -> int:
@@ -369,9 +451,9 @@ class BrowserEnv:
         page = self.page
         if page is None:
             return START_TITLE
-        if page.url.startswith(SEARCH_URL_PREFIX):
+        if is_search_url(page.url):
             return page.title
-        return f"{page.title} ({page.domain})" if page.domain else page.title
+        return _source(page.title, page.domain)
 
     def _scrollbar(self) -> tuple[int, int, int]:
         if not self._state.history:
@@ -409,8 +491,8 @@ class _ActionFailed(Exception):
         self.summary = summary
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.replace("【", "[").replace("】", "]").replace("†", "+").split())
+def _source(title: str, domain: str) -> str:
+    return f"{title} ({domain})" if domain else title
 
 
 _BREAKABLE = re.compile(r"【[^】\n]*】|\s")

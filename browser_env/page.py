@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import urlsplit
 
 
@@ -33,6 +35,11 @@ class Page:
     def domain(self) -> str:
         return domain_of(self.url)
 
+    @cached_property
+    def text_sha256(self) -> str:
+        """The fingerprint a quote keeps of the page it came from."""
+        return text_sha256(self.text)
+
     def link(self, link_id: int) -> Link | None:
         for link in self.links:
             if link.id == link_id:
@@ -44,3 +51,8 @@ def domain_of(url: str) -> str:
     """The host of ``url`` without a leading ``www.``; empty for URLs without one."""
     host = (urlsplit(url).hostname or "").lower()
     return host.removeprefix("www.")
+
+
+def text_sha256(text: str) -> str:
+    """The SHA-256 of ``text`` (UTF-8), in hex."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

@@ -27,7 +27,7 @@ class Passage:
 def document_text(document: Document) -> str:
     """The text of a document as the browser shows it, with link markup reduced to the link text."""
     from browser_env.render import html_to_page, text_to_page
-    from browser_env.textmatch import strip_links
+    from browser_env.protocol import strip_links
 
     if document.content_type == "html":
         return strip_links(html_to_page(document.content, document.url).text)

@@ -1,4 +1,5 @@
-"""Matching text the way Find and Quote do: case-insensitive, ignoring link markup and whitespace.
+"""Matching text the way Find and Quote do: Unicode-folded (NFKC, then case-folded), ignoring link
+markup and runs of whitespace. Find, Quote and quote verification all match through this module.
 
 Link markup ``【id†text†domain】`` counts as its ``text`` alone. Offsets returned are offsets into the
 page text as rendered (markup included), so a quote can always be found again on its page.
@@ -7,17 +8,14 @@ page text as rendered (markup included), so a quote can always be found again on
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
-LINK_MARKUP = re.compile(r"【\d+†([^†】\n]*)(?:†[^】\n]*)?】")
-QUOTE_SEPARATOR = "━"
+from browser_env.protocol import LINK_MARKUP, QUOTE_SEPARATOR
 
-
-def strip_links(text: str) -> str:
-    """Replace every link's markup with its text."""
-    return LINK_MARKUP.sub(lambda match: match.group(1), text)
+_LINK_TEXT = 2  # the link text's group in LINK_MARKUP
 
 
 @dataclass(frozen=True)
@@ -28,15 +26,36 @@ class _Folded:
     origin: tuple[int, ...]
 
 
-def _fold_into(source: str, offsets: range | list[int], chars: list[str], origin: list[int]) -> None:
-    for char, offset in zip(source, offsets, strict=True):
+def fold(text: str) -> str:
+    """``text`` as matching compares it: NFKC-normalised and case-folded (whitespace kept)."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _fold_into(source: str, offsets: range, chars: list[str], origin: list[int]) -> None:
+    index, length = 0, len(source)
+    while index < length:
+        char, offset = source[index], offsets[index]
+        index += 1
         if char.isspace():
             if chars and chars[-1] != " ":
                 chars.append(" ")
                 origin.append(offset)
             continue
-        for lowered in char.lower():
-            chars.append(lowered)
+        if char.isascii():
+            chars.append(char.lower())
+            origin.append(offset)
+            continue
+        cluster = char  # a base character and the combining marks after it fold together
+        while index < length and unicodedata.combining(source[index]):
+            cluster += source[index]
+            index += 1
+        for folded in fold(cluster):
+            if folded.isspace():
+                if chars and chars[-1] != " ":
+                    chars.append(" ")
+                    origin.append(offset)
+                continue
+            chars.append(folded)
             origin.append(offset)
 
 
@@ -47,14 +66,14 @@ def _fold(text: str) -> _Folded:
     position = 0
     for match in LINK_MARKUP.finditer(text):
         _fold_into(text[position : match.start()], range(position, match.start()), chars, origin)
-        _fold_into(match.group(1), range(match.start(1), match.end(1)), chars, origin)
+        _fold_into(match.group(_LINK_TEXT), range(match.start(_LINK_TEXT), match.end(_LINK_TEXT)), chars, origin)
         position = match.end()
     _fold_into(text[position:], range(position, len(text)), chars, origin)
     return _Folded("".join(chars), tuple(origin))
 
 
 def normalize(text: str) -> str:
-    """Link markup to link text, lower case, runs of whitespace to one space, trimmed."""
+    """Link markup to link text, NFKC and case-folded, runs of whitespace to one space, trimmed."""
     return _fold(text.strip()).text.strip()
 
 
@@ -63,7 +82,7 @@ def _needle(text: str) -> str:
     # A selection that began or ended inside link markup can carry stray brackets.
     if "【" not in folded and "】" not in folded:
         return folded
-    return re.sub(r"[【】]|\d+†|†[^\s】]*】?", "", folded).strip()
+    return re.sub(r"[【】]|[0-9]+†|†[^\s】]*】?", "", folded).strip()
 
 
 def _span(folded: _Folded, start: int, length: int) -> tuple[int, int]:
@@ -117,8 +136,8 @@ def _plain(text: str) -> tuple[str, tuple[int, ...]]:
     for match in LINK_MARKUP.finditer(text):
         chars.append(text[position : match.start()])
         origin.extend(range(position, match.start()))
-        chars.append(match.group(1))
-        origin.extend(range(match.start(1), match.end(1)))
+        chars.append(match.group(_LINK_TEXT))
+        origin.extend(range(match.start(_LINK_TEXT), match.end(_LINK_TEXT)))
         position = match.end()
     chars.append(text[position:])
     origin.extend(range(position, len(text)))

@@ -3,7 +3,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from browser_env.textmatch import extract, find_span, locate_quote, normalize, strip_links
+from browser_env.protocol import strip_links
+from browser_env.textmatch import extract, find_span, locate_quote, normalize
 
 PAGE = (
     "The tower is named after the engineer 【3†Gustave Eiffel†en.wikipedia.org】, whose\n"

@@ -1,0 +1,89 @@
+"""The citation grammar of answers: ``[1]``, ``[1, 3]``, ``[1-2]`` (ASCII digits only), and which
+sentences of an answer cite which quotes. The recorder and the agent judge answers with these same
+functions, so they accept and reject exactly the same answers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+CITATION = re.compile(r"\[([0-9]{1,3}(?:\s*[,–-]\s*[0-9]{1,3})*)\]")
+_RANGE_LIMIT = 20
+# A sentence ends at . ! or ? (then closing quotes or brackets and any citations) before whitespace.
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*(?:\s*\[[0-9][0-9,\s–-]*\])*(?=\s|$)")
+_MIN_SENTENCE_WORDS = 3
+_WORD = re.compile(r"\w+")
+
+
+def parse_citations(text: str) -> list[int]:
+    """Quote numbers cited in ``text``, each once, in order of first appearance. ``[2-4]`` cites 2, 3
+    and 4; a range wider than 20 or backwards counts as its two ends."""
+    numbers: list[int] = []
+    for match in CITATION.finditer(text):
+        for part in re.split(r"\s*,\s*", match.group(1)):
+            bounds = re.split(r"\s*[–-]\s*", part)
+            first, last = int(bounds[0]), int(bounds[-1])
+            numbers += range(first, last + 1) if 0 <= last - first <= _RANGE_LIMIT else [first, last]
+    return list(dict.fromkeys(numbers))
+
+
+def citation_problems(answer: str, quote_count: int) -> list[str]:
+    """Why ``answer`` cannot stand as an answer citing ``quote_count`` numbered quotes; empty if it can.
+    This is the grammar alone: whether each quote is still on its page is checked elsewhere."""
+    problems = []
+    if not answer.strip():
+        problems.append("the answer is empty")
+    cited = parse_citations(answer)
+    if quote_count == 0:
+        problems.append("there are no quotes to cite: decline instead")
+    elif answer.strip() and not cited:
+        problems.append("the answer cites no quote; cite at least one, like [1]")
+    missing = [n for n in cited if not 1 <= n <= quote_count]
+    if missing and quote_count:
+        listed = ", ".join(f"[{n}]" for n in missing)
+        verb = "does" if len(missing) == 1 else "do"
+        problems.append(f"{listed} {verb} not match any quote (there are {quote_count}: 1-{quote_count})")
+    return problems
+
+
+@dataclass(frozen=True)
+class SentenceCitations:
+    """One sentence of an answer and the quotes it cites (empty: the sentence cites nothing)."""
+
+    text: str
+    citations: tuple[int, ...]
+
+
+def split_sentences(answer: str) -> list[str]:
+    """The answer's sentences, citations kept with the sentence they follow. Pieces of fewer than three
+    words (``U.S.``, ``Dr.``) join the sentence after them, so abbreviations do not split sentences."""
+    pieces: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(answer):
+        pieces.append(answer[start : match.end()])
+        start = match.end()
+    pieces.append(answer[start:])
+    sentences: list[str] = []
+    carry = ""
+    for piece in pieces:
+        text = (carry + piece).strip()
+        if not text:
+            continue
+        if len(_WORD.findall(CITATION.sub(" ", text))) < _MIN_SENTENCE_WORDS and piece is not pieces[-1]:
+            carry = text + " "
+            continue
+        sentences.append(text)
+        carry = ""
+    if carry.strip():
+        sentences.append(carry.strip())
+    return sentences
+
+
+def sentence_citations(answer: str) -> list[SentenceCitations]:
+    """Each sentence of ``answer`` with the quote numbers it cites."""
+    return [SentenceCitations(s, tuple(parse_citations(s))) for s in split_sentences(answer)]
+
+
+def uncited_sentences(answer: str) -> list[str]:
+    """The sentences that make a claim (have a word in them) but cite no quote."""
+    return [s.text for s in sentence_citations(answer) if not s.citations and _WORD.search(s.text)]
