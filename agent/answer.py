@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from agent.citations import QuoteSource, Reference, attribute_citations, check_citations
-from agent.formats import QuoteLike
 from agent.policies.engine import LMEngine
 from agent.prompts import PromptFormat, encode_answer_prompt
 from browser_env.web import Fetcher
+from demonstrations.formats import QuoteLike
 
 DECLINED = {
     "nonsense": "I decline to answer: the question does not make sense as asked.",
@@ -26,7 +26,7 @@ DECLINED = {
     ),
 }
 NOT_FOUND = "I could not find a source that answers this question, so I give no answer."
-_HEADER = re.compile(r"^(?:\[\d+\] )?.{1,200} \([\w.-]+\.[a-z]{2,}\)$")
+_NUMBER = re.compile(r"^\[\d+\]\s*")  # a quote's number, as in "[2] "
 _SENTENCE_END = re.compile(r"[.!?](?:\s*\[\d[\d,\s–-]*\])*[\"”’)]?(?=\s|$)")
 
 
@@ -74,8 +74,6 @@ class ModelAnswerer:
         fallback_prefix: str | None = None,
         repetition_penalty: float = 1.1,
     ) -> None:
-        import torch
-
         self.engine = engine
         self.attribute = attribute
         self.fallback_prefix = fallback_prefix
@@ -86,9 +84,7 @@ class ModelAnswerer:
         self.max_new_tokens = max_new_tokens
         self.repetition_penalty = repetition_penalty
         self.prompt_format = prompt_format
-        self.generator = torch.Generator()
-        if seed is not None:
-            self.generator.manual_seed(seed)
+        self.generator = engine.new_generator(seed)
 
     def prompt_ids(self, question: str, quotes: Sequence[QuoteLike]) -> list[int]:
         """The answering prompt, with the longest quotes shortened until it fits the context window."""
@@ -110,16 +106,18 @@ class ModelAnswerer:
 
     def write(self, question: str, quotes: Sequence[QuoteLike], n: int = 1) -> list[str]:
         prefill = self.engine.prefill(self.prompt_ids(question, quotes))
-        texts = self._sample(prefill, n, "")
+        headers = quote_headers(quotes)
+        texts = self._sample(prefill, n, "", headers)
         empty = [i for i, text in enumerate(texts) if not text]
         if empty and self.fallback_prefix:
-            for i, text in zip(empty, self._sample(prefill, len(empty), self.fallback_prefix), strict=True):
+            retries = self._sample(prefill, len(empty), self.fallback_prefix, headers)
+            for i, text in zip(empty, retries, strict=True):
                 texts[i] = text
         if self.attribute:
             texts = [attribute_citations(text, quotes) for text in texts]
         return texts
 
-    def _sample(self, prefill: Any, n: int, prefix: str) -> list[str]:
+    def _sample(self, prefill: Any, n: int, prefix: str, headers: frozenset[str]) -> list[str]:
         outputs = self.engine.generate(
             prefill,
             n=n,
@@ -129,11 +127,11 @@ class ModelAnswerer:
             stop_at_newline=False,
             generator=self.generator,
             prefix=self.engine.encode(prefix) if prefix else None,
-            stop=answer_finished,
+            stop=lambda text: _finished(text, headers),
             repetition_penalty=self.repetition_penalty,
         )
         return [
-            tidy(clean_answer(prefix + self.engine.decode(output))) if output else "" for output in outputs
+            tidy(_clean(prefix + self.engine.decode(output), headers)) if output else "" for output in outputs
         ]
 
 
@@ -154,13 +152,40 @@ class ExtractiveAnswerer:
         return [text] * n
 
 
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.split("\n") if line.strip() and not _HEADER.match(line.strip())]
+def quote_headers(quotes: Sequence[QuoteLike]) -> frozenset[str]:
+    """The quotes' headers as the answering prompt shows them (``[n] <title> (<domain>)``), normalised as
+    ``_is_header`` compares them: what an answer model copies instead of answering. The number may
+    differ; without a number a header counts only with its domain (a bare title can be a real answer)."""
+    headers = set()
+    for quote in quotes:
+        source = f"{quote.title} ({quote.domain})" if quote.domain else quote.title
+        headers.add(_normalize(f"[#] {source}"))
+        if quote.domain:
+            headers.add(_normalize(source))
+    return frozenset(headers)
 
 
-def answer_finished(text: str) -> bool:
-    """The answer is one paragraph: it is over at a newline after a finished sentence, when the model
-    starts another section of the prompt format (``♦``), or when it repeats a line."""
+def _normalize(line: str) -> str:
+    return " ".join(_NUMBER.sub("[#] ", line.strip(), count=1).split()).casefold()
+
+
+def _is_header(line: str, headers: frozenset[str]) -> bool:
+    """Whether ``line`` is a copy of one of the quotes' headers (``quote_headers``)."""
+    return bool(headers) and _normalize(line) in headers
+
+
+def _lines(text: str, headers: frozenset[str]) -> list[str]:
+    return [line.strip() for line in text.split("\n") if line.strip() and not _is_header(line, headers)]
+
+
+def answer_finished(text: str, quotes: Sequence[QuoteLike] = ()) -> bool:
+    """The answer is one paragraph: it is over at a newline after a finished sentence (a copied header
+    of one of ``quotes`` does not count), when the model starts another section of the prompt format
+    (``♦``), or when it repeats a line."""
+    return _finished(text, quote_headers(quotes))
+
+
+def _finished(text: str, headers: frozenset[str]) -> bool:
     if "♦" in text:
         return True
     if "\n" not in text:
@@ -169,14 +194,19 @@ def answer_finished(text: str) -> bool:
     lines = [line.strip() for line in done.split("\n") if line.strip()]
     if len(lines) != len(set(lines)):
         return True
-    return any(_SENTENCE_END.search(line) for line in _lines(done))
+    return any(_SENTENCE_END.search(line) for line in _lines(done, headers))
 
 
-def clean_answer(text: str) -> str:
-    """The answer paragraph: without a copied quote header (``Title (domain)``), repeated lines, or
-    anything after ``♦``."""
+def clean_answer(text: str, quotes: Sequence[QuoteLike] = ()) -> str:
+    """The answer paragraph: without a copied header of one of ``quotes`` (``[n] Title (domain)``, with or
+    without its number), repeated lines, or anything after ``♦``. Only exact copies of the headers go:
+    an answer's own text is kept, parentheses and domains included."""
+    return _clean(text, quote_headers(quotes))
+
+
+def _clean(text: str, headers: frozenset[str]) -> str:
     text = text.split("♦", 1)[0]
-    return " ".join(dict.fromkeys(_lines(text)))
+    return " ".join(dict.fromkeys(_lines(text, headers)))
 
 
 def tidy(text: str) -> str:

@@ -7,7 +7,7 @@ plain text. Observations that do not fit are shortened predictably: first the pa
 the bottom), then the oldest quotes, then the oldest past actions; the question, the section headers
 and ``♦Next action`` always stay.
 
-Answering: ``agent.formats.answer_prompt`` (question + numbered quotes) as the user turn.
+Answering: ``demonstrations.formats.answer_prompt`` (question + numbered quotes) as the user turn.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from agent.formats import QuoteLike, answer_prompt
+from demonstrations.formats import QuoteLike, answer_prompt
 from browser_env.actions import action_help
 from browser_env.page import Link, Page
 from browser_env.web import FetchError, SearchResult

@@ -2,7 +2,7 @@
 
 A checkpoint is a folder that ``AutoModelForSequenceClassification.from_pretrained`` loads with
 ``num_labels=1`` (or a PEFT adapter on such a model, or on a causal LM base), with its tokenizer. Its
-input is ``agent.formats.reward_input(question, quotes, answer)`` followed by the tokenizer's eos
+input is ``demonstrations.formats.reward_input(question, quotes, answer)`` followed by the tokenizer's eos
 token, exactly as TRL's RewardTrainer builds it from the exported comparisons; see
 docs/checkpoints.md.
 
@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agent.formats import QuoteLike, reward_input
+from demonstrations.formats import QuoteLike, reward_input
 from agent.models import LoadedModel, load_pretrained
 
 

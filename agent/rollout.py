@@ -20,8 +20,10 @@ from agent.policies.base import Policy
 from agent.policies.engine import EngineStats
 from browser_env.env import BrowserEnv, EnvConfig
 from browser_env.page import Page
+from browser_env.protocol import EndReason
 from browser_env.web import Fetcher, SearchBackend, SearchResult
-from demonstrations.schemas import AnswerRecord, EpisodeRecord, QuoteRecord, StepRecord, now
+from demonstrations.recording import RecordingEnv
+from demonstrations.schemas import AnswerRecord, EpisodeRecord, QuoteRecord, now
 
 
 @dataclass
@@ -150,34 +152,23 @@ def run_episode(
     before = _stats(engines)
     started = time.perf_counter()
     env = BrowserEnv(TimedSearch(search, timings), TimedFetcher(fetcher, timings), config)
-    observation, info = env.reset(options={"question": question})
+    recording = RecordingEnv(env)
+    observation, info = recording.reset(options={"question": question})
     policy.reset(question)
-    steps: list[StepRecord] = []
-    end_reason: str | None = None
+    end_reason: EndReason | None = None
     while not env.done:
         tick = time.perf_counter()
         command = policy.act(observation, info)
         timings.policy += time.perf_counter() - tick
         if command is None:
-            end_reason = "abandoned"
+            end_reason = EndReason.ABANDONED
             break
-        shown = observation
-        observation, _, _, _, info = env.step(command)
-        steps.append(
-            StepRecord(
-                index=len(steps),
-                observation=shown,
-                command=info["last_action"] or command,
-                valid=info["error"] is None,
-                error=info["error"],
-                url=info["url"],
-            )
-        )
+        observation, _, _, _, info = recording.step(command)
         if on_step is not None:
             on_step(
                 StepEvent(
-                    len(steps) - 1,
-                    steps[-1].command,
+                    len(recording.steps) - 1,
+                    recording.steps[-1].command,
                     info["error"],
                     info["title"],
                     info["url"],
@@ -186,10 +177,11 @@ def run_episode(
                     episode_index,
                 )
             )
+    steps = recording.steps
     end_reason = env.end_reason or end_reason
     quotes = env.quotes
     answers: list[Answer]
-    if end_reason in ("nonsense", "controversial") or not quotes:
+    if (end_reason is not None and end_reason.declined) or not quotes:
         answers = [compose_answer(question, None, quotes, end_reason)]
     else:
         tick = time.perf_counter()
@@ -217,7 +209,7 @@ def run_episode(
         steps=steps,
         quotes=[QuoteRecord(**quote.to_record()) for quote in quotes],
         answer=None if first.declined else AnswerRecord(text=first.text, citations=first.citations),
-        end_reason=end_reason,  # type: ignore[arg-type]
+        end_reason=end_reason,
         metadata={
             "answerer": answerer.name,
             "timings": timings.to_dict(),

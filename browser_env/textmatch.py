@@ -66,7 +66,8 @@ def _fold(text: str) -> _Folded:
     position = 0
     for match in LINK_MARKUP.finditer(text):
         _fold_into(text[position : match.start()], range(position, match.start()), chars, origin)
-        _fold_into(match.group(_LINK_TEXT), range(match.start(_LINK_TEXT), match.end(_LINK_TEXT)), chars, origin)
+        link = range(match.start(_LINK_TEXT), match.end(_LINK_TEXT))
+        _fold_into(match.group(_LINK_TEXT), link, chars, origin)
         position = match.end()
     _fold_into(text[position:], range(position, len(text)), chars, origin)
     return _Folded("".join(chars), tuple(origin))

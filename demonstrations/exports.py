@@ -2,14 +2,14 @@
 
 Behaviour cloning (``bc_rows``): one row per browsing step, ``prompt`` = the observation the
 demonstrator saw, ``completion`` = the command they typed; and one answer-writing row per answered
-episode, ``prompt`` = ``agent.formats.answer_prompt(question, quotes)``, ``completion`` = the answer.
+episode, ``prompt`` = ``demonstrations.formats.answer_prompt(question, quotes)``, ``completion`` = the answer.
 Extra columns: ``kind`` (``browse``/``answer``), ``episode_id``, ``step`` (None on answer rows),
 ``source``, ``valid``.
 
 Comparisons (``comparison_rows``): the reward model reads question + *that answer's own* quotes +
 answer, so the quotes go with each answer, not into a shared prompt:
 ``prompt`` = ``"♦Question\\n<question>\\n"``, ``chosen``/``rejected`` = ``"♦Quotes\\n<its quotes>\\n♦Answer\\n
-<its answer>"``, so that ``prompt + chosen == agent.formats.reward_input(question, quotes, answer)``
+<its answer>"``, so that ``prompt + chosen == demonstrations.formats.reward_input(question, quotes, answer)``
 (TRL's RewardTrainer concatenates prompt and chosen exactly so). Extra columns: ``label`` (the
 probability that ``chosen`` is better: 1.0, or 0.5 for a tie), ``tie``, ``strength``
 (``better``/``much_better``/``tie``), ``margin`` (``much_better_margin`` for "much better", else 0.0;
@@ -31,7 +31,7 @@ from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.formats import answer_prompt, reward_input
+from demonstrations.formats import answer_prompt, reward_input
 from demonstrations.schemas import ComparedAnswer, ComparisonRecord, EpisodeRecord
 
 Format = Literal["jsonl", "hf"]
@@ -107,8 +107,8 @@ def answer_side(question: str, answer: ComparedAnswer) -> str:
     """One answer as the reward model reads it after the shared prompt: its quotes, then its text."""
     full = reward_input(question, answer.quotes, answer.text)
     prefix = question_prompt(question)
-    if not full.startswith(prefix):  # agent.formats changed its layout; keep the two in step
-        raise RuntimeError("agent.formats.reward_input no longer starts with the question block")
+    if not full.startswith(prefix):  # demonstrations.formats changed its layout; keep the two in step
+        raise RuntimeError("demonstrations.formats.reward_input no longer starts with the question block")
     return full[len(prefix) :]
 
 

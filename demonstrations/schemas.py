@@ -11,10 +11,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from browser_env.protocol import EndReason
+
 SCHEMA_VERSION = 1
 
 Source = Literal["human", "scripted", "model"]
-EndReason = Literal["answer", "nonsense", "controversial", "action_budget", "quote_budget", "abandoned"]
 Preference = Literal["A", "B", "tie"]
 Strength = Literal["better", "much_better"]
 
@@ -28,7 +29,8 @@ def now() -> datetime:
 
 
 class QuoteRecord(BaseModel):
-    """A verbatim extract of a page: ``start``/``end`` are character offsets into the page text."""
+    """A verbatim extract of a page: ``start``/``end`` are character offsets into the page text, and
+    ``page_sha256`` the SHA-256 of that page text when the quote was taken (empty for imported quotes)."""
 
     url: str
     title: str
@@ -36,10 +38,14 @@ class QuoteRecord(BaseModel):
     text: str
     start: int = 0
     end: int = 0
+    page_sha256: str = ""
 
 
 class StepRecord(BaseModel):
-    """One browsing step: what was shown, what was typed, and what it did."""
+    """One browsing step. ``observation`` and ``url`` are what was shown *before* the command (the
+    page the command was typed on; None before the first page); ``command`` is the command as the
+    environment read it (canonical form; invalid text as typed); ``valid``/``error`` say whether it
+    succeeded. ``timestamp`` is when the step was taken."""
 
     index: int
     observation: str

@@ -17,10 +17,11 @@ _STOPWORD_TEXT = """
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 #: Words a searcher drops when reformulating: they say what kind of answer is wanted, not what about.
-GENERIC = frozenset(
-    """called episode film first last long many movie much name names new number play played plays sang
-    season show sing song sung time times year years""".split()
-)
+_GENERIC_TEXT = """
+    called episode film first last long many movie much name names new number play played plays sang
+    season show sing song sung time times year years
+"""
+GENERIC = frozenset(_GENERIC_TEXT.split())
 _WORD = re.compile(r"[\w']+")
 
 

@@ -27,7 +27,8 @@ from browser_env.actions import action_help
 from browser_env.env import EnvConfig
 from demonstrations.recorder.live import DECLINES, EnvFactory, LiveEpisode, LiveEpisodes, ResumeError
 from demonstrations.recorder.security import AccessMiddleware, require_csrf
-from demonstrations.recorder.text import citation_problems, citations, observation_html
+from browser_env.protocol import citation_problems, parse_citations
+from demonstrations.recorder.text import observation_html
 from demonstrations.replay import replay_episode
 from demonstrations.schemas import AnswerRecord, ComparedAnswer, ComparisonRecord, EpisodeRecord, Ratings
 from demonstrations.store import EpisodeStore, StoreError
@@ -234,7 +235,7 @@ def create_app(
         problems = citation_problems(answer, len(live.quotes))
         if problems:
             return render(request, "answer.html", 400, live=live, draft=answer, problems=problems)
-        live_episodes.answer(live, AnswerRecord(text=answer, citations=citations(answer)))
+        live_episodes.answer(live, AnswerRecord(text=answer, citations=parse_citations(answer)))
         return RedirectResponse(f"/?finished={episode_id}", status_code=303)
 
     @app.post("/episodes/{episode_id}/decline", dependencies=csrf)

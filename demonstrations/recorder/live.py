@@ -13,14 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from browser_env.actions import InvalidAction, parse_action, render_action
 from browser_env.env import BrowserEnv, EnvConfig
+from browser_env.protocol import DECLINE_REASONS, EndReason
+from demonstrations.recording import RecordingEnv
 from demonstrations.replay import replay_episode
 from demonstrations.schemas import AnswerRecord, EpisodeRecord, QuoteRecord, StepRecord
 from demonstrations.store import EpisodeStore
 
 EnvFactory = Callable[[EnvConfig], BrowserEnv]
-DECLINES = ("nonsense", "controversial")
+DECLINES = DECLINE_REASONS
 MAX_LIVE = 64  # environments kept in memory; older ones are dropped and resume from the store
 
 
@@ -31,14 +32,27 @@ class ResumeError(Exception):
 @dataclass
 class LiveEpisode:
     episode: EpisodeRecord  # the header as stored (steps are not kept up to date here)
-    env: BrowserEnv
-    observation: str
-    info: dict[str, Any]
-    steps: int
+    recording: RecordingEnv
 
     @property
     def id(self) -> str:
         return self.episode.id
+
+    @property
+    def env(self) -> BrowserEnv:
+        return self.recording.env
+
+    @property
+    def observation(self) -> str:
+        return self.recording.observation
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.recording.info
+
+    @property
+    def steps(self) -> int:
+        return len(self.recording.steps)
 
     @property
     def quotes(self) -> list[QuoteRecord]:
@@ -72,19 +86,19 @@ class LiveEpisodes:
         gold_answers: list[str] | None = None,
     ) -> LiveEpisode:
         with self.lock:
-            env = self.env_factory(self.env_config)
-            observation, info = env.reset(options={"question": question})
+            recording = RecordingEnv(self.env_factory(self.env_config))
+            _, info = recording.reset(options={"question": question})
             episode = EpisodeRecord(
                 question=info["question"],
                 source="human",
                 annotator=annotator,
                 corpus=self.corpus,
-                env_config=env.config.to_dict(),
+                env_config=recording.env.config.to_dict(),
                 gold_answers=gold_answers or [],
                 metadata={"question_id": question_id} if question_id else {},
             )
             self.store.start_episode(episode)
-            return self._keep(LiveEpisode(episode, env, observation, info, 0))
+            return self._keep(LiveEpisode(episode, recording))
 
     def get(self, episode_id: str) -> LiveEpisode:
         """The live episode, resumed from the store if needed. ``KeyError`` if there is no such episode,
@@ -110,7 +124,9 @@ class LiveEpisodes:
             result = replay_episode(episode, env)
             if result.mismatch is not None:
                 raise ResumeError(f"episode {episode_id} no longer replays: {result.mismatch.describe()}")
-            return self._keep(LiveEpisode(episode, env, result.observation, result.info, len(episode.steps)))
+            recording = RecordingEnv(env)
+            recording.resume(result.observation, result.info, episode.steps)
+            return self._keep(LiveEpisode(episode, recording))
 
     def _keep(self, live: LiveEpisode) -> LiveEpisode:
         self._live[live.id] = live
@@ -126,25 +142,13 @@ class LiveEpisodes:
                 raise ResumeError(f"episode {live.id} is no longer being recorded")
             if live.env.done:
                 raise ResumeError("browsing has ended for this episode")
-            action = parse_action(command)
-            text = command.strip() if isinstance(action, InvalidAction) else render_action(action)
-            before_observation, before_url = live.observation, live.info["url"]
-            observation, _, _, _, info = live.env.step(action)
-            step = StepRecord(
-                index=live.steps,
-                observation=before_observation,
-                command=text,
-                valid=info["error"] is None,
-                error=info["error"],
-                url=before_url,
-            )
+            live.recording.step(command)
+            step = live.recording.steps[-1]
             try:
                 self.store.append_step(live.id, step)
             except BaseException:
                 self._live.pop(live.id, None)  # the environment ran ahead of the store: resume from the store
                 raise
-            live.steps += 1
-            live.observation, live.info = observation, info
             if live.env.end_reason in DECLINES:
                 self._finish(live, answer=None, end_reason=live.env.end_reason)
             return step
@@ -154,8 +158,8 @@ class LiveEpisodes:
             if not live.awaiting_answer:
                 raise ResumeError("this episode is not waiting for an answer")
             ended = live.env.end_reason
-            metadata = {"browsing_end": ended} if ended != "answer" else None  # a budget ran out first
-            self._finish(live, answer=answer, end_reason="answer", metadata=metadata)
+            metadata = {"browsing_end": ended} if ended != EndReason.ANSWER else None  # a budget ran out
+            self._finish(live, answer=answer, end_reason=EndReason.ANSWER, metadata=metadata)
 
     def decline(self, live: LiveEpisode, reason: str) -> None:
         """Decline after browsing ended (from the answer page): no step is added."""
@@ -166,7 +170,7 @@ class LiveEpisodes:
         with self.lock:
             live = self._live.get(episode_id)
             quotes = live.quotes if live else self.store.get_episode(episode_id).quotes
-            self.store.finish_episode(episode_id, quotes=quotes, answer=None, end_reason="abandoned")
+            self.store.finish_episode(episode_id, quotes=quotes, answer=None, end_reason=EndReason.ABANDONED)
             self._live.pop(episode_id, None)
 
     def _finish(

@@ -1,26 +1,26 @@
-"""Text helpers for the recorder pages: observations as HTML, and citation checking of answers."""
+"""The observation as HTML for the recorder pages, character for character as the model reads it."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 
 from markupsafe import Markup, escape
 
-LINK = re.compile(r"【(\d+)†[^】\n]*】")
-CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+from browser_env.protocol import LINK_MARKUP
+from browser_env.protocol.observation import TEXT
 
 
 def observation_html(
     observation: str, window_text: str | None = None, link_ids: set[int] | None = None
 ) -> Markup:
-    """The observation, escaped, character for character as the model reads it. The page window is
-    wrapped in ``<span id="window-text">`` (where text can be selected to quote) and its links in
-    ``<a class="link" data-link="id">`` (so they can be clicked)."""
+    """The observation, escaped. The page window is wrapped in ``<span id="window-text">`` (where text
+    can be selected to quote) and its links in ``<a class="link" data-link="id">`` (so they can be
+    clicked). The window is found by position, after the one ``♦Text`` header (page lines can never
+    forge a header: the environment escapes them)."""
     start = end = -1
-    marker = observation.rfind("♦Text\n")
+    marker = observation.find(f"\n{TEXT}\n")
     if window_text is not None and marker >= 0:
-        start = observation.find(window_text, marker + len("♦Text\n"))
+        start = observation.find(window_text, marker + len(TEXT) + 2)
         end = start + len(window_text) if start >= 0 else -1
     if start < 0:
         return Markup(escape(observation))
@@ -36,7 +36,7 @@ def observation_html(
 def _links_html(text: str, link_ids: Collection[int] | None) -> Markup:
     parts: list[Markup] = []
     position = 0
-    for match in LINK.finditer(text):
+    for match in LINK_MARKUP.finditer(text):
         link_id = int(match.group(1))
         parts.append(escape(text[position : match.start()]))
         if link_ids is None or link_id in link_ids:
@@ -48,30 +48,3 @@ def _links_html(text: str, link_ids: Collection[int] | None) -> Markup:
         position = match.end()
     parts.append(escape(text[position:]))
     return Markup("").join(parts)
-
-
-def citations(answer: str) -> list[int]:
-    """The quote numbers cited in ``answer`` (``[2]``, ``[1, 3]``), sorted, each once."""
-    found: set[int] = set()
-    for match in CITATION.finditer(answer):
-        found.update(int(number) for number in match.group(1).split(","))
-    return sorted(found)
-
-
-def citation_problems(answer: str, quote_count: int) -> list[str]:
-    """Why ``answer`` cannot be accepted with ``quote_count`` quotes; empty if it can."""
-    problems = []
-    if not answer.strip():
-        problems.append("the answer is empty")
-    cited = citations(answer)
-    if quote_count == 0:
-        problems.append("there are no quotes to cite: decline instead")
-    elif not cited:
-        problems.append("cite at least one quote, like [1]")
-    missing = [n for n in cited if not 1 <= n <= quote_count]
-    if missing:
-        listed = ", ".join(f"[{n}]" for n in missing)
-        problems.append(
-            f"{listed} {'does' if len(missing) == 1 else 'do'} not match any quote (1-{quote_count})"
-        )
-    return problems

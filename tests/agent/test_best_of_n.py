@@ -6,7 +6,7 @@ import pytest
 
 from agent.answer import ExtractiveAnswerer, ModelAnswerer
 from agent.best_of_n import Candidate, best_of_n, select_best
-from agent.formats import reward_input
+from demonstrations.formats import reward_input
 from agent.policies.base import ReplayPolicy
 from agent.reward import RewardModel, load_reward_model
 from browser_env.memory_web import MemoryWeb

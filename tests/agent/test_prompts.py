@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from agent.formats import answer_prompt
+from demonstrations.formats import answer_prompt
 from agent.prompts import (
     TRUNCATED,
     BrowsingPrompter,

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from agent.formats import answer_prompt, reward_input
+from demonstrations.formats import answer_prompt, reward_input
 from demonstrations.exports import (
     BC_COLUMNS,
     COMPARISON_COLUMNS,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.formats import reward_input
+from demonstrations.formats import reward_input
 from demonstrations.imports import read_webgpt_comparisons
 
 FIXTURES = Path(__file__).parent / "fixtures"

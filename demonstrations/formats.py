@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from browser_env.protocol.observation import ANSWER, QUESTION, QUOTES
+
 
 class QuoteLike(Protocol):
     title: str
@@ -27,7 +29,7 @@ def format_quotes(quotes: Sequence[QuoteLike]) -> str:
 
 def answer_prompt(question: str, quotes: Sequence[QuoteLike]) -> str:
     """What the answer model reads before it writes the answer."""
-    return f"♦Question\n{question.strip()}\n♦Quotes\n{format_quotes(quotes)}\n♦Answer\n"
+    return f"{QUESTION}\n{question.strip()}\n{QUOTES}\n{format_quotes(quotes)}\n{ANSWER}\n"
 
 
 def reward_input(question: str, quotes: Sequence[QuoteLike], answer: str) -> str:
