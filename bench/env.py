@@ -32,8 +32,8 @@ from bs4 import BeautifulSoup
 from browser_env.docstore import Document, DocumentStore
 from browser_env.env import BrowserEnv, EnvConfig
 from browser_env.fetch import LocalFetcher
-from browser_env.render import html_to_page
 from browser_env.protocol import strip_links
+from browser_env.render_html import html_to_page
 from browser_env.web import SearchResult
 
 # Wall-clock time by default; ``--clock cpu`` counts this process's CPU time only, which is steadier

@@ -23,9 +23,11 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
+from browser_env.decoding import decode_html
 from browser_env.docstore import Document, DocumentStore
 from browser_env.page import Page
-from browser_env.render import decode_html, html_to_page, text_to_page
+from browser_env.render_html import html_to_page
+from browser_env.render_text import text_to_page
 from browser_env.web import FetchError
 
 CHROMIUM_PATH = "/usr/bin/chromium"

@@ -33,7 +33,8 @@ class MemoryWeb:
         return [SearchResult(d.url, d.title, _snippet(d)) for _, _, d in scored[:k]]
 
     def fetch(self, url: str) -> Page:
-        from browser_env.render import html_to_page, text_to_page
+        from browser_env.render_html import html_to_page
+        from browser_env.render_text import text_to_page
 
         document = self.documents.get(url)
         if document is None:

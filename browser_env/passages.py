@@ -1,7 +1,8 @@
 """Split pages into passages of about 100 words for search, keeping paragraphs whole where possible.
 
-Documents are first rendered the way the browser shows them (``browser_env.render``), with link markup
-reduced to the link text, so what search finds is what the agent reads on the page.
+Documents are first rendered the way the browser shows them (``browser_env.render_html``,
+``browser_env.render_text``), with link markup reduced to the link text, so what search finds is what
+the agent reads on the page.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ class Passage:
 
 def document_text(document: Document) -> str:
     """The text of a document as the browser shows it, with link markup reduced to the link text."""
-    from browser_env.render import html_to_page, text_to_page
     from browser_env.protocol import strip_links
+    from browser_env.render_html import html_to_page
+    from browser_env.render_text import text_to_page
 
     if document.content_type == "html":
         return strip_links(html_to_page(document.content, document.url).text)

@@ -15,7 +15,7 @@ import pytest
 
 from browser_env.docstore import Document, DocumentStore
 from browser_env.fetch import HttpFetcher, LocalFetcher, needs_javascript, url_variants
-from browser_env.render import html_to_page
+from browser_env.render_html import html_to_page
 from browser_env.web import FetchError
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -11,8 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from browser_env.decoding import decode_html
 from browser_env.page import Page
-from browser_env.render import decode_html, html_to_page, text_to_page
+from browser_env.render_html import html_to_page
+from browser_env.render_text import text_to_page
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PAGE_URL = "https://www.example.com/blog/post.html"
@@ -309,7 +311,7 @@ _PIECE = st.one_of(
 def test_any_markup_renders_without_falling_back(pieces: list[str]) -> None:
     """Random tag soup: never raises, never needs the bare-text fallback, links and markup agree."""
     handler = _Failures()
-    logger = logging.getLogger("browser_env.render")
+    logger = logging.getLogger("browser_env.render_html")
     logger.addHandler(handler)
     try:
         page = html_to_page("".join(pieces), "http://fuzz.example/page")

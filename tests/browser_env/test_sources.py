@@ -8,7 +8,7 @@ from urllib.parse import urldefrag
 import pytest
 from corpus_fixtures import ARTICLES, BAD_LINES, write_html_folder, write_jsonl, write_zim
 
-from browser_env.render import html_to_page
+from browser_env.render_html import html_to_page
 from browser_env.sources import (
     HtmlFolderSource,
     JsonlSource,

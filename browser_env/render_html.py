@@ -1,23 +1,24 @@
-"""Render HTML or plain text into the text browser's ``Page``.
+"""Render HTML into the text browser's ``Page``.
 
 ``html_to_page`` keeps the main content only (no scripts, styles, navigation, footers, sidebars,
 cookie banners or hidden elements), writes headings as ``# Heading``, list items as ``- item`` or
 ``1. item``, table rows as ``a | b | c``, images as ``[Image: alt]`` and links inline as
-``【id†text†domain】`` (``【id†text】`` for same-site links). It never raises: malformed HTML, binary
-junk and odd encodings give the best page that can be made, at worst an empty page with a title.
+``【id†text†domain】`` (``【id†text】`` for same-site links; the markup of ``browser_env.protocol.links``).
+It never raises: malformed HTML, binary junk and odd encodings give the best page that can be made, at
+worst an empty page with a title.
 
 The tree is built with lxml's HTML parser (a C parser, about 20 times faster than building a
 BeautifulSoup tree); bytes are decoded with BeautifulSoup's ``UnicodeDammit`` (BOM, ``<meta charset>``,
-then detection) and BeautifulSoup's ``html.parser`` is the fallback when lxml cannot parse a page.
+then detection; see ``browser_env.decoding``) and BeautifulSoup's ``html.parser`` is the fallback when
+lxml cannot parse a page. Plain text is rendered by ``browser_env.render_text``.
 
-    from browser_env.render import html_to_page
+    from browser_env.render_html import html_to_page
     page = html_to_page(open("page.html", "rb").read(), "https://example.org/page.html")
     print(page.title, page.text, page.links[:3], sep="\n")
 """
 
 from __future__ import annotations
 
-import codecs
 import functools
 import logging
 import re
@@ -25,15 +26,15 @@ import threading
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from bs4.dammit import EncodingDetector, UnicodeDammit
 from lxml import etree
 
+from browser_env.decoding import decode_html
 from browser_env.page import Link, Page, domain_of
+from browser_env.protocol.links import LINK_CLOSE, LINK_FIELD, LINK_OPEN
+from browser_env.render_text import CONTROL_CHARS, MAX_TEXT_CHARS, OUTPUT_CUT_NOTE, TEXT_TABLE, collapse
 
 MAX_INPUT_BYTES = 10_000_000
-MAX_TEXT_CHARS = 2_000_000
 INPUT_CUT_NOTE = "[Page cut: the page is over {limit:,} bytes; only its beginning was read.]"
-OUTPUT_CUT_NOTE = "[Page cut: the page text is over {limit:,} characters; the rest is not shown.]"
 
 
 def _words(text: str) -> frozenset[str]:
@@ -73,45 +74,19 @@ _PERMALINK_TEXT = frozenset(("¶", "§", "#", "🔗", "link", "permalink"))
 _PLAIN_SCHEMES = ("javascript:", "mailto:", "tel:", "sms:", "data:", "vbscript:", "about:", "blob:")
 _LINK_SCHEMES = frozenset(("http", "https", "file", "ftp"))
 _PIXEL_SRC = re.compile(r"(?:^|[/_.-])(?:pixel|beacon|spacer)(?:[/_.?-]|$)", re.IGNORECASE)
-
-_LATIN_CODEPAGES = _words(
-    "cp1250 cp1252 cp1254 cp1257 iso8859-1 iso8859-2 iso8859-3 iso8859-4 iso8859-9 iso8859-10 iso8859-13 "
-    "iso8859-14 iso8859-15 iso8859-16 mac-roman mac-latin2 latin-1"
-)
-_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
-# Declared charsets that mean something else on the web (WHATWG Encoding).
-_HTML_ALIASES = {
-    "iso8859-1": "windows-1252",
-    "ascii": "windows-1252",
-    "utf-16-le": "utf-8",
-    "utf-16-be": "utf-8",
-    "utf-16": "utf-8",
-    "utf-32": "utf-8",
-}
-_WS = re.compile(r"[\s\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-# Control characters, and the two private-use characters that mark link brackets while rendering.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000\ue001]")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
-_BLANK_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n")
-_LIST_LINE = re.compile(r"^(?:[-*+•]|\d+[.)])\s")
-# Text never carries link markup of its own: brackets become plain ones, invisible characters go.
-_TEXT_TABLE = str.maketrans({"【": "[", "】": "]", "\u200b": None, "\ufeff": None, "\u00ad": None})
-# Rendered lines: page text as above; link tokens are built with U+E000/U+E001 and become 【】 here.
+# Rendered lines: page text as in TEXT_TABLE; link tokens are built with U+E000/U+E001 (which
+# CONTROL_CHARS removes from the input) and become the protocol's link brackets here.
 _OPEN, _CLOSE = "\ue000", "\ue001"
-_LINE_TABLE = str.maketrans(
-    {"【": "[", "】": "]", _OPEN: "【", _CLOSE: "】", "\u200b": None, "\ufeff": None, "\u00ad": None}
-)
-_LINK_TEXT_TABLE = str.maketrans(
-    {"【": "[", "】": "]", "†": " ", "\u200b": None, "\ufeff": None, "\u00ad": None}
-)
+_LINE_TABLE = {**TEXT_TABLE, ord(_OPEN): LINK_OPEN, ord(_CLOSE): LINK_CLOSE}
+# A link's text and image alts: no markup character at all (the field separator becomes a space).
+_LINK_TEXT_TABLE = {**TEXT_TABLE, ord(LINK_FIELD): " "}
 
 # Actions pushed at an element's start and run at its end.
 _SKIP, _INLINE, _BLOCK, _ARTICLE, _HEADING, _PRE_BLOCK, _LIST, _ITEM, _TABLE, _ROW, _CELL, _LINK = range(12)
 
 logger = logging.getLogger(__name__)
 _local = threading.local()
-# UnicodeDammit logs a warning for every page with undecodable bytes; U+FFFD in the text says enough.
-logging.getLogger("bs4.dammit").setLevel(logging.ERROR)
 
 
 def _parser() -> etree.HTMLParser:
@@ -128,46 +103,6 @@ def _parser() -> etree.HTMLParser:
         )
         _local.parser = parser
     return parser
-
-
-def collapse(text: str) -> str:
-    """Whitespace runs (including non-breaking and wide spaces) as one space, ends stripped."""
-    return _WS.sub(" ", text).strip()
-
-
-def decode_html(data: bytes, encoding: str | None = None) -> str:
-    """Decode HTML bytes as browsers do: a BOM, then ``encoding`` (an HTTP charset) or the document's
-    ``<meta charset>``, then UTF-8, then detection (``UnicodeDammit``); bad bytes become U+FFFD.
-
-    Undeclared pages in a Latin-script single-byte code page read as windows-1252, the web's default
-    (detectors often take it for windows-1250 or ISO-8859-2 on short pages).
-    """
-    for bom, codec in _BOMS:
-        if data.startswith(bom):
-            return data[len(bom) :].decode(codec, errors="replace")
-    declared = encoding or EncodingDetector.find_declared_encoding(data, is_html=True)
-    declared = _HTML_ALIASES.get(_codec_name(declared), declared) if declared else None
-    for codec in (declared, "utf-8"):
-        if codec:
-            try:
-                return data.decode(codec)
-            except (LookupError, UnicodeDecodeError):
-                pass
-    try:
-        dammit = UnicodeDammit(data, is_html=True, exclude_encodings=["utf-8"])
-        markup, guessed = dammit.unicode_markup, dammit.original_encoding
-    except (LookupError, ValueError, TypeError):
-        markup, guessed = None, None
-    if markup is None or (guessed and _codec_name(guessed) in _LATIN_CODEPAGES):
-        return data.decode("windows-1252", errors="replace")
-    return markup
-
-
-def _codec_name(encoding: str) -> str:
-    try:
-        return codecs.lookup(encoding).name
-    except LookupError:
-        return encoding
 
 
 def html_to_page(
@@ -208,45 +143,13 @@ def html_to_page(
     except Exception:  # a renderer bug must not take the browser down: fall back to the bare text
         logger.warning("rendering %s failed; showing its bare text", url, exc_info=True)
         lines = [line for line in (collapse(s) for s in root.xpath("string()").split("\n")) if line]
-        lines = [line.translate(_TEXT_TABLE) for line in lines]
+        lines = [line.translate(TEXT_TABLE) for line in lines]
         links = []
     return Page(url=url, title=title, text="\n".join(lines + notes), links=links)
 
 
-def text_to_page(text: str, url: str, title: str, *, max_text_chars: int = MAX_TEXT_CHARS) -> Page:
-    """Render plain text (paragraphs separated by blank lines, headings alone on a line) as a page.
-
-    Each paragraph becomes one line; list items keep a line each; indented blocks and ASCII tables
-    keep their line breaks. The page has no links.
-    """
-    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).translate(_TEXT_TABLE)
-    lines: list[str] = []
-    size = 0
-    for block in _BLANK_SPLIT.split(text):
-        raw = [line for line in block.split("\n") if line.strip()]
-        if not raw:
-            continue
-        if any(line[0].isspace() or line.startswith(("|", "+-", "+=")) for line in raw):
-            out = [line.rstrip().expandtabs(4) for line in raw]
-        else:
-            out = []
-            for line in raw:
-                if out and not _LIST_LINE.match(line.lstrip()):
-                    out[-1] += " " + line
-                else:
-                    out.append(line)
-            out = [collapse(line) for line in out]
-        for line in out:
-            size += len(line) + 1
-            if size > max_text_chars:
-                lines.append(OUTPUT_CUT_NOTE.format(limit=max_text_chars))
-                return Page(url=url, title=collapse(title) or url, text="\n".join(lines), links=[])
-            lines.append(line)
-    return Page(url=url, title=collapse(title) or url, text="\n".join(lines), links=[])
-
-
 def _parse(text: str) -> etree._Element | None:
-    text = _CONTROL.sub("", _XML_DECL.sub("", text, count=1))
+    text = CONTROL_CHARS.sub("", _XML_DECL.sub("", text, count=1))
     if not text.strip():
         return None
     data = text.encode("utf-8", errors="replace")
@@ -265,7 +168,7 @@ def _parse(text: str) -> etree._Element | None:
 
 
 def _text_of(el: etree._Element) -> str:
-    return collapse(el.xpath("string()")).translate(_TEXT_TABLE)
+    return collapse(el.xpath("string()")).translate(TEXT_TABLE)
 
 
 def _title(root: etree._Element) -> str:
@@ -624,8 +527,8 @@ class _Renderer:
             return
         link = Link(id=len(self.links), url=capture.url, text=text, domain=capture.domain)
         self.links.append(link)
-        domain = f"†{link.domain}" if link.domain else ""
-        token = f"{_OPEN}{link.id}†{text}{domain}{_CLOSE}"
+        domain = f"{LINK_FIELD}{link.domain}" if link.domain else ""
+        token = f"{_OPEN}{link.id}{LINK_FIELD}{text}{domain}{_CLOSE}"
         lead = " " if raw[:1].isspace() else ""
         trail = " " if raw[-1:].isspace() else ""
         self._text(lead + token + trail)

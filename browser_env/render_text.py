@@ -1,0 +1,64 @@
+"""Render plain text into the text browser's ``Page``, and the text clean-up every renderer shares.
+
+Paragraphs (separated by blank lines) become one line each; list items keep a line each; indented
+blocks and ASCII tables keep their line breaks. Page text never carries link markup of its own.
+
+    from browser_env.render_text import text_to_page
+    page = text_to_page(open("notes.txt").read(), "file:///notes.txt", "Notes")
+    print(page.title, page.text, sep="\n")
+"""
+
+from __future__ import annotations
+
+import re
+
+from browser_env.page import Page
+from browser_env.protocol.links import LINK_CLOSE, LINK_OPEN
+
+MAX_TEXT_CHARS = 2_000_000
+OUTPUT_CUT_NOTE = "[Page cut: the page text is over {limit:,} characters; the rest is not shown.]"
+
+_WS = re.compile(r"[\s\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+# Control characters, and the two private-use characters that mark link brackets while rendering HTML.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000\ue001]")
+# Text never carries link markup of its own: brackets become plain ones, invisible characters go.
+TEXT_TABLE = str.maketrans({LINK_OPEN: "[", LINK_CLOSE: "]", "\u200b": None, "\ufeff": None, "\u00ad": None})
+_BLANK_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n")
+_LIST_LINE = re.compile(r"^(?:[-*+•]|\d+[.)])\s")
+
+
+def collapse(text: str) -> str:
+    """Whitespace runs (including non-breaking and wide spaces) as one space, ends stripped."""
+    return _WS.sub(" ", text).strip()
+
+
+def text_to_page(text: str, url: str, title: str, *, max_text_chars: int = MAX_TEXT_CHARS) -> Page:
+    """Render plain text (paragraphs separated by blank lines, headings alone on a line) as a page.
+
+    Each paragraph becomes one line; list items keep a line each; indented blocks and ASCII tables
+    keep their line breaks. The page has no links.
+    """
+    text = CONTROL_CHARS.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).translate(TEXT_TABLE)
+    lines: list[str] = []
+    size = 0
+    for block in _BLANK_SPLIT.split(text):
+        raw = [line for line in block.split("\n") if line.strip()]
+        if not raw:
+            continue
+        if any(line[0].isspace() or line.startswith(("|", "+-", "+=")) for line in raw):
+            out = [line.rstrip().expandtabs(4) for line in raw]
+        else:
+            out = []
+            for line in raw:
+                if out and not _LIST_LINE.match(line.lstrip()):
+                    out[-1] += " " + line
+                else:
+                    out.append(line)
+            out = [collapse(line) for line in out]
+        for line in out:
+            size += len(line) + 1
+            if size > max_text_chars:
+                lines.append(OUTPUT_CUT_NOTE.format(limit=max_text_chars))
+                return Page(url=url, title=collapse(title) or url, text="\n".join(lines), links=[])
+            lines.append(line)
+    return Page(url=url, title=collapse(title) or url, text="\n".join(lines), links=[])
