@@ -143,3 +143,25 @@ def _plain(text: str) -> tuple[str, tuple[int, ...]]:
     chars.append(text[position:])
     origin.extend(range(position, len(text)))
     return "".join(chars), tuple(origin)
+
+
+def verify_quote(
+    page_text: str, quote: str, start: int | None = None, end: int | None = None, page_sha256: str = ""
+) -> str | None:
+    """Whether ``quote`` stands on ``page_text``: None if it does, else why not.
+
+    With the SHA-256 of the page the quote was taken from, the page must be that very page and the
+    quote must be the text at its recorded offsets; a page that changed since is accepted only if the
+    quote is still on it. Without a hash, the quote must occur on the page."""
+    from browser_env.page import text_sha256
+
+    if page_sha256 and text_sha256(page_text) == page_sha256 and start is not None and end is not None:
+        if 0 <= start < end <= len(page_text) and normalize(extract(page_text, (start, end))) == normalize(
+            quote
+        ):
+            return None
+        return "the quote is not the text at its recorded place on its page"
+    if locate_quote(page_text, quote) is None:
+        changed = " (the page has changed since it was quoted)" if page_sha256 else ""
+        return f"the quote is not on its page{changed}"
+    return None

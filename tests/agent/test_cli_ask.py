@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
+from webgpt_cli.app import app
 from browser_env import textmatch
 from browser_env.actions import InvalidAction, parse_action
 from demonstrations.schemas import EpisodeRecord

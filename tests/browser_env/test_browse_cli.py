@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
+from webgpt_cli.app import app
 from browser_env.corpus import build_corpus
 
 EIFFEL = (

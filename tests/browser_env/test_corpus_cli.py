@@ -6,7 +6,7 @@ import pytest
 from corpus_fixtures import write_html_folder, write_jsonl
 from typer.testing import CliRunner
 
-from agent.cli import app
+from webgpt_cli.app import app
 
 runner = CliRunner()
 

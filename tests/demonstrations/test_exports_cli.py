@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from agent.cli import app
+from webgpt_cli.app import app
 from demonstrations.formats import reward_input
 from demonstrations.imports import read_webgpt_comparisons
 

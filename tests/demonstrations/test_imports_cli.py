@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from agent.cli import app
+from webgpt_cli.app import app
 from demonstrations.store import EpisodeStore
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -216,7 +216,7 @@ def test_cli_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:
     command = [
         sys.executable,
         "-m",
-        "agent.cli",
+        "webgpt_cli.app",
         "record",
         "--host",
         "0.0.0.0",

@@ -59,7 +59,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def start_recorder(db: Path, port: int, *extra: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "agent.cli", "record", "--corpus", CORPUS, "--db", str(db)]
+    command = [sys.executable, "-m", "webgpt_cli.app", "record", "--corpus", CORPUS, "--db", str(db)]
     command += ["--port", str(port), *extra]
     process = subprocess.Popen(
         command, cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

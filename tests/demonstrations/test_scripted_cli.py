@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
+from webgpt_cli.app import app
 from browser_env.textmatch import locate_quote
 from demonstrations.store import EpisodeStore
 

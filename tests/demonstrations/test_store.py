@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app as cli
+from webgpt_cli.app import app as cli
 from demonstrations import store as store_module
 from demonstrations.schemas import (
     AnswerRecord,

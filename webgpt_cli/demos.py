@@ -13,9 +13,8 @@ Every command takes ``--db PATH`` (default: the demonstrations store under ``$WE
 
 from __future__ import annotations
 
-import hashlib
 import json
-import time
+import sys
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
@@ -92,12 +91,16 @@ def generate(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from browser_env import textmatch
+    from demonstrations.generate import generate_demonstrations
     from demonstrations.imports import ImportFormatError, load_questions
-    from demonstrations.scripted import ScriptedConfig, ScriptedDemonstrator
+    from demonstrations.scripted import ScriptedConfig
 
     if not 0.0 <= detours <= 1.0:
         raise _fail("--detours must be between 0 and 1")
+    if offset < 0 or (limit is not None and limit < 1):
+        raise _fail("--offset must be 0 or more and --limit 1 or more")
+    if max_searches < 1 or max_pages < 1:
+        raise _fail("--max-searches and --max-pages must be 1 or more")
     try:
         records = load_questions(questions)
     except ImportFormatError as error:
@@ -107,62 +110,29 @@ def generate(
     if not selected:
         raise _fail(f"{questions}: no questions with gold answers to demonstrate ({len(records)} read)")
     opened = _open_corpus(corpus)
-    env, fetcher = opened.make_env(), opened.fetcher
     store = _open_store(db)
-    demonstrator = ScriptedDemonstrator(
-        env,
-        ScriptedConfig(detour_rate=detours, max_searches=max_searches, max_pages=max_pages),
-        corpus=corpus,
-    )
-    tally: Counter[str] = Counter()
-    detour_counts: Counter[str] = Counter()
-    failed_quotes: list[str] = []
-    steps = 0
-    started = time.perf_counter()
+    config = ScriptedConfig(detour_rate=detours, max_searches=max_searches, max_pages=max_pages)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     try:
-        with Progress(*columns, transient=True) as progress:
+        with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as progress:
             task = progress.add_task("demonstrating", total=len(selected))
-            for question in selected:
-                episode = demonstrator.run(question, seed=_question_seed(seed, question.question))
-                store.save_episode(episode)
-                tally["supported" if episode.metadata.get("supported") else "declined"] += 1
-                tally[f"end:{episode.end_reason}"] += 1
-                detour_counts.update(episode.metadata.get("detours", []))
-                steps += len(episode.steps)
-                for quote in episode.quotes:
-                    tally["quotes"] += 1
-                    if _quote_verifies(fetcher, textmatch, quote):
-                        tally["quotes_verified"] += 1
-                    else:
-                        failed_quotes.append(f"episode {episode.id}: {quote.url}: {quote.text[:80]!r}")
-                tally["done"] += 1
-                progress.update(
-                    task,
-                    advance=1,
-                    description=f"supported {tally['supported']} · declined {tally['declined']}",
-                )
-    except KeyboardInterrupt:
-        typer.echo("interrupted: the episodes finished so far are stored", err=True)
+
+            def advance(episode: Any, tally: Any) -> None:
+                description = f"supported {tally.supported} · declined {tally.declined}"
+                progress.update(task, advance=1, description=description)
+
+            result = generate_demonstrations(selected, opened, store, config, seed=seed, on_episode=advance)
     finally:
         store.close()
         opened.close()
-    elapsed = time.perf_counter() - started
+    if result.interrupted:
+        typer.echo("interrupted: the episodes finished so far are stored", err=True)
     summary = {
         "corpus": corpus,
         "questions_file": str(questions),
         "questions_read": len(records),
         "questions_without_gold_answers": len(records) - len(answerable),
-        "episodes": tally["done"],
-        "supported": tally["supported"],
-        "declined": tally["declined"],
-        "end_reasons": {k[4:]: v for k, v in tally.items() if k.startswith("end:")},
-        "quotes": tally["quotes"],
-        "quotes_verified": tally["quotes_verified"],
-        "detours": dict(detour_counts),
-        "steps": steps,
-        "seconds": round(elapsed, 2),
-        "episodes_per_second": round(tally["done"] / elapsed, 2) if elapsed else None,
+        **result.to_dict(),
         "db": str(store.path),
         "settings": {
             "detours": detours,
@@ -175,11 +145,14 @@ def generate(
     }
     _print_generate_summary(summary)
     if report is not None:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    if failed_quotes:
+        try:
+            report.parent.mkdir(parents=True, exist_ok=True)
+            report.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            raise _fail(f"could not write the report to {report}: {error}") from None
+    if result.failed_quotes:
         raise _fail(
-            "quotes that did not verify against their pages:\n  " + "\n  ".join(failed_quotes), code=2
+            "quotes that did not verify against their pages:\n  " + "\n  ".join(result.failed_quotes), code=2
         )
 
 
@@ -190,22 +163,6 @@ def _open_corpus(corpus: str) -> Any:
         return open_corpus(corpus)
     except CorpusError as error:
         raise _fail(str(error)) from None
-
-
-def _question_seed(seed: int, question: str) -> int:
-    """A per-question seed that does not depend on the order or the subset of questions."""
-    return int(hashlib.sha1(f"{seed}\n{question}".encode()).hexdigest()[:12], 16)
-
-
-def _quote_verifies(fetcher: Any, textmatch: Any, quote: Any) -> bool:
-    """The quote's text is on its page, at the offsets recorded."""
-    from browser_env.web import FetchError
-
-    try:
-        page = fetcher.fetch(quote.url)
-    except FetchError:
-        return False
-    return textmatch.locate_quote(page.text, quote.text) == (quote.start, quote.end)
 
 
 def _print_generate_summary(summary: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""The ``webgpt`` command: a thin layer over the library; each sub-command lives in agent/commands/."""
+"""The ``webgpt`` command: a thin layer over the library; each sub-command is a module of this package."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from agent.commands import ask, browse, corpus, demos, record
+from webgpt_cli import ask, browse, corpus, demos, record
 
 app = typer.Typer(
     no_args_is_help=True,

@@ -1,0 +1,1 @@
+"""The ``webgpt`` command line: thin commands over the library (``webgpt_cli.app`` assembles them)."""
