@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from agent.citations import QuoteSource, Reference, attribute_citations, check_citations
+from agent.citations import QuoteSource, Reference, SentenceSupport, attribute_citations, check_citations
 from agent.policies.engine import LMEngine
 from agent.prompts import PromptFormat, encode_answer_prompt
 from browser_env.web import Fetcher
@@ -42,10 +42,22 @@ class Answer:
     references: list[Reference] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     reward: float | None = None
+    sentences: list[SentenceSupport] = field(default_factory=list)
 
     @property
     def supported(self) -> bool:
-        return not self.declined and bool(self.citations) and not self.problems
+        """Not declined, every sentence cites a quote, and every citation checked out."""
+        return (
+            not self.declined
+            and bool(self.citations)
+            and not self.problems
+            and all(sentence.cited for sentence in self.sentences)
+        )
+
+    @property
+    def automatic_citations(self) -> int:
+        """Sentences whose citation was added automatically rather than written by the answerer."""
+        return sum(sentence.automatic for sentence in self.sentences)
 
 
 class Answerer(Protocol):
@@ -113,8 +125,6 @@ class ModelAnswerer:
             retries = self._sample(prefill, len(empty), self.fallback_prefix, headers)
             for i, text in zip(empty, retries, strict=True):
                 texts[i] = text
-        if self.attribute:
-            texts = [attribute_citations(text, quotes) for text in texts]
         return texts
 
     def _sample(self, prefill: Any, n: int, prefix: str, headers: frozenset[str]) -> list[str]:
@@ -225,16 +235,33 @@ def compose_answer(
     quotes: Sequence[QuoteSource],
     end_reason: str | None,
     fetcher: Fetcher | None = None,
+    *,
+    attribute: bool = False,
 ) -> Answer:
-    """The ``Answer`` for an episode's end: declined, nothing found, or ``text`` with checked citations."""
+    """The ``Answer`` for an episode's end: declined, nothing found, or ``text`` with checked citations.
+    With ``attribute``, uncited sentences that a quote supports first get its ``[n]``
+    (``attribute_citations``); the answer then counts those sentences apart."""
     if end_reason in DECLINED:
         return Answer(question, DECLINED[end_reason], True, end_reason)
     if not quotes or text is None:
         return Answer(question, NOT_FOUND, True, end_reason)
-    report = check_citations(text, quotes, fetcher)
+    automatic: tuple[int, ...] = ()
+    if attribute and text.strip():
+        attribution = attribute_citations(text, quotes)
+        text, automatic = attribution.text, attribution.automatic
+    report = check_citations(text, quotes, fetcher, automatic=automatic)
     if not text.strip():
         report.problems.insert(0, "the answer is empty")
-    return Answer(question, text, False, end_reason, report.citations, report.references, report.problems)
+    return Answer(
+        question,
+        text,
+        False,
+        end_reason,
+        report.citations,
+        report.references,
+        report.problems,
+        sentences=report.sentences,
+    )
 
 
 def answer_json(
@@ -253,5 +280,10 @@ def answer_json(
         "reward": answer.reward,
         "timings": timings,
         "supported": answer.supported,
+        "sentences": [
+            {"text": s.text, "citations": list(s.citations), "automatic": s.automatic}
+            for s in answer.sentences
+        ],
+        "automatic_citations": answer.automatic_citations,
         "problems": answer.problems,
     }

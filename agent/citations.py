@@ -1,18 +1,19 @@
-"""Checking an answer's citations: every ``[n]`` must point at a collected quote, the answer must cite
-at least one, and every quote must still be verbatim on its page (re-fetched and located again).
-Anything that fails is reported, never shown as supported."""
+"""Checking an answer's citations: the answer must follow the citation grammar (every sentence cites,
+every ``[n]`` names a collected quote; ``browser_env.protocol.citations``), and every quote must still
+be the text it was on the very page it came from (re-fetched, checked against the page's SHA-256 and the
+quote's offsets). Anything that fails is reported, never shown as supported."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from browser_env import textmatch
+from browser_env.protocol import CITATION, citation_problems, parse_citations, sentence_citations
+from browser_env.protocol.citations import split_sentences
+from browser_env.protocol.keywords import content_words
+from browser_env.textmatch import verify_quote
 from browser_env.web import Fetcher
-
-CITATION = re.compile(r"\[(\d{1,3}(?:\s*[,–-]\s*\d{1,3})*)\]")
 
 
 class QuoteSource(Protocol):
@@ -20,17 +21,6 @@ class QuoteSource(Protocol):
     title: str
     domain: str
     text: str
-
-
-def parse_citations(text: str) -> list[int]:
-    """Quote numbers cited as ``[n]``, ``[n, m]`` or ``[n-m]``, in order of first appearance."""
-    numbers: list[int] = []
-    for match in CITATION.finditer(text):
-        for part in re.split(r"\s*,\s*", match.group(1)):
-            bounds = re.split(r"\s*[–-]\s*", part)
-            first, last = int(bounds[0]), int(bounds[-1])
-            numbers += range(first, last + 1) if 0 <= last - first <= 20 else [first, last]
-    return list(dict.fromkeys(numbers))
 
 
 @dataclass
@@ -50,44 +40,68 @@ class Reference:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class SentenceSupport:
+    """One sentence of the answer, the quotes it cites, and whether those citations were added
+    automatically (``attribute_citations``) rather than written by the answerer."""
+
+    text: str
+    citations: tuple[int, ...]
+    automatic: bool = False
+
+    @property
+    def cited(self) -> bool:
+        return bool(self.citations)
+
+
 @dataclass
 class CitationReport:
     citations: list[int]
     references: list[Reference]
     problems: list[str] = field(default_factory=list)
+    sentences: list[SentenceSupport] = field(default_factory=list)
 
     @property
     def supported(self) -> bool:
-        """True only when the answer cites, every citation has its quote, and every quote verified."""
-        return bool(self.citations) and not self.problems
+        """True only when every sentence cites, every citation has its quote, and every quote verified."""
+        return bool(self.citations) and not self.problems and all(s.cited for s in self.sentences)
+
+    @property
+    def automatic_citations(self) -> int:
+        """Sentences whose citations were added automatically, not written by the answerer."""
+        return sum(s.automatic for s in self.sentences)
 
 
 def check_citations(
-    answer: str, quotes: Sequence[QuoteSource], fetcher: Fetcher | None = None
+    answer: str,
+    quotes: Sequence[QuoteSource],
+    fetcher: Fetcher | None = None,
+    *,
+    automatic: Sequence[int] = (),
 ) -> CitationReport:
     """Check ``answer`` against ``quotes`` (numbered from 1). With a ``fetcher`` each quote's page is
-    loaded again and the quote located on it."""
+    loaded again and the quote checked on it. ``automatic``: indexes of the sentences whose citations
+    ``attribute_citations`` added."""
     citations = parse_citations(answer)
     references = [
         Reference(n, q.title, q.url, q.domain, q.text, cited=n in citations) for n, q in enumerate(quotes, 1)
     ]
-    problems = []
-    if answer.strip() and not citations:
-        problems.append("the answer cites no quote")
-    for n in citations:
-        if not 1 <= n <= len(quotes):
-            problems.append(f"[{n}] cites a quote that does not exist (there are {len(quotes)})")
+    problems = citation_problems(answer, len(quotes)) if answer.strip() else []
     if fetcher is not None:
         pages: dict[str, Any] = {}
-        for reference in references:
-            reference.problem = _verify(reference, fetcher, pages)
+        for reference, quote in zip(references, quotes, strict=True):
+            reference.problem = _verify(reference, quote, fetcher, pages)
             reference.verified = reference.problem is None
             if reference.problem and reference.cited:
                 problems.append(f"[{reference.n}] {reference.problem}")
-    return CitationReport(citations, references, problems)
+    sentences = [
+        SentenceSupport(s.text, s.citations, automatic=i in automatic)
+        for i, s in enumerate(sentence_citations(answer))
+    ]
+    return CitationReport(citations, references, problems, sentences)
 
 
-def _verify(reference: Reference, fetcher: Fetcher, pages: dict[str, Any]) -> str | None:
+def _verify(reference: Reference, quote: QuoteSource, fetcher: Fetcher, pages: dict[str, Any]) -> str | None:
     if reference.url not in pages:
         try:
             pages[reference.url] = fetcher.fetch(reference.url)
@@ -96,33 +110,30 @@ def _verify(reference: Reference, fetcher: Fetcher, pages: dict[str, Any]) -> st
     page = pages[reference.url]
     if isinstance(page, Exception):
         return f"its page could not be loaded again ({reference.url}): {page}"
-    if textmatch.locate_quote(page.text, reference.quote) is None:
-        return f"the quote is no longer on its page ({reference.url})"
-    return None
+    start, end = getattr(quote, "start", None), getattr(quote, "end", None)
+    problem = verify_quote(page.text, reference.quote, start, end, getattr(quote, "page_sha256", ""))
+    return f"{problem} ({reference.url})" if problem else None
 
 
-_WORD = re.compile(r"\w+")
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])(\s+)")
-_STOP_TEXT = """
-    a an and are as at be by for from has have in is it its of on or that the this to was were with
-    according quote quotes
-"""
-_STOP = frozenset(_STOP_TEXT.split())
+@dataclass(frozen=True)
+class Attribution:
+    """An answer after ``attribute_citations``: the text, and which sentences got a citation added."""
+
+    text: str
+    automatic: tuple[int, ...]
 
 
-def _content_words(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP}
-
-
-def attribute_citations(answer: str, quotes: Sequence[QuoteSource], min_overlap: float = 0.5) -> str:
+def attribute_citations(answer: str, quotes: Sequence[QuoteSource], min_overlap: float = 0.5) -> Attribution:
     """Add ``[n]`` to each sentence that cites nothing when quote n holds at least ``min_overlap`` of the
     sentence's content words (post-hoc attribution for models not trained to cite). Sentences that no
-    quote supports stay uncited, and the check flags them."""
-    quote_words = [_content_words(q.text) for q in quotes]
-    pieces = []
-    for sentence in _SENTENCE_BREAK.split(answer):  # every character is kept: breaks are whitespace pieces
-        words = _content_words(sentence)
-        if not sentence.strip() or CITATION.search(sentence) or not words or not quote_words:
+    quote supports stay uncited, and the check flags them. The sentences given a citation are reported,
+    so that figures can count them apart from the answerer's own citations."""
+    quote_words = [set(content_words(q.text)) for q in quotes]
+    pieces: list[str] = []
+    automatic: list[int] = []
+    for index, sentence in enumerate(split_sentences(answer)):
+        words = set(content_words(sentence))
+        if CITATION.search(sentence) or not words or not quote_words:
             pieces.append(sentence)
             continue
         overlaps = [len(words & qw) / len(words) for qw in quote_words]
@@ -130,8 +141,7 @@ def attribute_citations(answer: str, quotes: Sequence[QuoteSource], min_overlap:
         if overlaps[best] < min_overlap:
             pieces.append(sentence)
             continue
-        body = sentence.rstrip()
-        trail = sentence[len(body) :]
-        end = len(body.rstrip(".!?"))
-        pieces.append(f"{body[:end]} [{best + 1}]{body[end:]}{trail}")
-    return "".join(pieces)
+        end = len(sentence.rstrip(".!?"))
+        pieces.append(f"{sentence[:end]} [{best + 1}]{sentence[end:]}")
+        automatic.append(index)
+    return Attribution(" ".join(pieces), tuple(automatic))

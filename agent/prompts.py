@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from demonstrations.formats import QuoteLike, answer_prompt
 from browser_env.actions import action_help
 from browser_env.page import Link, Page
+from browser_env.protocol import parse_observation
+from browser_env.protocol.observation import TRUNCATED
 from browser_env.web import FetchError, SearchResult
+from demonstrations.formats import QuoteLike, answer_prompt
 
 BROWSING_INSTRUCTION = (
     "You answer questions by browsing a text web browser. Each turn shows the question, the quotes "
@@ -33,8 +35,6 @@ ANSWER_INSTRUCTION = (
     "Answer the question in a few sentences using only the numbered quotes. After each claim, cite the "
     "quote that supports it as [n]."
 )
-
-TRUNCATED = "…"
 
 
 def browsing_instruction() -> str:
@@ -101,99 +101,47 @@ def example_episode() -> tuple[tuple[str, str], ...]:
 
 
 # Truncation ---------------------------------------------------------------------------------------------
-@dataclass
-class _Sections:
-    question: list[str]
-    quotes: list[list[str]]  # blocks: "From <title> (<domain>)" then "> <extract>"
-    past_actions: list[str]
-    text: list[str]
-    before_text: list[str]  # ♦Title, title, ♦Scrollbar
-    after_text: list[str]  # ♦Error, ♦Actions left, ♦Next action
-    dropped_quotes: int = 0
-    dropped_actions: int = 0
-    cut_text: bool = False
-
-    def render(self) -> str:
-        lines = ["♦Question", *self.question, "♦Quotes"]
-        if self.dropped_quotes:
-            lines.append(f"({self.dropped_quotes} earlier quotes not shown)")
-        for block in self.quotes:
-            lines += block
-        lines.append("♦Past actions")
-        if self.dropped_actions:
-            lines.append(f"({self.dropped_actions} earlier actions not shown)")
-        lines += self.past_actions
-        lines += [*self.before_text, "♦Text", *self.text]
-        if self.cut_text:
-            lines.append(TRUNCATED)
-        return "\n".join(lines + self.after_text)
-
-
-def _parse(observation: str) -> _Sections | None:
-    lines = observation.split("\n")
-    heads = {line: i for i, line in enumerate(lines) if line.startswith("♦")}
-    needed = ("♦Question", "♦Quotes", "♦Past actions", "♦Title", "♦Text")
-    if any(name not in heads for name in needed):
-        return None
-    q, quotes_at, past_at, title_at, text_at = (heads[name] for name in needed)
-    tail_at = next(
-        (i for i in range(text_at + 1, len(lines)) if lines[i].startswith(("♦Error:", "♦Actions left"))),
-        len(lines),
-    )
-    blocks: list[list[str]] = []
-    for line in lines[quotes_at + 1 : past_at]:
-        if line.startswith("From ") or not blocks:
-            blocks.append([line])
-        else:
-            blocks[-1].append(line)
-    return _Sections(
-        question=lines[q + 1 : quotes_at],
-        quotes=blocks,
-        past_actions=lines[past_at + 1 : title_at],
-        text=lines[text_at + 1 : tail_at],
-        before_text=lines[title_at:text_at],
-        after_text=lines[tail_at:],
-    )
-
-
 def fit_observation(observation: str, max_tokens: int, count_tokens: Callable[[str], int]) -> str:
     """``observation`` shortened to at most ``max_tokens`` (as counted by ``count_tokens``): text window
     lines from the bottom first, then the oldest quotes, then the oldest past actions, and as a last
-    resort the end of the question. Observations that fit come back unchanged."""
+    resort the end of the question. Sections are found by position (``parse_observation``), so page text
+    can never make this drop the question. Observations that fit come back unchanged."""
     if count_tokens(observation) <= max_tokens:
         return observation
-    sections = _parse(observation)
-    if sections is None:  # not an observation: keep the end, where the current state is
+    parts = parse_observation(observation)
+    if parts is None:  # not an observation: keep the end, where the current state is
         ids_budget = max(1, max_tokens)
         while count_tokens(observation) > ids_budget and len(observation) > 1:
             observation = observation[len(observation) // 8 + 1 :]
         return observation
 
     def over() -> int:
-        return count_tokens(sections.render()) - max_tokens
+        return count_tokens(parts.render()) - max_tokens
 
     excess = over()
-    while excess > 0 and sections.text:
-        excess -= max(1, count_tokens(sections.text.pop()))
-        sections.cut_text = True
+    lines = parts.text.split("\n") if parts.text else []
+    while excess > 0 and lines:
+        excess -= max(1, count_tokens(lines.pop()))
+        parts.text, parts.text_cut = "\n".join(lines), True
         if excess <= 0:
             excess = over()
-    while excess > 0 and sections.quotes:
-        excess -= max(1, count_tokens("\n".join(sections.quotes.pop(0))))
-        sections.dropped_quotes += 1
+    while excess > 0 and parts.quotes:
+        dropped = parts.quotes.pop(0)
+        excess -= max(1, count_tokens(f"{dropped.source}\n{dropped.text}"))
+        parts.quotes_omitted += 1
         if excess <= 0:
             excess = over()
-    while excess > 0 and sections.past_actions:
-        excess -= max(1, count_tokens(sections.past_actions.pop(0)))
-        sections.dropped_actions += 1
+    while excess > 0 and parts.past_actions:
+        excess -= max(1, count_tokens(parts.past_actions.pop(0)))
+        parts.actions_omitted += 1
         if excess <= 0:
             excess = over()
-    while excess > 0 and sections.question and any(sections.question):
-        question = " ".join(sections.question)
+    while excess > 0 and parts.question.strip():
+        question = " ".join(parts.question.split())
         keep = max(0, len(question) - max(8, len(question) // 4))
-        sections.question = [question[:keep] + TRUNCATED] if keep else []
+        parts.question = question[:keep] + TRUNCATED if keep else ""
         excess = over()
-    return sections.render()
+    return parts.render()
 
 
 # Browsing prompts ---------------------------------------------------------------------------------------

@@ -189,7 +189,14 @@ def run_episode(
         timings.answer += time.perf_counter() - tick
         tick = time.perf_counter()
         answers = [
-            compose_answer(question, text, quotes, end_reason, fetcher if check_quotes else None)
+            compose_answer(
+                question,
+                text,
+                quotes,
+                end_reason,
+                fetcher if check_quotes else None,
+                attribute=bool(getattr(answerer, "attribute", False)),
+            )
             for text in texts
         ]
         timings.citation_check += time.perf_counter() - tick

@@ -11,17 +11,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from agent.config import AGENT_CONFIG, AGENT_DEFAULTS, SAMPLING_DEFAULTS, AgentConfig, Mode, SamplingConfig
 from agent.policies.base import Policy, ReplayPolicy
 from agent.policies.scripted import ScriptedPolicy
 
-Mode = Literal["free", "guided", "scheduled"]
-AGENT_CONFIG = "webgpt.json"
-DEFAULT_TEMPERATURE = 0.8
 UNTRAINED_ANSWER_START = "According to the quotes,"
 
 __all__ = ["AGENT_CONFIG", "Agent", "Mode", "Policy", "ReplayPolicy", "ScriptedPolicy", "load_agent"]
@@ -34,28 +30,16 @@ class Agent:
     mode: Mode
 
 
-def agent_settings(path: str) -> dict[str, Any]:
-    """``webgpt.json`` from a checkpoint folder (prompt_format, few_shot, mode), or {}."""
-    file = Path(path) / AGENT_CONFIG
-    if not file.is_file():
-        return {}
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ValueError(f"{file} is not valid JSON: {error}") from error
-    return data if isinstance(data, dict) else {}
-
-
 def load_agent(
     model: str | None = None,
     *,
     mode: Mode | None = None,
     temperature: float | None = None,
-    top_p: float = 0.95,
+    top_p: float = SAMPLING_DEFAULTS.top_p,
     seed: int | None = None,
     few_shot: bool | None = None,
     device: str | None = None,
-    max_prompt_tokens: int = 2048,
+    max_prompt_tokens: int = AGENT_DEFAULTS.max_prompt_tokens,
 ) -> Agent:
     """The policy and the answerer for ``model`` (default: the untrained SmolLM2-135M-Instruct, which
     browses in ``scheduled`` mode and answers with a one-example prompt). ``temperature`` None means
@@ -64,22 +48,23 @@ def load_agent(
     from agent.answer import ModelAnswerer
     from agent.models import DEFAULT_MODEL_ID, load_causal_lm
     from agent.policies.engine import LMEngine
-    from agent.policies.lm import LMPolicy, SamplingConfig
+    from agent.policies.lm import LMPolicy
     from agent.policies.scripted import QuestionLikelihood
 
     model = model or DEFAULT_MODEL_ID
     loaded = load_causal_lm(model, device=device)
-    settings = agent_settings(loaded.path)
+    settings = AgentConfig.from_checkpoint(loaded.path)
     untrained = model == DEFAULT_MODEL_ID
-    mode = mode or settings.get("mode") or ("scheduled" if untrained else "free")
-    few_shot = few_shot if few_shot is not None else settings.get("few_shot", untrained)
-    prompt_format = settings.get("prompt_format")
+    mode = mode or settings.mode or ("scheduled" if untrained else "free")
+    if few_shot is None:
+        few_shot = settings.few_shot if settings.few_shot is not None else untrained
+    prompt_format = settings.prompt_format
     engine = LMEngine(loaded)
     if seed is not None:
         import torch
 
         torch.manual_seed(seed)
-    sampled = DEFAULT_TEMPERATURE if temperature is None else temperature
+    sampled = SAMPLING_DEFAULTS.temperature if temperature is None else temperature
     if mode == "scheduled":
         scheduled_temperature = 0.0 if temperature is None else temperature
         policy: Any = ScriptedPolicy(
@@ -103,9 +88,10 @@ def load_agent(
         few_shot=bool(few_shot),
         temperature=sampled,
         top_p=top_p,
+        max_new_tokens=settings.answer_max_new_tokens,
         seed=seed,
         prompt_format=prompt_format,
-        attribute=bool(settings.get("attribute", untrained)),
+        attribute=settings.attribute if settings.attribute is not None else untrained,
         fallback_prefix=UNTRAINED_ANSWER_START if untrained else None,
     )
     return Agent(policy, answerer, mode)

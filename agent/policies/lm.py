@@ -16,24 +16,14 @@ Two modes:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from agent.config import AGENT_DEFAULTS, SamplingConfig
 from agent.policies.engine import LMEngine, Prefill
 from agent.prompts import BrowsingPrompter, PromptFormat
 from browser_env import textmatch
 from browser_env.actions import InvalidAction, parse_action
-from browser_env.env import SEARCH_URL_PREFIX
-
-
-@dataclass
-class SamplingConfig:
-    temperature: float = 0.8  # WebGPT sampled browsing at 0.8
-    top_p: float = 0.95
-    max_new_tokens: int = 48
-    max_retries: int = 3
-    seed: int | None = None
-
+from browser_env.protocol import strip_links
 
 # Each choice the guided policy scores, as the text the model would write to start that command.
 CHOICES: dict[str, str] = {
@@ -50,36 +40,30 @@ CHOICES: dict[str, str] = {
     "controversial": "End: Controversial",
 }
 
-_LINK_ID = re.compile(r"【(\d+)†")
+# Each choice, by the command syntax ``info["valid_commands"]`` lists when it can succeed now.
+_SYNTAX = {
+    "search": "Search <query>",
+    "click": "Clicked on link <link ID>",
+    "find": "Find in page: <text>",
+    "quote": "Quote: <text>",
+    "down": "Scrolled down <1|2|3>",
+    "up": "Scrolled up <1|2|3>",
+    "top": "Top",
+    "back": "Back",
+    "answer": "End: Answer",
+    "nonsense": "End: <Nonsense|Controversial>",
+    "controversial": "End: <Nonsense|Controversial>",
+}
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+")
 _WORD = re.compile(r"\w+")
 
 
-def window_paragraphs(window_text: str, line_width: int = 120) -> list[str]:
-    """The window's display lines joined back into paragraphs: a line that nearly fills the width was
-    wrapped, so the next line continues it."""
-    paragraphs: list[str] = []
-    joining = False
-    for line in window_text.split("\n"):
-        if joining and paragraphs:
-            paragraphs[-1] += " " + line
-        else:
-            paragraphs.append(line)
-        joining = len(line) > line_width - 25
-    return paragraphs
-
-
-def window_sentences(
-    window: str | list[str], min_chars: int = 20, max_chars: int = 600, line_width: int = 120
-) -> list[str]:
+def window_sentences(paragraphs: list[str], min_chars: int = 20, max_chars: int = 600) -> list[str]:
     """Sentences of the window as a reader sees them (link markup removed), each a verbatim extract.
-
-    ``window`` is the env's ``info["window_paragraphs"]``, or, when only the text is at hand, the window
-    text, whose wrapped lines are then rejoined by ``window_paragraphs``."""
-    paragraphs = window if isinstance(window, list) else window_paragraphs(window, line_width)
+    ``paragraphs`` is the env's ``info["window_paragraphs"]``."""
     sentences: list[str] = []
     for paragraph in paragraphs:
-        for piece in _SENTENCE_END.split(textmatch.strip_links(paragraph)):
+        for piece in _SENTENCE_END.split(strip_links(paragraph)):
             piece = " ".join(piece.split())
             if min_chars <= len(piece) <= max_chars and piece not in sentences:
                 sentences.append(piece)
@@ -96,7 +80,7 @@ class LMPolicy:
         guided: bool = False,
         few_shot: bool = False,
         sampling: SamplingConfig | None = None,
-        max_prompt_tokens: int = 2048,
+        max_prompt_tokens: int = AGENT_DEFAULTS.max_prompt_tokens,
         prompt_format: PromptFormat | None = None,
         allow_decline: bool = True,
         name: str | None = None,
@@ -110,37 +94,26 @@ class LMPolicy:
         self.name = name or engine.loaded.model_id
         limit = min(max_prompt_tokens, engine.loaded.context_window)
         self.prompter = BrowsingPrompter(engine.tokenizer, few_shot, limit, prompt_format)
-        self.generator = torch.Generator()
+        # Token sampling draws on the model's device; choosing among scored commands on the CPU.
+        self.generator = engine.new_generator(self.sampling.seed)
+        self.choice_generator = torch.Generator()
         if self.sampling.seed is not None:
-            self.generator.manual_seed(self.sampling.seed)
+            self.choice_generator.manual_seed(self.sampling.seed)
         self.retries = 0
         self.last_choice_scores: dict[str, float] = {}
-        self._pages: list[str] = []
         self._question = ""
 
     def reset(self, question: str) -> None:
         self.retries = 0
-        self._pages = []
         self._question = question
 
     # --------------------------------------------------------------------------------------------------
     def act(self, observation: str, info: dict[str, Any]) -> str:
-        self._track_pages(info)
         prompt = self.prompter.encode(observation, reserve=self.sampling.max_new_tokens)
         prefill = self.engine.prefill(prompt.ids, prompt.prefix_length)
         if self.guided:
             return self._guided(prefill, info)
         return self._free(prefill)
-
-    def _track_pages(self, info: dict[str, Any]) -> None:
-        """Remember the page history, so guided mode offers ``Back`` only when there is a page to go to."""
-        last = info.get("last_action") or ""
-        if info.get("error"):
-            return
-        if last.startswith(("Search ", "Clicked on link")) and info.get("url"):
-            self._pages.append(info["url"])
-        elif last == "Back" and self._pages:
-            self._pages.pop()
 
     def _free(self, prefill: Prefill) -> str:
         text = ""
@@ -165,38 +138,28 @@ class LMPolicy:
     # Guided mode -------------------------------------------------------------------------------------
     def valid_choices(self, info: dict[str, Any]) -> dict[str, Any]:
         """The choices that are valid now, each with what it needs (link ids, sentences)."""
-        choices: dict[str, Any] = {"search": None}
-        url = info.get("url")
-        if url:
-            first, last, total = info.get("scrollbar") or (0, 0, 0)
-            window = info.get("window_text") or ""
-            on_page = not url.startswith(SEARCH_URL_PREFIX)
-            known = {link["id"] for link in info.get("links", [])}
-            visible = [int(i) for i in dict.fromkeys(_LINK_ID.findall(window)) if int(i) in known]
-            if visible:
-                choices["click"] = visible
-            if on_page:
-                choices["find"] = None
-                quoted = {textmatch.normalize(q["text"]) for q in info.get("quotes", []) if q["url"] == url}
-                sentences = [
-                    s
-                    for s in window_sentences(info.get("window_paragraphs") or window)
-                    if textmatch.normalize(s) not in quoted
-                ]
-                if sentences:
-                    choices["quote"] = sentences
-            if last < total - 1:
-                choices["down"] = None
-            if first > 0:
-                choices["up"] = None
-                choices["top"] = None
-            if len(self._pages) >= 2:
-                choices["back"] = None
-        if info.get("quotes"):
-            choices["answer"] = None
-        if self.allow_decline:
-            choices["nonsense"] = None
-            choices["controversial"] = None
+        valid = set(info.get("valid_commands", []))
+        choices: dict[str, Any] = {}
+        for name, syntax in _SYNTAX.items():
+            if syntax in valid:
+                choices[name] = None
+        if "click" in choices:
+            choices["click"] = [link["id"] for link in info["visible_links"]]
+        if "quote" in choices:
+            url = info.get("url")
+            quoted = {textmatch.normalize(q["text"]) for q in info.get("quotes", []) if q["url"] == url}
+            sentences = [
+                s
+                for s in window_sentences(info.get("window_paragraphs", []))
+                if textmatch.normalize(s) not in quoted
+            ]
+            if sentences:
+                choices["quote"] = sentences
+            else:
+                del choices["quote"]
+        if not self.allow_decline:
+            choices.pop("nonsense", None)
+            choices.pop("controversial", None)
         return choices
 
     def _pick(self, scores: list[float]) -> int:
@@ -206,7 +169,7 @@ class LMPolicy:
         if self.sampling.temperature <= 0:
             return int(values.argmax())
         probs = torch.softmax(values / self.sampling.temperature, dim=0)
-        return int(torch.multinomial(probs, 1, generator=self.generator))
+        return int(torch.multinomial(probs, 1, generator=self.choice_generator))
 
     def _score_texts(self, prefill: Prefill, texts: list[str], skip: int = 0) -> list[list[float]]:
         return [row[skip:] for row in self.engine.score(prefill, [self.engine.encode(t) for t in texts])]

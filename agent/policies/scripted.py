@@ -30,22 +30,14 @@ from typing import Any, Protocol
 from agent.policies.engine import LMEngine
 from agent.policies.lm import window_sentences
 from browser_env import textmatch
-from browser_env.env import SEARCH_URL_PREFIX
+from browser_env.protocol.keywords import distinct_content_words
 
 _WORD = re.compile(r"\w+")
-_RESULT_LINK = re.compile(r"^【(\d+)†([^†】]*)(?:†[^】]*)?】$")
-_STOPWORD_TEXT = """
-    a about after all also an and any are as at be been but by can could did do does for from had has
-    have how i if in into is it its many much of on or so than that the their them then there these
-    they this those to was were what when where which who whom whose why will with would you your
-"""
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 def keywords(text: str) -> list[str]:
     """The question's content words, in order, without repeats."""
-    words = [w.lower() for w in _WORD.findall(text)]
-    return list(dict.fromkeys(w for w in words if w not in _STOPWORDS and len(w) > 1))
+    return distinct_content_words(text, min_length=2)
 
 
 Passage = tuple[str, str]  # (title of the page or result, text)
@@ -162,7 +154,7 @@ class ScriptedPolicy:
         url = info.get("url")
         if not url:
             return self._search() or self._finish(quotes)
-        if url.startswith(SEARCH_URL_PREFIX):
+        if info.get("on_search_page"):
             return self._open_result(info) or self._search() or self._finish(quotes)
         return self._read(url, info) or self._leave(quotes, info)
 
@@ -183,25 +175,25 @@ class ScriptedPolicy:
     def _open_result(self, info: dict[str, Any]) -> str | None:
         if self.opened_this_search >= self.config.max_pages:
             return None
-        urls = {link["id"]: link["url"] for link in info.get("links", [])}
-        results = _results(info.get("window_text") or "")
-        candidates = [r for r in results if r[0] in urls and urls[r[0]] not in self.opened]
+        visible = {link["id"] for link in info.get("visible_links", [])}
+        candidates = [
+            r for r in info.get("search_results", []) if r["id"] in visible and r["url"] not in self.opened
+        ]
         if not candidates:
             return None
-        passages = [("", f"{title}. {snippet}".strip()) for _, title, snippet in candidates]
+        passages = [("", f"{r['title']}. {r['snippet']}".strip()) for r in candidates]
         scores = self.scorer.score(self.question, passages)
-        best = self._pick(scores, list(range(len(candidates))))
-        link_id = candidates[best][0]
-        self.opened.add(urls[link_id])
+        chosen = candidates[self._pick(scores, list(range(len(candidates))))]
+        self.opened.add(chosen["url"])
         self.opened_this_search += 1
-        return f"Clicked on link {link_id}"
+        return f"Clicked on link {chosen['id']}"
 
     def _read(self, url: str, info: dict[str, Any]) -> str | None:
         state = self.pages.setdefault(url, _PageState())
         window = info.get("window_text") or ""
         if state.quotes < self.config.quotes_per_page:
             quoted = {textmatch.normalize(q["text"]) for q in info.get("quotes") or []}
-            paragraphs = info.get("window_paragraphs") or window
+            paragraphs = info.get("window_paragraphs") or []
             sentences = [s for s in window_sentences(paragraphs) if textmatch.normalize(s) not in quoted]
             if sentences:
                 title = info.get("title") or ""
@@ -234,16 +226,3 @@ class ScriptedPolicy:
         if len(quotes) >= 1 and self.opened_this_search >= self.config.max_pages:
             return "End: Answer"
         return "Back"
-
-
-def _results(window_text: str) -> list[tuple[int, str, str]]:
-    """(link id, title, snippet) for each search result in the window."""
-    lines = window_text.split("\n")
-    results = []
-    for index, line in enumerate(lines):
-        match = _RESULT_LINK.match(line.strip())
-        if not match:
-            continue
-        snippet = lines[index + 1] if index + 1 < len(lines) and not lines[index + 1].startswith("【") else ""
-        results.append((int(match.group(1)), match.group(2), snippet.strip()))
-    return results

@@ -29,7 +29,8 @@ def parse_citations(text: str) -> list[int]:
 
 def citation_problems(answer: str, quote_count: int) -> list[str]:
     """Why ``answer`` cannot stand as an answer citing ``quote_count`` numbered quotes; empty if it can.
-    This is the grammar alone: whether each quote is still on its page is checked elsewhere."""
+    Every sentence must cite a quote, and every citation must name one. Whether each quote is still on
+    its page is checked elsewhere (``agent.citations``)."""
     problems = []
     if not answer.strip():
         problems.append("the answer is empty")
@@ -43,6 +44,10 @@ def citation_problems(answer: str, quote_count: int) -> list[str]:
         listed = ", ".join(f"[{n}]" for n in missing)
         verb = "does" if len(missing) == 1 else "do"
         problems.append(f"{listed} {verb} not match any quote (there are {quote_count}: 1-{quote_count})")
+    if cited and quote_count:
+        for sentence in uncited_sentences(answer):
+            short = sentence if len(sentence) <= 80 else sentence[:79] + "…"
+            problems.append(f"this sentence cites no quote: {short!r}")
     return problems
 
 

@@ -1,0 +1,87 @@
+"""The agent's settings: how it samples and how it prompts. The one home of these defaults; the CLI
+and a checkpoint's ``webgpt.json`` read them.
+
+Light on purpose (no torch import), so the command line can take its defaults from here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Literal
+
+Mode = Literal["free", "guided", "scheduled"]
+MODES: tuple[Mode, ...] = ("free", "guided", "scheduled")
+AGENT_CONFIG = "webgpt.json"
+
+
+@dataclass
+class SamplingConfig:
+    """Sampling for browsing commands (and, with ``answer_max_new_tokens``, for answers)."""
+
+    temperature: float = 0.8
+    """WebGPT sampled at 0.8; 0 means greedy."""
+    top_p: float = 0.95
+    """Nucleus sampling mass."""
+    max_new_tokens: int = 48
+    """Longest browsing command, in tokens."""
+    max_retries: int = 3
+    """Samples drawn again when a command does not parse."""
+    seed: int | None = None
+    """Seed for the sampling generator; None draws from the global one."""
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be 0 or more, not {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], not {self.top_p}")
+        if self.max_new_tokens < 1 or self.max_retries < 0:
+            raise ValueError("max_new_tokens must be at least 1 and max_retries 0 or more")
+
+
+@dataclass
+class AgentConfig:
+    """How a checkpoint is driven; saved as ``webgpt.json`` beside trained weights. None means: the
+    default for this model (scheduled browsing and a one-example prompt for the untrained base)."""
+
+    mode: Mode | None = None
+    """free (the model writes commands), guided (it chooses among valid ones), scheduled (fixed plan)."""
+    few_shot: bool | None = None
+    """Show an example episode in the browsing and answering prompts."""
+    prompt_format: str | None = None
+    """chat (the model's chat template) or plain; None picks chat when the tokenizer has a template."""
+    attribute: bool | None = None
+    """Add [n] to uncited answer sentences that a quote supports (for models not trained to cite)."""
+    max_prompt_tokens: int = 2048
+    """Observations are shortened to fit (see ``agent.prompts.fit_observation``)."""
+    answer_max_new_tokens: int = 160
+    """Longest answer, in tokens."""
+
+    def __post_init__(self) -> None:
+        if self.mode is not None and self.mode not in MODES:
+            raise ValueError(f"unknown mode {self.mode!r}: use free, guided or scheduled")
+        if self.max_prompt_tokens < 64 or self.answer_max_new_tokens < 1:
+            raise ValueError("max_prompt_tokens must be at least 64 and answer_max_new_tokens at least 1")
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path) -> AgentConfig:
+        """``webgpt.json`` from a checkpoint folder (unknown keys ignored), or the defaults."""
+        file = Path(path) / AGENT_CONFIG
+        if not file.is_file():
+            return cls()
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ValueError(f"{file} is not valid JSON: {error}") from error
+        if not isinstance(data, dict):
+            raise ValueError(f"{file} must hold a JSON object")
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+SAMPLING_DEFAULTS = SamplingConfig()
+AGENT_DEFAULTS = AgentConfig()
