@@ -19,7 +19,11 @@ from typing import Annotated, Any
 
 import typer
 
+from agent.config import SAMPLING_DEFAULTS
+from browser_env.config import EnvConfig
+
 SCRIPTED = "scripted"
+ENV_DEFAULTS = EnvConfig()
 
 
 def ask(
@@ -54,17 +58,21 @@ def ask(
     ] = 1,
     max_actions: Annotated[
         int, typer.Option("--max-actions", min=1, help="Action budget per episode.")
-    ] = 100,
-    max_quotes: Annotated[int, typer.Option("--max-quotes", min=1, help="Quote budget per episode.")] = 10,
+    ] = ENV_DEFAULTS.max_actions,
+    max_quotes: Annotated[
+        int, typer.Option("--max-quotes", min=1, help="Quote budget per episode.")
+    ] = ENV_DEFAULTS.max_quotes,
     temperature: Annotated[
         float | None,
         typer.Option(
             min=0.0,
-            help="Sampling temperature (0: greedy). Default 0.8, but a single scheduled-mode sample takes "
-            "the best-scoring choices.",
+            help=f"Sampling temperature (0: greedy). Default {SAMPLING_DEFAULTS.temperature}, but a single "
+            "scheduled-mode sample takes the best-scoring choices.",
         ),
     ] = None,
-    top_p: Annotated[float, typer.Option("--top-p", min=0.0, max=1.0, help="Nucleus sampling mass.")] = 0.95,
+    top_p: Annotated[
+        float, typer.Option("--top-p", min=0.0, max=1.0, help="Nucleus sampling mass.")
+    ] = SAMPLING_DEFAULTS.top_p,
     seed: Annotated[int | None, typer.Option(help="Random seed, for reproducible runs.")] = None,
     device: Annotated[str | None, typer.Option(help="cpu or cuda (default: cuda when present).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
@@ -80,7 +88,10 @@ def ask(
     if web is not None:
         if web != "live":
             raise typer.BadParameter("the only value is 'live'", param_hint="--web")
-        console.print("[red]--web live is not available yet: the live-web issue has not landed.[/red]")
+        console.print(
+            "[red]Browsing the live web is not available in this version; browse an offline corpus "
+            "with --corpus (see `webgpt corpus list`).[/red]"
+        )
         raise typer.Exit(2)
     if search is not None:
         raise typer.BadParameter("--search only goes with --web live", param_hint="--search")
@@ -94,7 +105,7 @@ def ask(
         _check_model(console, name)
 
     if temperature is None and best_of > 1:
-        temperature = 0.8  # candidates must differ
+        temperature = SAMPLING_DEFAULTS.temperature  # candidates must differ
     result = _run(
         console,
         question=question,

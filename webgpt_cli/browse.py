@@ -8,6 +8,10 @@ from typing import Annotated
 
 import typer
 
+from browser_env.config import EnvConfig
+
+ENV_DEFAULTS = EnvConfig()
+
 
 def _commands(interactive: bool) -> Iterator[str]:
     if interactive:
@@ -25,9 +29,11 @@ def _commands(interactive: bool) -> Iterator[str]:
 def browse(
     question: Annotated[str, typer.Option("--question", "-q", help="The question being researched.")],
     corpus: Annotated[str, typer.Option(help="Corpus to browse (see `webgpt corpus list`).")] = "default",
-    max_actions: Annotated[int, typer.Option(help="Action budget.")] = 100,
-    max_quotes: Annotated[int, typer.Option(help="Quote budget.")] = 10,
-    window_lines: Annotated[int, typer.Option(help="Lines of page text shown at a time.")] = 12,
+    max_actions: Annotated[int, typer.Option(min=1, help="Action budget.")] = ENV_DEFAULTS.max_actions,
+    max_quotes: Annotated[int, typer.Option(min=1, help="Quote budget.")] = ENV_DEFAULTS.max_quotes,
+    window_lines: Annotated[
+        int, typer.Option(min=1, help="Lines of page text shown at a time.")
+    ] = ENV_DEFAULTS.window_lines,
 ) -> None:
     """Browse as the agent does: print each observation, read one command per line, print the quotes."""
     from browser_env.corpus import CorpusNotFound, ensure_default_corpus, open_corpus

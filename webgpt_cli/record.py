@@ -12,6 +12,10 @@ from typing import Annotated
 
 import typer
 
+from browser_env.config import EnvConfig
+
+ENV_DEFAULTS = EnvConfig()
+
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"webgpt record: {message}", err=True)
@@ -38,8 +42,12 @@ def record(
         Path | None,
         typer.Option(help="Demonstrations database (default: $WEBGPT_HOME/demonstrations.sqlite)."),
     ] = None,
-    max_actions: Annotated[int, typer.Option(help="Action budget per episode.")] = 100,
-    max_quotes: Annotated[int, typer.Option(help="Quote budget per episode.")] = 10,
+    max_actions: Annotated[
+        int, typer.Option(min=1, help="Action budget per episode.")
+    ] = ENV_DEFAULTS.max_actions,
+    max_quotes: Annotated[
+        int, typer.Option(min=1, help="Quote budget per episode.")
+    ] = ENV_DEFAULTS.max_quotes,
 ) -> None:
     """Serve the recorder: browse and answer questions in the model's text browser, compare answers."""
     from demonstrations.recorder.security import BindError, check_bind
