@@ -39,6 +39,7 @@ system-packages:
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 test: setup lint
 	$(BIN)/pytest -q
