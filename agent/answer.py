@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from agent.citations import QuoteSource, Reference, SentenceSupport, attribute_citations, check_citations
 from agent.policies.engine import LMEngine
 from agent.prompts import PromptFormat, encode_answer_prompt
+from browser_env.protocol.observation import MARK
 from browser_env.web import Fetcher
 from demonstrations.formats import QuoteLike
 
@@ -196,7 +197,7 @@ def answer_finished(text: str, quotes: Sequence[QuoteLike] = ()) -> bool:
 
 
 def _finished(text: str, headers: frozenset[str]) -> bool:
-    if "♦" in text:
+    if MARK in text:
         return True
     if "\n" not in text:
         return False
@@ -215,7 +216,7 @@ def clean_answer(text: str, quotes: Sequence[QuoteLike] = ()) -> str:
 
 
 def _clean(text: str, headers: frozenset[str]) -> str:
-    text = text.split("♦", 1)[0]
+    text = text.split(MARK, 1)[0]
     return " ".join(dict.fromkeys(_lines(text, headers)))
 
 

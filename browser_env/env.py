@@ -39,6 +39,7 @@ from browser_env.config import EnvConfig
 from browser_env.page import Link, Page, domain_of
 from browser_env.protocol import (
     LINK_MARKUP,
+    LINK_SPAN,
     EndReason,
     Observation,
     ObservedQuote,
@@ -495,7 +496,7 @@ def _source(title: str, domain: str) -> str:
     return f"{title} ({domain})" if domain else title
 
 
-_BREAKABLE = re.compile(r"【[^】\n]*】|\s")
+_BREAKABLE = re.compile(rf"{LINK_SPAN.pattern}|\s")
 
 
 def wrap_lines(text: str, width: int) -> list[tuple[int, int]]:

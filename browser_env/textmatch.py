@@ -7,13 +7,13 @@ page text as rendered (markup included), so a quote can always be found again on
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
 from browser_env.protocol import LINK_MARKUP, QUOTE_SEPARATOR
+from browser_env.protocol.links import strip_markup_fragments
 
 _LINK_TEXT = 2  # the link text's group in LINK_MARKUP
 
@@ -79,11 +79,7 @@ def normalize(text: str) -> str:
 
 
 def _needle(text: str) -> str:
-    folded = normalize(text)
-    # A selection that began or ended inside link markup can carry stray brackets.
-    if "【" not in folded and "】" not in folded:
-        return folded
-    return re.sub(r"[【】]|[0-9]+†|†[^\s】]*】?", "", folded).strip()
+    return strip_markup_fragments(normalize(text))
 
 
 def _span(folded: _Folded, start: int, length: int) -> tuple[int, int]:

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
 import shutil
-import tempfile
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from demonstrations.formats import answer_prompt, reward_input
+from demonstrations.formats import answer_prompt, question_prompt, reward_input
 from demonstrations.schemas import ComparedAnswer, ComparisonRecord, EpisodeRecord
 
 Format = Literal["jsonl", "hf"]
@@ -51,6 +52,11 @@ COMPARISON_COLUMNS = (
 )
 DECLINED = ("nonsense", "controversial")
 UNFINISHED = (None, "abandoned")
+ANSWERED = ("answer", "action_budget", "quote_budget")  # a rollout answers after a budget runs out too
+EXPORT_MARKER = "webgpt_export.json"
+_EXPORT_FILES = re.compile(
+    r"data-\d+-of-\d+\.arrow|dataset_info\.json|state\.json|" + re.escape(EXPORT_MARKER)
+)
 
 
 def bc_rows(
@@ -66,7 +72,8 @@ def bc_rows(
 
     Steps whose command failed (``valid`` false) are left out unless ``include_invalid``; episodes that
     ended declined (``End: Nonsense|Controversial``) are kept unless ``include_declined`` is false;
-    unfinished or abandoned episodes are left out unless ``include_unfinished``.
+    unfinished or abandoned episodes are left out unless ``include_unfinished``. An episode whose
+    browsing ran out of a budget but that was answered from its quotes (a rollout) gets its answer row.
     """
     for episode in episodes:
         if sources is not None and episode.source not in sources:
@@ -86,7 +93,7 @@ def bc_rows(
                     "source": episode.source,
                     "valid": step.valid,
                 }
-        if include_answers and episode.end_reason == "answer" and episode.answer and episode.quotes:
+        if include_answers and episode.end_reason in ANSWERED and episode.answer and episode.quotes:
             yield {
                 "prompt": answer_prompt(episode.question, episode.quotes),
                 "completion": episode.answer.text,
@@ -98,18 +105,9 @@ def bc_rows(
             }
 
 
-def question_prompt(question: str) -> str:
-    """The part of the reward model's input that both answers share."""
-    return f"♦Question\n{question.strip()}\n"
-
-
 def answer_side(question: str, answer: ComparedAnswer) -> str:
     """One answer as the reward model reads it after the shared prompt: its quotes, then its text."""
-    full = reward_input(question, answer.quotes, answer.text)
-    prefix = question_prompt(question)
-    if not full.startswith(prefix):  # demonstrations.formats changed its layout; keep the two in step
-        raise RuntimeError("demonstrations.formats.reward_input no longer starts with the question block")
-    return full[len(prefix) :]
+    return reward_input(question, answer.quotes, answer.text)[len(question_prompt(question)) :]
 
 
 def comparison_rows(
@@ -156,30 +154,33 @@ def write_jsonl(rows: Iterable[dict[str, Any]], path: str | Path, *, overwrite: 
     _check_target(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, suffix=".part", delete=False
-    ) as out:
-        try:
+    part = _sibling(path, "part")
+    try:
+        with part.open("x", encoding="utf-8") as out:  # the usual mode for a new file
             for row in rows:
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 count += 1
-        except BaseException:
-            out.close()
-            Path(out.name).unlink(missing_ok=True)
-            raise
-    os.chmod(out.name, 0o666 & ~_umask())  # NamedTemporaryFile makes files private
-    os.replace(out.name, path)
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
     return count
 
 
 def write_hf_dataset(
     rows: Iterable[dict[str, Any]], path: str | Path, columns: tuple[str, ...], *, overwrite: bool = False
 ) -> int:
-    """Write a ``datasets`` folder (``Dataset.save_to_disk``; read back with ``load_from_disk``)."""
+    """Write a ``datasets`` folder (``Dataset.save_to_disk``; read back with ``load_from_disk``).
+
+    The folder is written next to ``path`` and then renamed into place, so ``path`` is either the old
+    export or the new one, never half of one. With ``overwrite`` an existing ``path`` is replaced only
+    if it holds nothing but a previous export's files."""
     from datasets import Dataset, Features, Value
 
     path = Path(path)
     _check_target(path, overwrite)
+    if path.exists() or path.is_symlink():
+        _check_previous_export(path)
     types = {
         "step": Value("int64"),
         "valid": Value("bool"),
@@ -193,9 +194,17 @@ def write_hf_dataset(
         for column in columns:
             data[column].append(row[column])
     dataset = Dataset.from_dict(data, features=features)
-    if path.exists():
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
-    dataset.save_to_disk(str(path), num_shards=1 if len(dataset) == 0 else None)  # 0 shards cannot be loaded
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = _sibling(path, "part")
+    staging.mkdir()
+    try:
+        dataset.save_to_disk(str(staging), num_shards=1 if len(dataset) == 0 else None)  # 0 shards can't load
+        marker = {"columns": list(columns), "rows": len(dataset)}
+        (staging / EXPORT_MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
+        _swap_in(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return len(dataset)
 
 
@@ -217,10 +226,39 @@ def write_rows(
     raise ValueError(f"unknown export format {fmt!r}; use 'jsonl' or 'hf'")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _sibling(path: Path, suffix: str) -> Path:
+    """A fresh hidden name next to ``path``, so that renames between the two stay on one file system."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.{suffix}")
+
+
+def _check_previous_export(path: Path) -> None:
+    """Refuse to replace anything but an empty folder or one this module wrote: never delete someone
+    else's files."""
+    names = [entry.name for entry in path.iterdir()] if path.is_dir() and not path.is_symlink() else None
+    if (
+        names is None
+        or not (not names or EXPORT_MARKER in names or {"dataset_info.json", "state.json"} <= set(names))
+        or not all(_EXPORT_FILES.fullmatch(name) and (path / name).is_file() for name in names)
+    ):
+        raise FileExistsError(
+            f"{path} exists and is not a previous datasets export (it holds other files, or is not a "
+            "folder); refusing to replace it: choose another path, or move it away yourself"
+        )
+
+
+def _swap_in(staging: Path, path: Path) -> None:
+    """Rename the finished ``staging`` folder to ``path``; a previous export there is deleted afterwards."""
+    if not path.exists():
+        os.rename(staging, path)
+        return
+    old = _sibling(path, "old")
+    os.rename(path, old)
+    try:
+        os.rename(staging, path)
+    except BaseException:
+        os.rename(old, path)
+        raise
+    shutil.rmtree(old)
 
 
 def _check_target(path: Path, overwrite: bool) -> None:

@@ -27,9 +27,14 @@ def format_quotes(quotes: Sequence[QuoteLike]) -> str:
     return "\n\n".join(blocks)
 
 
+def question_prompt(question: str) -> str:
+    """The question block every answering and reward input starts with (what compared answers share)."""
+    return f"{QUESTION}\n{question.strip()}\n"
+
+
 def answer_prompt(question: str, quotes: Sequence[QuoteLike]) -> str:
     """What the answer model reads before it writes the answer."""
-    return f"{QUESTION}\n{question.strip()}\n{QUOTES}\n{format_quotes(quotes)}\n{ANSWER}\n"
+    return f"{question_prompt(question)}{QUOTES}\n{format_quotes(quotes)}\n{ANSWER}\n"
 
 
 def reward_input(question: str, quotes: Sequence[QuoteLike], answer: str) -> str:

@@ -14,6 +14,7 @@ from browser_env.protocol.citations import (
 from browser_env.protocol.endings import DECLINE_REASONS, EndReason
 from browser_env.protocol.links import (
     LINK_MARKUP,
+    LINK_SPAN,
     format_link,
     link_ids,
     link_text,
@@ -29,6 +30,7 @@ __all__ = [
     "CITATION",
     "DECLINE_REASONS",
     "LINK_MARKUP",
+    "LINK_SPAN",
     "QUOTE_SEPARATOR",
     "EndReason",
     "Observation",

@@ -10,6 +10,10 @@ LINK_FIELD = "†"
 
 # ASCII digits only: a fullwidth or other Unicode digit is never a link id.
 LINK_MARKUP = re.compile(r"【([0-9]+)†([^†】\n]*)(?:†([^】\n]*))?】")
+# Any bracketed span, well-formed or not: wrapping never breaks a line inside one.
+LINK_SPAN = re.compile(r"【[^】\n]*】")
+# What a selection that began or ended inside link markup can carry: brackets, "12†", "†domain】".
+_MARKUP_FRAGMENT = re.compile(r"[【】]|[0-9]+†|†[^\s】]*】?")
 _MARKUP_CHARS = str.maketrans({LINK_OPEN: "[", LINK_CLOSE: "]", LINK_FIELD: "+"})
 
 
@@ -46,3 +50,10 @@ def unlink(text: str, ids: set[int]) -> str:
     if not ids:
         return text
     return LINK_MARKUP.sub(lambda m: m.group(2) if int(m.group(1)) in ids else m.group(0), text)
+
+
+def strip_markup_fragments(text: str) -> str:
+    """``text`` without stray pieces of link markup (from a selection cut inside a link)."""
+    if LINK_OPEN not in text and LINK_CLOSE not in text:
+        return text
+    return _MARKUP_FRAGMENT.sub("", text).strip()
