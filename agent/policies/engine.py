@@ -216,6 +216,11 @@ class LMEngine:
         return results
 
     # Sampling ------------------------------------------------------------------------------------------
+    def new_generator(self, seed: int | None = None) -> Any:
+        """A ``torch.Generator`` on the device the logits come out on (the model's), for ``generate``;
+        seeded with ``seed`` when given (otherwise torch's fixed default seed, as ``torch.Generator()``)."""
+        return device_generator(self.model.device, seed)
+
     def generate(
         self,
         prompt: Prefill,
@@ -277,14 +282,38 @@ def penalize_repetition(logits: Any, outputs: list[list[int]], penalty: float) -
     logits = logits.clone()
     for row, tokens in enumerate(outputs):
         if tokens:
-            seen = torch.tensor(sorted(set(tokens)), dtype=torch.long)
+            seen = torch.tensor(sorted(set(tokens)), dtype=torch.long, device=logits.device)
             values = logits[row, seen]
             logits[row, seen] = torch.where(values > 0, values / penalty, values * penalty)
     return logits
 
 
+def device_generator(device: Any, seed: int | None = None) -> Any:
+    """A ``torch.Generator`` on ``device``, seeded with ``seed`` when given."""
+    import torch
+
+    generator = torch.Generator(device=device)
+    if seed is not None:
+        generator.manual_seed(seed)
+    return generator
+
+
+def _same_device(a: Any, b: Any) -> bool:
+    """Whether two ``torch.device``s are the same (a CUDA device without an index is the current one)."""
+    import torch
+
+    if a.type != b.type:
+        return False
+    if a.type != "cuda" or a.index == b.index:
+        return True
+    current = torch.cuda.current_device()
+    return (current if a.index is None else a.index) == (current if b.index is None else b.index)
+
+
 def sample_tokens(logits: Any, temperature: float, top_p: float, generator: Any = None) -> Any:
-    """One token per row of ``logits`` (batch, vocab): greedy at temperature 0, else nucleus sampling."""
+    """One token per row of ``logits`` (batch, vocab): greedy at temperature 0, else nucleus sampling.
+    ``generator`` should live on the logits' device (``device_generator``); one on another device (a CPU
+    generator for a CUDA model) still works: the draw happens on its device, and the tokens come back."""
     import torch
 
     if temperature <= 0:
@@ -296,4 +325,7 @@ def sample_tokens(logits: Any, temperature: float, top_p: float, generator: Any 
         keep[..., 0] = True
         sorted_probs = sorted_probs * keep
         probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
+    if generator is not None and not _same_device(generator.device, probs.device):
+        drawn = torch.multinomial(probs.to(generator.device), 1, generator=generator)
+        return drawn.squeeze(-1).to(probs.device)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)

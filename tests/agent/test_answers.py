@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from agent.answer import DECLINED, NOT_FOUND, ExtractiveAnswerer, ModelAnswerer, compose_answer, tidy
 from agent.citations import attribute_citations, check_citations, parse_citations
@@ -133,6 +134,11 @@ def test_attribution_keeps_every_character() -> None:
     )
 
 
+GOLD = QuoteRecord(
+    url="https://en.wikipedia.org/wiki/Gold", title="Gold", domain="en.wikipedia.org", text="Au"
+)
+
+
 @pytest.mark.parametrize(
     ("text", "finished"),
     [
@@ -142,12 +148,21 @@ def test_attribution_keeps_every_character() -> None:
         ("Gold (en.wikipedia.org)\nGold is a metal [1].\n", True),
         ("Gold (en.wikipedia.org)\nGold (en.wikipedia.org)\n", True),
         ("Paris [1]. ♦Question", True),
+        ("Gold is yellow (en.wikipedia.org).\n", True),
     ],
 )
 def test_answers_are_one_paragraph(text: str, finished: bool) -> None:
     from agent.answer import answer_finished
 
-    assert answer_finished(text) is finished
+    assert answer_finished(text, [GOLD]) is finished
+
+
+def test_a_copied_header_that_asks_a_question_does_not_finish_the_answer() -> None:
+    from agent.answer import answer_finished
+
+    quote = QuoteRecord(url=URL, title="Is gold a metal? Facts", domain="example.org", text="Yes.")
+    assert answer_finished("[1] Is gold a metal? Facts (example.org)\n", [quote]) is False
+    assert answer_finished("Is gold a metal? Yes [1].\n", [quote]) is True
 
 
 def test_copied_headers_and_repeats_are_cleaned() -> None:
@@ -156,5 +171,66 @@ def test_copied_headers_and_repeats_are_cleaned() -> None:
     text = (
         "Gold (en.wikipedia.org)\n[1] Gold (en.wikipedia.org)\nGold is a metal [1].\nGold is a metal [1].\n♦Q"
     )
-    assert clean_answer(text) == "Gold is a metal [1]."
+    assert clean_answer(text, [GOLD]) == "Gold is a metal [1]."
     assert clean_answer("Paris is the capital (of France) [1].") == "Paris is the capital (of France) [1]."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Python is maintained by the PSF (python.org)",
+        "Python is maintained by the PSF (python.org).",
+        "Gold is a metal (en.wikipedia.org)",
+        "Gold is a metal [1] (en.wikipedia.org)",
+        "[1] Gold is a dense metal (en.wikipedia.org)",
+        "Its symbol is Au (from the Latin aurum, see latin.example.org) [1].",
+        "Gold (en.wikipedia.org",
+        "Gold",
+    ],
+)
+def test_answers_that_mention_a_domain_in_parentheses_are_kept(text: str) -> None:
+    from agent.answer import clean_answer
+
+    assert clean_answer(text) == text
+    assert clean_answer(text, [GOLD]) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Gold is a metal [1].\n[1] Gold (en.wikipedia.org)", "Gold is a metal [1]."),
+        ("Gold is a metal [1].\nGold (en.wikipedia.org)\n", "Gold is a metal [1]."),
+        ("[2] gold  (EN.wikipedia.org)\nGold is a metal [1].", "Gold is a metal [1]."),
+        ("[1]Gold (en.wikipedia.org)\nGold is a metal [1].", "Gold is a metal [1]."),
+        ("Gold (en.wikipedia.org)", ""),
+        ("Gold is a metal [1].\nSilver (en.wikipedia.org)", "Gold is a metal [1]. Silver (en.wikipedia.org)"),
+    ],
+)
+def test_only_copies_of_the_quote_headers_are_removed(text: str, expected: str) -> None:
+    from agent.answer import clean_answer
+
+    assert clean_answer(text, [GOLD]) == expected
+
+
+def test_a_bare_title_is_a_header_only_with_its_number() -> None:
+    from agent.answer import clean_answer
+
+    quote = QuoteRecord(url=URL, title="Paris", domain="", text="Paris is the capital of France.")
+    assert clean_answer("[1] Paris\nParis", [quote]) == "Paris"
+
+
+@pytest.mark.parametrize(
+    "device",
+    ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA"))],
+)
+def test_model_answers_are_sampled_on_the_models_device(tiny_lm_dir, device: str) -> None:
+    from agent.models import load_causal_lm
+    from agent.policies.engine import LMEngine
+
+    engine = LMEngine(load_causal_lm(str(tiny_lm_dir), device=device, dtype="float32"))
+    quotes = [quote("It is 330 metres tall.")]
+    answerer = ModelAnswerer(engine, temperature=1.0, max_new_tokens=12, seed=0)
+    assert answerer.generator.device == engine.model.device
+    texts = answerer.write("Q?", quotes, n=3)
+    again = ModelAnswerer(engine, temperature=1.0, max_new_tokens=12, seed=0).write("Q?", quotes, n=3)
+    assert texts == again and len(set(texts)) > 1

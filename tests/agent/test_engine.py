@@ -6,17 +6,21 @@ import pytest
 import torch
 
 from agent.models import load_causal_lm
-from agent.policies.engine import LMEngine, penalize_repetition, sample_tokens
+from agent.policies.engine import LMEngine, device_generator, penalize_repetition, sample_tokens
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+DEVICES = ["cpu", pytest.param("cuda", marks=CUDA)]
 
 
-@pytest.fixture(scope="module")
-def engine(tiny_lm_dir: Path) -> LMEngine:
-    return LMEngine(load_causal_lm(str(tiny_lm_dir), dtype="float32"))
+@pytest.fixture(scope="module", params=DEVICES)
+def engine(request: pytest.FixtureRequest, tiny_lm_dir: Path) -> LMEngine:
+    return LMEngine(load_causal_lm(str(tiny_lm_dir), device=request.param, dtype="float32"))
 
 
 def reference_logprobs(engine: LMEngine, context: list[int], continuation: list[int]) -> list[float]:
+    ids = torch.tensor([context + continuation], device=engine.model.device)
     with torch.inference_mode():
-        logits = engine.model(input_ids=torch.tensor([context + continuation])).logits[0].float()
+        logits = engine.model(input_ids=ids).logits[0].float()
     logprobs = torch.log_softmax(logits, dim=-1)
     return [float(logprobs[len(context) - 1 + j, token]) for j, token in enumerate(continuation)]
 
@@ -53,7 +57,11 @@ def test_greedy_generation_matches_transformers_generate(engine: LMEngine) -> No
     )
     with torch.inference_mode():
         theirs = engine.model.generate(
-            torch.tensor([prompt]), max_new_tokens=12, do_sample=False, eos_token_id=None, pad_token_id=0
+            torch.tensor([prompt], device=engine.model.device),
+            max_new_tokens=12,
+            do_sample=False,
+            eos_token_id=None,
+            pad_token_id=0,
         )[0, len(prompt) :].tolist()
     stops = engine.stop_ids()
     expected = []
@@ -65,7 +73,8 @@ def test_greedy_generation_matches_transformers_generate(engine: LMEngine) -> No
 
 
 def test_generation_stops_after_a_newline_and_counts_tokens(engine: LMEngine) -> None:
-    generator = torch.Generator().manual_seed(0)
+    generator = engine.new_generator(0)
+    assert generator.device == engine.model.device
     before = engine.stats.generated_tokens
     outputs = engine.generate(
         engine.prefill(engine.encode("a")), n=4, max_new_tokens=30, temperature=1.5, generator=generator
@@ -77,16 +86,52 @@ def test_generation_stops_after_a_newline_and_counts_tokens(engine: LMEngine) ->
     assert engine.stats.generated_tokens - before == sum(len(o) for o in outputs)
 
 
-def test_top_p_keeps_only_the_nucleus() -> None:
-    logits = torch.tensor([[5.0, 4.9, -10.0, -10.0]])
-    generator = torch.Generator().manual_seed(0)
+def test_seeded_sampling_repeats_and_is_unchanged_on_the_cpu(engine: LMEngine) -> None:
+    prefill = engine.prefill(engine.encode("The Eiffel Tower is"))
+
+    def sample(generator: torch.Generator) -> list[list[int]]:
+        return engine.generate(
+            prefill, n=4, max_new_tokens=10, temperature=1.0, stop_at_newline=False, generator=generator
+        )
+
+    first = sample(engine.new_generator(7))
+    assert first == sample(engine.new_generator(7))
+    assert len({tuple(row) for row in first}) > 1  # really sampled, not greedy
+    if engine.model.device.type == "cpu":  # a seed gives the tokens a plain seeded CPU generator gives
+        assert first == sample(torch.Generator().manual_seed(7))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_top_p_keeps_only_the_nucleus(device: str) -> None:
+    logits = torch.tensor([[5.0, 4.9, -10.0, -10.0]], device=device)
+    generator = device_generator(device, 0)
     draws = {int(sample_tokens(logits, 1.0, 0.5, generator)) for _ in range(50)}
     assert draws <= {0, 1}
     assert int(sample_tokens(logits, 0.0, 1.0)) == 0
 
 
-def test_repetition_penalty_lowers_only_tokens_already_generated():
-    logits = torch.tensor([[2.0, -1.0, 2.0, 0.5], [2.0, -1.0, 2.0, 0.5]])
+@pytest.mark.parametrize("device", DEVICES)
+def test_device_generators_are_seeded_like_torch_generators(device: str) -> None:
+    logits = torch.randn(3, 40, generator=torch.Generator().manual_seed(1)).to(device)
+    one = [sample_tokens(logits, 1.0, 0.9, device_generator(device, 5)).tolist() for _ in range(2)]
+    seeded = torch.Generator(device=device).manual_seed(5)
+    assert one[0] == one[1] == sample_tokens(logits, 1.0, 0.9, seeded).tolist()
+    unseeded = sample_tokens(logits, 1.0, 0.9, device_generator(device)).tolist()
+    assert unseeded == sample_tokens(logits, 1.0, 0.9, torch.Generator(device=device)).tolist()
+
+
+@CUDA
+def test_a_cpu_generator_still_samples_cuda_logits() -> None:
+    logits = torch.randn(4, 50, generator=torch.Generator().manual_seed(2))
+    expected = sample_tokens(logits, 1.0, 1.0, torch.Generator().manual_seed(3))
+    got = sample_tokens(logits.to("cuda"), 1.0, 1.0, torch.Generator().manual_seed(3))
+    assert got.device.type == "cuda"
+    assert got.cpu().tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_repetition_penalty_lowers_only_tokens_already_generated(device: str) -> None:
+    logits = torch.tensor([[2.0, -1.0, 2.0, 0.5], [2.0, -1.0, 2.0, 0.5]], device=device)
     penalized = penalize_repetition(logits, [[0, 1, 0], []], 2.0)
     assert penalized[0].tolist() == [1.0, -2.0, 2.0, 0.5]
     assert penalized[1].tolist() == logits[1].tolist()

@@ -3,17 +3,47 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
-from agent.models import ModelNotFound, load_causal_lm, resolve_checkpoint
+from agent.models import ModelNotFound, load_causal_lm, pick_device, resolve_checkpoint
+from agent.policies.engine import LMEngine
+
+DEVICES = [
+    "cpu",
+    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA")),
+]
 
 
-def test_loads_a_local_folder_with_its_tokenizer(tiny_lm_dir: Path) -> None:
-    loaded = load_causal_lm(str(tiny_lm_dir), dtype="float32")
+@pytest.mark.parametrize("device", DEVICES)
+def test_loads_a_local_folder_with_its_tokenizer(tiny_lm_dir: Path, device: str) -> None:
+    loaded = load_causal_lm(str(tiny_lm_dir), device=device, dtype="float32")
     assert loaded.path == str(tiny_lm_dir)
-    assert loaded.device == "cpu"
+    assert loaded.device == device
+    assert {p.device.type for p in loaded.model.parameters()} == {device}
     assert loaded.tokenizer.pad_token_id is not None
     assert loaded.context_window == 8192
     assert not loaded.model.training
+
+
+def test_the_default_device_is_cuda_when_there_is_one() -> None:
+    assert pick_device() == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert pick_device("cpu") == "cpu"
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_loaded_model_samples_on_its_device_with_a_seed(tiny_lm_dir: Path, device: str) -> None:
+    engine = LMEngine(load_causal_lm(str(tiny_lm_dir), device=device, dtype="float32"))
+    prefill = engine.prefill(engine.encode("Paris is"))
+    assert prefill.logits.device.type == device
+    assert engine.new_generator(3).device == prefill.logits.device
+    outputs = [
+        engine.generate(
+            prefill, n=3, max_new_tokens=8, temperature=1.0, stop_at_newline=False, generator=generator
+        )
+        for generator in (engine.new_generator(3), engine.new_generator(3))
+    ]
+    assert outputs[0] == outputs[1]
+    assert len({tuple(row) for row in outputs[0]}) > 1
 
 
 @pytest.mark.parametrize("name", ["/no/such/folder", "./missing-model", "~/nothing/here"])
@@ -39,8 +69,8 @@ def test_an_uncached_hub_id_fails_clearly_offline() -> None:
         load_causal_lm("some-org/model-that-is-not-cached")
 
 
-def test_a_peft_adapter_loads_on_its_base(tiny_lm_dir: Path, tmp_path: Path) -> None:
-    import torch
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_peft_adapter_loads_on_its_base(tiny_lm_dir: Path, tmp_path: Path, device: str) -> None:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
@@ -53,9 +83,9 @@ def test_a_peft_adapter_loads_on_its_base(tiny_lm_dir: Path, tmp_path: Path) -> 
         expected = adapted(input_ids=ids).logits
         plain = AutoModelForCausalLM.from_pretrained(tiny_lm_dir, dtype=torch.float32)(input_ids=ids).logits
 
-    loaded = load_causal_lm(str(tmp_path), dtype="float32")
+    loaded = load_causal_lm(str(tmp_path), device=device, dtype="float32")
     with torch.inference_mode():
-        got = loaded.model(input_ids=ids).logits
+        got = loaded.model(input_ids=ids.to(device)).logits.cpu()
     assert torch.allclose(got, expected, atol=1e-4)
     assert not torch.allclose(got, plain, atol=1e-3)  # the adapter changed the model
     assert loaded.tokenizer.eos_token == "<|im_end|>"  # the base's tokenizer
