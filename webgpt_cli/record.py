@@ -2,6 +2,7 @@
 
 webgpt record --questions ../shared/data/qa/nq_open_dev.jsonl      # http://127.0.0.1:8765/
 webgpt record --host 0.0.0.0 --token "$(openssl rand -hex 16)"    # reachable from other machines
+webgpt record --host 0.0.0.0 --token ... --allowed-host rec.example.org   # ... also by that name
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ def record(
         str, typer.Option(help="Address to listen on; beyond 127.0.0.1 a --token is required.")
     ] = ("127.0.0.1"),
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Another host name visitors use to reach the recorder, such as its DNS name (repeatable); "
+            "requests naming any other host are refused."
+        ),
+    ] = None,
     token: Annotated[
         str | None,
         typer.Option(envvar="WEBGPT_RECORD_TOKEN", help="Access token every visitor must present (once)."),
@@ -89,6 +97,8 @@ def record(
         env_config=EnvConfig(max_actions=max_actions, max_quotes=max_quotes),
         corpus=source.name,
         token=token,
+        host=host,
+        allowed_hosts=allowed_host or (),
     )
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")

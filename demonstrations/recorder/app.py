@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -25,9 +26,9 @@ from starlette.concurrency import run_in_threadpool
 
 from browser_env.actions import action_help
 from browser_env.env import EnvConfig
-from demonstrations.recorder.live import DECLINES, EnvFactory, LiveEpisode, LiveEpisodes, ResumeError
-from demonstrations.recorder.security import AccessMiddleware, require_csrf
 from browser_env.protocol import citation_problems, parse_citations
+from demonstrations.recorder.live import DECLINES, EnvFactory, LiveEpisode, LiveEpisodes, ResumeError
+from demonstrations.recorder.security import LOOPBACK_HOSTS, AccessMiddleware, AllowedHosts, require_csrf
 from demonstrations.recorder.text import observation_html
 from demonstrations.replay import replay_episode
 from demonstrations.schemas import AnswerRecord, ComparedAnswer, ComparisonRecord, EpisodeRecord, Ratings
@@ -54,11 +55,15 @@ def create_app(
     corpus: str | None = None,
     token: str | None = None,
     seed: int | None = None,
+    host: str = LOOPBACK_HOSTS[0],
+    allowed_hosts: Iterable[str] = (),
 ) -> FastAPI:
     """The recorder. ``env_factory(config)`` makes a fresh ``BrowserEnv`` (one per episode);
-    ``corpus`` is the name stored with each episode; ``token``, when given, is required on every request."""
+    ``corpus`` is the name stored with each episode; ``token``, when given, is required on every request.
+    Requests must name ``host`` (the address it listens on; the loopback names for a loopback address) or
+    one of ``allowed_hosts`` in their ``Host`` header."""
     app = FastAPI(title="webgpt recorder", docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(AccessMiddleware, token=token)
+    app.add_middleware(AccessMiddleware, token=token, hosts=AllowedHosts.for_bind(host, allowed_hosts))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["observation_html"] = observation_html

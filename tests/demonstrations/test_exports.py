@@ -1,18 +1,22 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+from pathlib import Path
 
 import pytest
 
-from demonstrations.formats import answer_prompt, reward_input
 from demonstrations.exports import (
     BC_COLUMNS,
     COMPARISON_COLUMNS,
+    EXPORT_MARKER,
     bc_rows,
     comparison_rows,
     write_jsonl,
     write_rows,
 )
+from demonstrations.formats import answer_prompt, reward_input
 from demonstrations.schemas import (
     AnswerRecord,
     ComparedAnswer,
@@ -116,6 +120,18 @@ def test_bc_filters_by_source_and_ending():
     assert len({r["episode_id"] for r in bc_rows(episodes, include_unfinished=True)}) == 5
     declined_rows = [r for r in bc_rows(episodes) if r["episode_id"] == episodes[1].id]
     assert all(r["kind"] == "browse" for r in declined_rows)  # no answer row without an answer
+
+
+@pytest.mark.parametrize("budget", ["action_budget", "quote_budget"])
+def test_bc_keeps_the_answer_of_a_rollout_that_ran_out_of_a_budget(budget):
+    answer = AnswerRecord(text="42 [1].", citations=[1])
+    rollout = episode("model").model_copy(update={"end_reason": budget, "answer": answer, "quotes": [QUOTE]})
+    rows = list(bc_rows([rollout]))
+    assert [r["kind"] for r in rows] == ["browse"] * 4 + ["answer"]
+    assert rows[-1]["prompt"] == answer_prompt("what is x", [QUOTE]) and rows[-1]["completion"] == "42 [1]."
+    unanswered = rollout.model_copy(update={"answer": None})
+    assert [r["kind"] for r in bc_rows([unanswered])] == ["browse"] * 4
+    assert [r["kind"] for r in bc_rows([rollout], include_answers=False)] == ["browse"] * 4
 
 
 # ------------------------------------------------------------------------------------------ comparisons
@@ -223,3 +239,67 @@ def test_exports_from_a_real_store(tmp_path):
     (row,) = comparison_rows(store.iter_comparisons())
     assert row["tie"] is True
     store.close()
+
+
+def test_jsonl_writer_gives_the_usual_file_mode_without_touching_the_umask(tmp_path, monkeypatch):
+    calls = []
+    previous = os.umask(0o027)
+    try:
+        monkeypatch.setattr(os, "umask", calls.append)
+        write_jsonl(bc_rows([episode()]), tmp_path / "bc.jsonl")
+        monkeypatch.undo()
+        assert calls == []
+        assert stat.S_IMODE((tmp_path / "bc.jsonl").stat().st_mode) == 0o640  # 0o666 less the umask
+        assert os.umask(0o027) == 0o027
+    finally:
+        os.umask(previous)
+
+
+def test_hf_export_refuses_to_replace_what_it_did_not_write(tmp_path):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("years of work")
+    (folder / "state.json").write_text("{}")
+    with pytest.raises(FileExistsError, match="not a previous datasets export"):
+        write_rows(bc_rows([episode()]), folder, kind="bc", fmt="hf", overwrite=True)
+    assert sorted(p.name for p in folder.iterdir()) == ["state.json", "thesis.tex"]
+    plain = tmp_path / "bc.jsonl"
+    plain.write_text("keep me")
+    with pytest.raises(FileExistsError, match="not a previous datasets export"):
+        write_rows(bc_rows([episode()]), plain, kind="bc", fmt="hf", overwrite=True)
+    assert plain.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bc.jsonl", "notes"]  # nothing left behind
+
+
+def test_hf_export_with_overwrite_replaces_a_previous_export(tmp_path):
+    from datasets import load_from_disk
+
+    out = tmp_path / "bc"
+    assert write_rows(bc_rows([episode()]), out, kind="bc", fmt="hf") == 5
+    assert (out / EXPORT_MARKER).is_file()
+    assert write_rows(bc_rows([episode(), episode()]), out, kind="bc", fmt="hf", overwrite=True) == 10
+    assert len(load_from_disk(str(out))) == 10
+    (out / EXPORT_MARKER).unlink()  # a folder written before the marker existed is still an export
+    assert write_rows([], out, kind="bc", fmt="hf", overwrite=True) == 0
+    assert len(load_from_disk(str(out))) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["bc"]  # no staging or old folders left
+
+
+def test_hf_export_that_fails_while_writing_keeps_the_previous_export(tmp_path, monkeypatch):
+    from datasets import Dataset, load_from_disk
+
+    out = tmp_path / "bc"
+    write_rows(bc_rows([episode()]), out, kind="bc", fmt="hf")
+    before = sorted(p.name for p in out.iterdir())
+
+    def half_written(self, dataset_path, **kwargs):
+        Path(dataset_path, "data-00000-of-00001.arrow").write_bytes(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Dataset, "save_to_disk", half_written)
+    with pytest.raises(OSError, match="disk full"):
+        write_rows(bc_rows([episode(), episode()]), out, kind="bc", fmt="hf", overwrite=True)
+    monkeypatch.undo()
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert len(load_from_disk(str(out))) == 5
+    assert [p.name for p in tmp_path.iterdir()] == ["bc"]

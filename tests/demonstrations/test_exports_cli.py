@@ -7,9 +7,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from webgpt_cli.app import app
 from demonstrations.formats import reward_input
 from demonstrations.imports import read_webgpt_comparisons
+from webgpt_cli.app import app
 
 FIXTURES = Path(__file__).parent / "fixtures"
 runner = CliRunner()
@@ -70,3 +70,17 @@ def test_export_bc_from_an_empty_store_writes_an_empty_file(tmp_path):
     result = runner.invoke(app, ["demos", "export", "bc", str(out), "--db", str(tmp_path / "empty.sqlite")])
     assert result.exit_code == 0, result.output
     assert "wrote 0 bc rows" in result.output and out.read_text() == ""
+
+
+def test_export_hf_with_force_never_deletes_a_folder_it_did_not_write(tmp_path):
+    db = imported(tmp_path)
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("not an export")
+    command = ["demos", "export", "comparisons", str(out), "--format", "hf", "--force", "--db", db]
+    refused = runner.invoke(app, command)
+    assert refused.exit_code == 1 and "not a previous datasets export" in refused.output
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    (out / "notes.txt").unlink()
+    assert runner.invoke(app, command).exit_code == 0  # an empty folder holds nothing to lose
+    assert runner.invoke(app, command).exit_code == 0  # and a previous export is replaced

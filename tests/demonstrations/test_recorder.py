@@ -15,7 +15,7 @@ from recorder_web import QUESTION, QUOTE, Annotator, env_factory, make_web, serv
 from browser_env import textmatch
 from browser_env.env import EnvConfig
 from demonstrations.recorder import create_app
-from demonstrations.recorder.security import BindError, check_bind
+from demonstrations.recorder.security import AllowedHosts, BindError, check_bind
 from demonstrations.recorder.text import citation_problems, citations, observation_html
 from demonstrations.replay import replay_episode
 from demonstrations.schemas import AnswerRecord, EpisodeRecord, QuestionRecord, QuoteRecord
@@ -200,6 +200,66 @@ def test_token_is_required_when_set(store: EpisodeStore) -> None:
         episode_id = annotator.start(question=QUESTION)
         annotator.step(episode_id, "Search eiffel")
         assert store.step_count(episode_id) == 1
+
+
+def test_requests_naming_another_host_are_refused(server: str, store: EpisodeStore) -> None:
+    port = server.rsplit(":", 1)[1]
+    rebound = httpx.get(server + "/", headers={"Host": "attacker.example"})
+    assert rebound.status_code == 400 and "Unknown host 'attacker.example'" in rebound.text
+    assert "--allowed-host" in rebound.text
+    assert httpx.get(server + "/", headers={"Host": f"attacker.example:{port}"}).status_code == 400
+    for host in (
+        "127.0.0.1",
+        f"127.0.0.1:{port}",
+        "localhost",
+        f"LOCALHOST:{port}",
+        "[::1]",
+        f"[::1]:{port}",
+    ):
+        assert httpx.get(server + "/progress", headers={"Host": host}).status_code == 200, host
+    with serve(create_app(store, env_factory(), token="s3cret")) as url:  # before the token is even read
+        assert httpx.get(url + "/?token=s3cret", headers={"Host": "attacker.example"}).status_code == 400
+    public = create_app(store, env_factory(), host="192.168.1.5", allowed_hosts=["Rec.Example.org"])
+    with serve(public) as url:
+        assert httpx.get(url + "/progress").status_code == 400  # 127.0.0.1 is not the address it serves
+        for host in ("192.168.1.5:8765", "rec.example.org", "rec.example.org.:8765"):
+            assert httpx.get(url + "/progress", headers={"Host": host}).status_code == 200, host
+
+
+def test_allowed_hosts_by_bind_address() -> None:
+    loopback = AllowedHosts.for_bind("127.0.0.1")
+    assert all(loopback.allows(h) for h in ("127.0.0.1:8765", "localhost", "[::1]:8765", "[0:0::1]"))
+    assert not any(loopback.allows(h) for h in ("attacker.example", "10.0.0.2", "::1", "", "localhost:x"))
+    assert AllowedHosts.for_bind("::1") == AllowedHosts.for_bind("localhost") == loopback
+    anywhere = AllowedHosts.for_bind("0.0.0.0", ["rec.example.org"])
+    assert anywhere.allows("10.0.0.2:8765") and anywhere.allows("[fe80::1]") and anywhere.allows("localhost")
+    assert anywhere.allows("rec.example.org") and not anywhere.allows("attacker.example")
+
+
+def test_non_ascii_tokens_are_refused_not_a_server_error(store: EpisodeStore) -> None:
+    with serve(create_app(store, env_factory(), token="s3cret")) as url:
+        assert httpx.get(url + "/", headers={"X-Access-Token": "sécret".encode()}).status_code == 401
+        assert (
+            httpx.get(url + "/", headers={"Cookie": "webgpt_token=s\xe9cret".encode("latin-1")}).status_code
+            == 401
+        )
+        assert httpx.get(url + "/?token=s%C3%A9cret").status_code == 401
+    with serve(create_app(store, env_factory())) as url:
+        client = httpx.Client(base_url=url)
+        client.get("/")
+        forged = client.post(
+            "/episodes", data={"question": "x"}, headers={"X-CSRF-Token": "jeton-é".encode()}
+        )
+        assert forged.status_code == 403
+
+
+def test_cli_offers_allowed_hosts() -> None:
+    from typer.testing import CliRunner
+
+    from webgpt_cli.app import app as cli
+
+    result = CliRunner().invoke(cli, ["record", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "--allowed-host" in result.output
 
 
 def test_bind_rules() -> None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import random
+import re
 import sqlite3
+import stat
 import threading
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from webgpt_cli.app import app as cli
-from demonstrations import store as store_module
 from demonstrations.schemas import (
     AnswerRecord,
     ComparedAnswer,
@@ -22,7 +24,8 @@ from demonstrations.schemas import (
     Ratings,
     StepRecord,
 )
-from demonstrations.store import EpisodeStore, StoreError
+from demonstrations.store import EpisodeStore, StoreError, migrations
+from webgpt_cli.app import app as cli
 
 
 @pytest.fixture
@@ -53,7 +56,7 @@ def test_default_path_is_under_webgpt_home(webgpt_home: Path) -> None:
 def test_wal_mode_and_schema_version(store: EpisodeStore) -> None:
     other = sqlite3.connect(store.path)
     assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert other.execute("PRAGMA user_version").fetchone()[0] == store_module.SCHEMA_VERSION == 1
+    assert other.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION == 2
     tables = {row[0] for row in other.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"questions", "episodes", "steps", "quotes", "comparisons"} <= tables
     other.close()
@@ -161,6 +164,59 @@ def test_questions_queue(store: EpisodeStore) -> None:
     assert store.next_question("bob") == questions[0]
 
 
+def _expected_next(questions: list[QuestionRecord], episodes: list[EpisodeRecord], annotator: str):
+    """``next_question`` spelled out in Python."""
+
+    def about(e: EpisodeRecord, q: QuestionRecord) -> bool:
+        return e.metadata.get("question_id") == q.id or e.question == q.question
+
+    open_questions = [
+        q for q in questions if not any(e.annotator == annotator and about(e, q) for e in episodes)
+    ]
+    if not open_questions:
+        return None
+    return min(
+        open_questions,
+        key=lambda q: sum(
+            e.source == "human" and e.end_reason != "abandoned" and about(e, q) for e in episodes
+        ),
+    )
+
+
+def test_next_question_looks_episodes_up_by_question_through_an_index(store: EpisodeStore) -> None:
+    rng = random.Random(7)
+    questions = [QuestionRecord(id=f"q{i}", question=f"Question {i}?") for i in range(30)]
+    store.add_questions(questions)
+    episodes = []
+    for n in range(300):
+        q = rng.choice(questions)
+        source = rng.choice(["human", "human", "model", "scripted"])
+        record = episode(
+            q.question if rng.random() < 0.5 else f"Reworded {n}?",
+            source=source,
+            annotator=rng.choice(["ann", "bob", "cy"]) if source == "human" else None,
+            end_reason=rng.choice([None, "answer", "abandoned"]),
+            metadata={"question_id": q.id} if rng.random() < 0.6 else {},
+        )
+        store.save_episode(record)
+        episodes.append(record)
+    store.start_episode(episode("Question 3?", source="model", annotator="dee"))  # an annotator on a model
+    episodes.append(episode("Question 3?", source="model", annotator="dee"))
+    for annotator in ("ann", "bob", "cy", "dee", "nobody"):
+        assert store.next_question(annotator) == _expected_next(questions, episodes, annotator)
+
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    store.next_question("ann")
+    store._db.set_trace_callback(None)
+    (query,) = [sql for sql in statements if "FROM questions" in sql]
+    plan = [row[3] for row in store._db.execute("EXPLAIN QUERY PLAN " + query)]
+    on_episodes = [line for line in plan if re.match(r"(SCAN|SEARCH) e\b", line)]
+    assert on_episodes, plan
+    for line in on_episodes:  # each question's own episodes only, found through an index
+        assert re.match(r"SEARCH e USING (COVERING )?INDEX \w+ \((question_id|question)=\?", line), plan
+
+
 def test_comparisons(store: EpisodeStore) -> None:
     comparison = ComparisonRecord(
         question="Who wrote Hamlet?",
@@ -234,20 +290,97 @@ def test_migrates_an_empty_database_and_runs_a_second_migration(tmp_path: Path, 
     path = tmp_path / "old.sqlite"
     sqlite3.connect(path).close()  # an empty database at user_version 0
     with EpisodeStore(path) as opened:
-        assert opened.schema_version == 1
+        assert opened.schema_version == 2
         record = episode()
         opened.start_episode(record)
 
-    def migration_2(db: sqlite3.Connection) -> None:
+    def migration_3(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE episodes ADD COLUMN reviewed INTEGER NOT NULL DEFAULT 0")
 
-    monkeypatch.setattr(store_module, "_MIGRATIONS", [*store_module._MIGRATIONS, migration_2])
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, migration_3])
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 3)
     with EpisodeStore(path) as upgraded:
-        assert upgraded.schema_version == 2
+        assert upgraded.schema_version == 3
         assert upgraded.get_episode(record.id) == record
         columns = {row[1] for row in upgraded._db.execute("PRAGMA table_info(episodes)")}
         assert "reviewed" in columns
+
+
+def test_migration_scripts_keep_semicolons_in_literals_and_triggers(tmp_path: Path, monkeypatch) -> None:
+    def migration_3(db: sqlite3.Connection) -> None:
+        migrations.run_script(
+            db,
+            """
+            CREATE TABLE notes (text TEXT NOT NULL); -- a comment; with a semicolon
+            INSERT INTO notes VALUES ('first; second');
+            CREATE TRIGGER notes_twice AFTER INSERT ON notes WHEN NEW.text = 'x' BEGIN
+                INSERT INTO notes VALUES ('after x; 1');
+                INSERT INTO notes VALUES ('after x; 2');
+            END;
+            INSERT INTO notes VALUES ('x')
+            """,
+        )
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, migration_3])
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 3)
+    with EpisodeStore(tmp_path / "notes.sqlite") as opened:
+        assert opened.schema_version == 3
+        rows = [row[0] for row in opened._db.execute("SELECT text FROM notes ORDER BY rowid")]
+        assert rows == ["first; second", "x", "after x; 1", "after x; 2"]
+    with pytest.raises(ValueError, match="incomplete"):
+        list(migrations.split_statements("SELECT 1; SELECT 'unterminated"))
+
+
+def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "store.sqlite"
+    with EpisodeStore(path) as opened:
+        record = episode()
+        opened.start_episode(record)
+
+    def migration_3(db: sqlite3.Connection) -> None:
+        migrations.run_script(db, "CREATE TABLE extra (x); INSERT INTO no_such_table VALUES (1);")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, migration_3])
+        patched.setattr(migrations, "SCHEMA_VERSION", 3)
+        with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
+            EpisodeStore(path)
+    with EpisodeStore(path) as reopened:
+        assert reopened.schema_version == 2
+        tables = {row[0] for row in reopened._db.execute("SELECT name FROM sqlite_master")}
+        assert "extra" not in tables
+        assert reopened.get_episode(record.id) == record
+
+
+def test_an_error_sqlite_rolled_back_itself_is_reported_as_it_was(store: EpisodeStore) -> None:
+    record = episode()
+    store.start_episode(record)
+    store._db.execute(
+        "CREATE TRIGGER frozen BEFORE INSERT ON steps BEGIN SELECT RAISE(ROLLBACK, 'steps are frozen'); END"
+    )
+    with pytest.raises(StoreError, match="steps are frozen"):  # not "cannot rollback"
+        store.append_step(record.id, step(0))
+    assert not store._db.in_transaction
+    store._db.execute("DROP TRIGGER frozen")
+    store.append_step(record.id, step(0))  # the store still works
+    assert store.step_count(record.id) == 1
+
+
+def test_a_new_store_file_is_private_and_the_umask_is_left_alone(tmp_path: Path, monkeypatch) -> None:
+    calls: list[int] = []
+    previous = os.umask(0o022)
+    try:
+        monkeypatch.setattr(os, "umask", calls.append)
+        with EpisodeStore(tmp_path / "new.sqlite") as opened:
+            opened.start_episode(episode())
+            assert stat.S_IMODE(opened.path.stat().st_mode) == 0o600
+            wal = opened.path.with_name(opened.path.name + "-wal")
+            assert stat.S_IMODE(wal.stat().st_mode) == 0o600
+        monkeypatch.undo()
+        assert calls == []
+        assert os.umask(0o022) == 0o022
+    finally:
+        os.umask(previous)
 
 
 def test_newer_database_is_refused(tmp_path: Path) -> None:
