@@ -16,13 +16,14 @@ from typing import Any, Protocol
 from agent.citations import QuoteSource, Reference, SentenceSupport, attribute_citations, check_citations
 from agent.policies.engine import LMEngine
 from agent.prompts import PromptFormat, encode_answer_prompt
+from browser_env.protocol import EndReason
 from browser_env.protocol.observation import MARK
 from browser_env.web import Fetcher
 from demonstrations.formats import QuoteLike
 
 DECLINED = {
-    "nonsense": "I decline to answer: the question does not make sense as asked.",
-    "controversial": (
+    EndReason.NONSENSE: "I decline to answer: the question does not make sense as asked.",
+    EndReason.CONTROVERSIAL: (
         "I decline to answer: the question is controversial, and the sources found do not settle it."
     ),
 }
@@ -251,8 +252,6 @@ def compose_answer(
         attribution = attribute_citations(text, quotes)
         text, automatic = attribution.text, attribution.automatic
     report = check_citations(text, quotes, fetcher, automatic=automatic)
-    if not text.strip():
-        report.problems.insert(0, "the answer is empty")
     return Answer(
         question,
         text,

@@ -86,7 +86,7 @@ def check_citations(
     references = [
         Reference(n, q.title, q.url, q.domain, q.text, cited=n in citations) for n, q in enumerate(quotes, 1)
     ]
-    problems = citation_problems(answer, len(quotes)) if answer.strip() else []
+    problems = citation_problems(answer, len(quotes))
     if fetcher is not None:
         pages: dict[str, Any] = {}
         for reference, quote in zip(references, quotes, strict=True):

@@ -41,14 +41,14 @@ def _fold_into(source: str, offsets: range, chars: list[str], origin: list[int])
                 chars.append(" ")
                 origin.append(offset)
             continue
-        if char.isascii():
+        cluster = char  # a base character and the combining marks after it fold together
+        while index < length and not source[index].isascii() and unicodedata.combining(source[index]):
+            cluster += source[index]
+            index += 1
+        if len(cluster) == 1 and char.isascii():
             chars.append(char.lower())
             origin.append(offset)
             continue
-        cluster = char  # a base character and the combining marks after it fold together
-        while index < length and unicodedata.combining(source[index]):
-            cluster += source[index]
-            index += 1
         for folded in fold(cluster):
             if folded.isspace():
                 if chars and chars[-1] != " ":
@@ -96,7 +96,10 @@ def find_span(page_text: str, needle: str, start: int = 0) -> tuple[int, int] | 
     index = folded.text.find(target, begin)
     if index < 0:
         return None
-    return _span(folded, index, len(target))
+    first, last = _span(folded, index, len(target))
+    while last < len(page_text) and not page_text[last].isascii() and unicodedata.combining(page_text[last]):
+        last += 1  # the combining marks of the last character belong to the match
+    return first, last
 
 
 def locate_quote(page_text: str, quote: str) -> tuple[int, int] | None:

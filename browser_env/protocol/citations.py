@@ -13,6 +13,11 @@ _RANGE_LIMIT = 20
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]*(?:\s*\[[0-9][0-9,\s–-]*\])*(?=\s|$)")
 _MIN_SENTENCE_WORDS = 3
 _WORD = re.compile(r"\w+")
+_LAST_TOKEN = re.compile(r"(\S+)$")
+# A full stop after these (or after a single letter, as in "U.S.") does not end a sentence.
+_ABBREVIATION_TEXT = "mr mrs ms dr st jr sr prof gen col lt sgt rev vs inc ltd co corp vol fig approx ca"
+_INITIALS = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]")  # "U.S", "e.g", "J"
+_ABBREVIATIONS = frozenset(_ABBREVIATION_TEXT.split())
 
 
 def parse_citations(text: str) -> list[int]:
@@ -65,6 +70,8 @@ def split_sentences(answer: str) -> list[str]:
     pieces: list[str] = []
     start = 0
     for match in _SENTENCE_END.finditer(answer):
+        if _abbreviation(answer[start : match.start()]):
+            continue
         pieces.append(answer[start : match.end()])
         start = match.end()
     pieces.append(answer[start:])
@@ -82,6 +89,14 @@ def split_sentences(answer: str) -> list[str]:
     if carry.strip():
         sentences.append(carry.strip())
     return sentences
+
+
+def _abbreviation(before_stop: str) -> bool:
+    token = _LAST_TOKEN.search(before_stop)
+    if token is None:
+        return False
+    word = token.group(1).lstrip("(\"'“‘").lower()
+    return word in _ABBREVIATIONS or _INITIALS.fullmatch(word) is not None
 
 
 def sentence_citations(answer: str) -> list[SentenceCitations]:

@@ -111,8 +111,7 @@ class Episodes(Database):
             update: dict[str, Any] = {"answer": answer, "end_reason": end_reason, "finished_at": now()}
             if metadata:
                 update["metadata"] = {**header.metadata, **metadata}
-            finished = header.model_copy(update=update)
-            finished = EpisodeRecord.model_validate(finished.model_dump())  # validates end_reason and answer
+            finished = EpisodeRecord.model_validate({**dict(header), **update})  # validates the new fields
             db.execute("DELETE FROM quotes WHERE episode_id = ?", (episode_id,))
             self._insert_quotes(db, episode_id, quotes)
             db.execute(

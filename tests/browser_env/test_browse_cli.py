@@ -7,8 +7,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from webgpt_cli.app import app
 from browser_env.corpus import build_corpus
+from webgpt_cli.app import app
 
 EIFFEL = (
     "The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris, France. It is named "

@@ -21,8 +21,8 @@ from browser_env.corpus import (
 )
 from browser_env.docstore import Document
 from browser_env.home import corpora_dir
-from browser_env.sources import JsonlSource, Source
 from browser_env.protocol import strip_links
+from browser_env.sources import JsonlSource, Source
 
 
 @pytest.fixture(autouse=True)

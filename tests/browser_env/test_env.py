@@ -83,7 +83,7 @@ def test_search_results_are_a_page_of_links_without_blocked_domains(env):
     assert info["actions_left"] == 19
 
 
-def test_the_issue_walkthrough(env):
+def test_the_walkthrough(env):
     env.step("Search eiffel tower")
     obs, *_ = env.step("Clicked on link 0")
     assert "♦Title\nEiffel Tower (en.wikipedia.org)\n♦Scrollbar: 0 - 11\n" in obs
@@ -240,3 +240,55 @@ def test_window_paragraphs_rejoin_wrapped_lines():
     assert len(info["window_text"].splitlines()) == 12
     assert info["window_paragraphs"][:2] == [long.strip(), "Second short one."]
     assert long.strip().startswith(info["window_paragraphs"][2])
+
+
+def test_info_carries_the_state_as_data(env):
+    _, *_, info = env.step("Search eiffel tower")
+    assert info["on_search_page"] and info["search_results"][0] == {
+        "rank": 0,
+        "id": 0,
+        "title": "Eiffel Tower",
+        "url": EIFFEL,
+        "domain": "en.wikipedia.org",
+        "snippet": "Eiffel Tower",
+    }
+    assert "Quote: <text>" not in info["valid_commands"] and "Back" not in info["valid_commands"]
+    _, *_, info = env.step("Clicked on link 0")
+    assert not info["on_search_page"] and info["search_results"] == []
+    assert info["visible_links"] == [] and "Clicked on link <link ID>" not in info["valid_commands"]
+    assert {"Quote: <text>", "Back", "Scrolled down <1|2|3>"} <= set(info["valid_commands"])
+    assert "Top" not in info["valid_commands"] and "End: Answer" not in info["valid_commands"]
+    _, *_, info = env.step("Find in page: Gustave")
+    assert [link["id"] for link in info["visible_links"]] == [0, 1]  # the reddit link is unlinked
+    assert info["visible_links"][0]["url"] == "https://en.wikipedia.org/wiki/Gustave_Eiffel"
+    _, *_, info = env.step("Quote: named after the engineer Gustave Eiffel")
+    assert info["quotes"][0]["page_sha256"] == env.page.text_sha256  # the page as shown
+    assert "End: Answer" in info["valid_commands"] and "Top" in info["valid_commands"]
+    _, *_, info = env.step("End: Answer")
+    assert info["valid_commands"] == [] and info["end_reason"] == "answer"
+
+
+def test_reset_seeds_the_episode_generator_and_close_releases_the_web():
+    class ClosingWeb(PageWeb):
+        closed = 0
+
+        def close(self) -> None:
+            ClosingWeb.closed += 1
+
+    web = ClosingWeb([eiffel_page()])
+    with BrowserEnv(web, web) as environment:
+        environment.reset(seed=7, options={"question": "q?"})
+        first = [environment.rng.random() for _ in range(3)]
+        environment.reset(seed=7, options={"question": "q?"})
+        assert [environment.rng.random() for _ in range(3)] == first and environment.seed == 7
+    assert ClosingWeb.closed == 2  # search backend and fetcher (here the same object) each closed once
+    environment.close()  # closing twice is harmless
+    assert ClosingWeb.closed == 2
+    with pytest.raises(RuntimeError, match="closed"):
+        environment.reset(options={"question": "q?"})
+
+
+@pytest.mark.parametrize("field", ["max_actions", "max_quotes", "window_lines", "search_results"])
+def test_config_refuses_budgets_below_one(field):
+    with pytest.raises(ValueError, match=field):
+        EnvConfig(**{field: 0})

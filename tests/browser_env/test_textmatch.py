@@ -3,8 +3,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from browser_env.page import text_sha256
 from browser_env.protocol import strip_links
-from browser_env.textmatch import extract, find_span, locate_quote, normalize
+from browser_env.textmatch import extract, find_span, locate_quote, normalize, verify_quote
 
 PAGE = (
     "The tower is named after the engineer 【3†Gustave Eiffel†en.wikipedia.org】, whose\n"
@@ -48,17 +49,55 @@ def test_normalize_and_strip_links():
     assert normalize("  A\n\tB  【0†C†x.org】 ") == "a b c"
 
 
-words = st.lists(st.text("abcdefgh ", min_size=1, max_size=8), min_size=1, max_size=30)
+def test_matching_is_unicode_folded() -> None:
+    page = "Die Straße ist ﬁnal. Ｆｕｌｌｗｉｄｔｈ text. Cafe\u0301 au lait. ΣΊΣΥΦΟΣ"
+    assert extract(page, locate_quote(page, "DIE STRASSE")) == "Die Straße"
+    assert locate_quote(page, "ist final.") is not None  # the ﬁ ligature is two letters
+    assert extract(page, locate_quote(page, "fullwidth TEXT")) == "Ｆｕｌｌｗｉｄｔｈ text"
+    assert locate_quote(page, "Café au lait") is not None  # composed é matches e + combining accent
+    assert locate_quote(page, "σίσυφος") is not None
+    assert verify_quote(page, "die strasse", *locate_quote(page, "DIE STRASSE")) is None
 
 
-@given(words, st.integers(0, 29), st.integers(1, 5))
-def test_any_slice_of_plain_text_is_found_and_extracted(parts, start, length):
-    text = " ".join(parts)
-    tokens = text.split()
-    if not tokens:
-        return
+def test_verification_checks_the_very_page_and_the_recorded_place() -> None:
+    page = "one two three. one two three."
+    digest = text_sha256(page)
+    start, end = find_span(page, "one two", 10)
+    assert verify_quote(page, "one two", start, end, digest) is None
+    assert verify_quote(page, "two three", start, end, digest) is not None  # text moved off its place
+    changed = page + " four."
+    assert verify_quote(changed, "one two", start, end, digest) is None  # still on the changed page
+    assert "changed" in verify_quote("something else", "one two", start, end, digest)
+
+
+_UNICODE_WORDS = st.sampled_from(
+    ["Straße", "ﬁnal", "Ｔｏｗｅｒ", "Café", "Cafe\u0301", "ΣΊΣΥΦΟΣ", "İstanbul", "naïve", "ÅNGSTRÖM", "x²"]
+)
+_PLAIN_WORDS = st.text("abcdefghABCDEFGH", min_size=1, max_size=8)
+_LINKS = st.builds(
+    lambda i, text, domain: f"【{i}†{text}{'†' + domain if domain else ''}】",
+    st.integers(0, 99),
+    st.lists(st.one_of(_PLAIN_WORDS, _UNICODE_WORDS), min_size=1, max_size=3).map(" ".join),
+    st.sampled_from(["", "en.wikipedia.org", "example.com"]),
+)
+_SEPARATORS = st.sampled_from([" ", "  ", "\n", " \t"])
+
+
+@given(
+    st.lists(
+        st.tuples(st.one_of(_PLAIN_WORDS, _UNICODE_WORDS, _LINKS), _SEPARATORS), min_size=1, max_size=25
+    ),
+    st.integers(0, 100),
+    st.integers(1, 6),
+    st.booleans(),
+)
+def test_any_slice_of_the_text_a_reader_sees_is_found_in_any_case(parts, start, length, upper):
+    page = "".join(piece + separator for piece, separator in parts)
+    tokens = strip_links(page).split()
     start %= len(tokens)
     needle = " ".join(tokens[start : start + length])
-    span = locate_quote(text, needle.upper())
-    assert span is not None
-    assert normalize(extract(text, span)) == normalize(needle)
+    needle = needle.upper() if upper else needle.swapcase()
+    span = locate_quote(page, needle)
+    assert span is not None, (page, needle)
+    assert normalize(extract(page, span)) == normalize(needle)
+    assert verify_quote(page, needle, *span, text_sha256(page)) is None
