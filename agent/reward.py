@@ -16,8 +16,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from demonstrations.formats import QuoteLike, reward_input
 from agent.models import LoadedModel, load_pretrained
+from demonstrations.formats import QuoteLike, reward_input
 
 
 @dataclass

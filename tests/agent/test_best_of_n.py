@@ -6,10 +6,10 @@ import pytest
 
 from agent.answer import ExtractiveAnswerer, ModelAnswerer
 from agent.best_of_n import Candidate, best_of_n, select_best
-from demonstrations.formats import reward_input
 from agent.policies.base import ReplayPolicy
 from agent.reward import RewardModel, load_reward_model
 from browser_env.memory_web import MemoryWeb
+from demonstrations.formats import reward_input
 
 QUESTION = "Who designed the Eiffel Tower?"
 SEARCH = "Search Eiffel Tower designed"

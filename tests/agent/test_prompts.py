@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from demonstrations.formats import answer_prompt
 from agent.prompts import (
     TRUNCATED,
     BrowsingPrompter,
@@ -11,6 +10,7 @@ from agent.prompts import (
     fit_observation,
 )
 from browser_env.actions import InvalidAction, action_help, parse_action
+from demonstrations.formats import answer_prompt
 
 OBSERVATION = "\n".join(
     [

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from webgpt_cli.app import app
 from demonstrations.store import EpisodeStore
+from webgpt_cli.app import app
 
 FIXTURES = Path(__file__).parent / "fixtures"
 runner = CliRunner()

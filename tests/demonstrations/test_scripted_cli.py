@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from webgpt_cli.app import app
 from browser_env.textmatch import locate_quote
 from demonstrations.store import EpisodeStore
+from webgpt_cli.app import app
 
 FIXTURES = Path(__file__).parent / "fixtures"
 runner = CliRunner()
