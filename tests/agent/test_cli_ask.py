@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from webgpt_cli.app import app
 from browser_env import textmatch
 from browser_env.actions import InvalidAction, parse_action
 from demonstrations.schemas import EpisodeRecord
+from webgpt_cli.app import app
 
 runner = CliRunner()
 KEYS = {"question", "answer", "declined", "references", "actions", "candidates", "reward", "timings"}
@@ -55,11 +55,18 @@ def test_ask_json_with_the_scripted_policy(tiny_corpus, tmp_path: Path) -> None:
     assert [s.command for s in records[0].steps] == payload["actions"]
 
 
-def test_ask_prints_the_answer_and_references(tiny_corpus) -> None:
+def test_ask_prints_the_answer_and_references(tiny_corpus, html_folder: Path) -> None:
+    from browser_env.sources.base import slug
+
     result = ask("Who designed the Eiffel Tower?", "--corpus", tiny_corpus.name, "--policy", "scripted")
     assert result.exit_code == 0, result.output
-    assert "References" in result.stdout
-    assert "[1] Eiffel Tower — https://html.local/eiffel.html" in result.stdout or "[1] " in result.stdout
+    lines = result.stdout.splitlines()
+    site = f"https://{slug(html_folder.resolve().name)}.local"
+    references = lines.index("References")
+    assert lines[references + 1 : references + 3] == [
+        f"[1] Eiffel Tower — {site}/eiffel.html",
+        "    “It is named after the engineer Gustave Eiffel, whose company designed and built the tower.”",
+    ]
     assert "Search Who designed the Eiffel Tower?" in result.stderr  # live progress
 
 
