@@ -229,6 +229,24 @@ def create_app(
             return RedirectResponse(f"/episodes/{episode_id}", status_code=303)
         return render(request, "answer.html", live=live, draft="", problems=[])
 
+    @app.post("/episodes/{episode_id}/answer/check", dependencies=csrf)
+    async def check_answer(request: Request, episode_id: str) -> JSONResponse:
+        """The problems the answer page shows as the annotator types: the same rule as on submit."""
+        try:
+            body = await request.json()
+        except ValueError:
+            raise HTTPException(400, 'the body must be JSON like {"answer": "..."}') from None
+        answer = body.get("answer") if isinstance(body, dict) else None
+        if not isinstance(answer, str):
+            raise HTTPException(400, 'the body must be JSON like {"answer": "..."}')
+        live = await run_in_threadpool(load_live, request, episode_id)
+        if isinstance(live, Response):
+            raise HTTPException(409, "this episode is not waiting for an answer")
+        answer = answer.replace("\r\n", "\n").strip()
+        return JSONResponse(
+            {"problems": citation_problems(answer, len(live.quotes)), "citations": parse_citations(answer)}
+        )
+
     @app.post("/episodes/{episode_id}/answer", dependencies=csrf)
     def submit_answer(request: Request, episode_id: str, answer: str = Form("")) -> Response:
         live = load_live(request, episode_id)

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from recorder_web import QUESTION, QUOTE, env_factory, serve
 
 from browser_env.env import EnvConfig
@@ -132,13 +133,20 @@ def test_record_an_episode_and_a_comparison_in_chromium(tmp_path: Path, browser_
         page.keyboard.press("e")
         page.wait_for_url("**/answer")
         page.fill("#answer-text", "The Eiffel Tower is 330 metres tall [3]")
-        assert "[3] does not match any quote" in page.inner_text("#citation-check")
-        assert page.is_disabled("#submit-answer")
+        expect(page.locator("#citation-check")).to_contain_text("[3] does not match any quote")
+        expect(page.locator("#submit-answer")).to_be_disabled()
+        page.fill("#answer-text", "The Eiffel Tower is 330 metres tall [１].")
+        expect(page.locator("#citation-check")).to_contain_text("the answer cites no quote")  # fullwidth
+        page.fill("#answer-text", "The Eiffel Tower is 330 metres tall [1]. It is in Paris.")
+        expect(page.locator("#citation-check")).to_contain_text(
+            "this sentence cites no quote: 'It is in Paris.'"
+        )
         page.fill("#answer-text", "The Eiffel Tower is 330 metres tall")
         page.click("button.cite[data-cite='1']")
         page.keyboard.type(".")
         assert page.input_value("#answer-text") == ANSWER
-        assert "every citation points at a quote" in page.inner_text("#citation-check")
+        expect(page.locator("#citation-check")).to_contain_text("every sentence cites a quote")
+        expect(page.locator("#submit-answer")).to_be_enabled()
         shot(page, "06-answer")
         page.click("#submit-answer")
         page.wait_for_selector("#finished-banner")
