@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from browser_env.protocol import CITATION, citation_problems, parse_citations, sentence_citations
-from browser_env.protocol.citations import split_sentences
+from browser_env.protocol.citations import sentence_spans
 from browser_env.protocol.keywords import content_words
 from browser_env.textmatch import verify_quote
 from browser_env.web import Fetcher
@@ -126,22 +126,24 @@ class Attribution:
 def attribute_citations(answer: str, quotes: Sequence[QuoteSource], min_overlap: float = 0.5) -> Attribution:
     """Add ``[n]`` to each sentence that cites nothing when quote n holds at least ``min_overlap`` of the
     sentence's content words (post-hoc attribution for models not trained to cite). Sentences that no
-    quote supports stay uncited, and the check flags them. The sentences given a citation are reported,
-    so that figures can count them apart from the answerer's own citations."""
+    quote supports stay uncited, and the check flags them. Every other character is kept. The sentences
+    given a citation are reported, so that figures can count them apart from the answerer's own."""
     quote_words = [set(content_words(q.text)) for q in quotes]
     pieces: list[str] = []
     automatic: list[int] = []
-    for index, sentence in enumerate(split_sentences(answer)):
+    position = 0
+    for index, (start, end) in enumerate(sentence_spans(answer)):
+        sentence = answer[start:end]
         words = set(content_words(sentence))
         if CITATION.search(sentence) or not words or not quote_words:
-            pieces.append(sentence)
             continue
         overlaps = [len(words & qw) / len(words) for qw in quote_words]
         best = max(range(len(quotes)), key=lambda i: overlaps[i])
         if overlaps[best] < min_overlap:
-            pieces.append(sentence)
             continue
-        end = len(sentence.rstrip(".!?"))
-        pieces.append(f"{sentence[:end]} [{best + 1}]{sentence[end:]}")
+        stop = start + len(sentence.rstrip(".!?"))
+        pieces += [answer[position:stop], f" [{best + 1}]"]
+        position = stop
         automatic.append(index)
-    return Attribution(" ".join(pieces), tuple(automatic))
+    pieces.append(answer[position:])
+    return Attribution("".join(pieces), tuple(automatic))

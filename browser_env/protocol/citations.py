@@ -64,31 +64,37 @@ class SentenceCitations:
     citations: tuple[int, ...]
 
 
-def split_sentences(answer: str) -> list[str]:
-    """The answer's sentences, citations kept with the sentence they follow. Pieces of fewer than three
-    words (``U.S.``, ``Dr.``) join the sentence after them, so abbreviations do not split sentences."""
-    pieces: list[str] = []
+def sentence_spans(answer: str) -> list[tuple[int, int]]:
+    """Where each sentence of ``answer`` is (start, end offsets, surrounding whitespace excluded),
+    citations kept with the sentence they follow. Pieces of fewer than three words join the sentence
+    after them (a short last piece stands alone), and a full stop after an abbreviation or initials
+    (``Dr.``, ``U.S.``) ends nothing."""
+    cuts: list[int] = []
     start = 0
     for match in _SENTENCE_END.finditer(answer):
-        if _abbreviation(answer[start : match.start()]):
+        if not _abbreviation(answer[start : match.start()]):
+            cuts.append(match.end())
+            start = match.end()
+    if not cuts or cuts[-1] < len(answer):
+        cuts.append(len(answer))
+    spans: list[tuple[int, int]] = []
+    begin = 0
+    for position, cut in enumerate(cuts):
+        piece = answer[begin:cut]
+        if not piece.strip():
+            begin = cut
             continue
-        pieces.append(answer[start : match.end()])
-        start = match.end()
-    pieces.append(answer[start:])
-    sentences: list[str] = []
-    carry = ""
-    for piece in pieces:
-        text = (carry + piece).strip()
-        if not text:
-            continue
-        if len(_WORD.findall(CITATION.sub(" ", text))) < _MIN_SENTENCE_WORDS and piece is not pieces[-1]:
-            carry = text + " "
-            continue
-        sentences.append(text)
-        carry = ""
-    if carry.strip():
-        sentences.append(carry.strip())
-    return sentences
+        short = len(_WORD.findall(CITATION.sub(" ", piece))) < _MIN_SENTENCE_WORDS
+        if short and position < len(cuts) - 1:
+            continue  # too short to stand alone: it joins the next piece
+        spans.append((begin + len(piece) - len(piece.lstrip()), begin + len(piece.rstrip())))
+        begin = cut
+    return spans
+
+
+def split_sentences(answer: str) -> list[str]:
+    """The answer's sentences (see ``sentence_spans``)."""
+    return [answer[start:end] for start, end in sentence_spans(answer)]
 
 
 def _abbreviation(before_stop: str) -> bool:
@@ -105,5 +111,10 @@ def sentence_citations(answer: str) -> list[SentenceCitations]:
 
 
 def uncited_sentences(answer: str) -> list[str]:
-    """The sentences that make a claim (have a word in them) but cite no quote."""
-    return [s.text for s in sentence_citations(answer) if not s.citations and _WORD.search(s.text)]
+    """The sentences that make a claim (three words or more, like every sentence but a short last one:
+    "Done!") but cite no quote."""
+    return [
+        s.text
+        for s in sentence_citations(answer)
+        if not s.citations and len(_WORD.findall(s.text)) >= _MIN_SENTENCE_WORDS
+    ]

@@ -4,9 +4,10 @@ import pytest
 import torch
 
 from agent.answer import DECLINED, NOT_FOUND, ExtractiveAnswerer, ModelAnswerer, compose_answer, tidy
-from agent.citations import attribute_citations, check_citations, parse_citations
+from agent.citations import attribute_citations, check_citations
 from browser_env.docstore import Document
 from browser_env.memory_web import MemoryWeb
+from browser_env.protocol import parse_citations
 from demonstrations.schemas import QuoteRecord
 
 URL = "https://example.org/eiffel"
@@ -48,13 +49,13 @@ def test_a_supported_answer_has_verified_references(web: MemoryWeb) -> None:
 def test_a_citation_to_a_missing_quote_is_flagged(web: MemoryWeb) -> None:
     report = check_citations("Tall [1] and old [3].", [quote("It is 330 metres tall")], web)
     assert not report.supported
-    assert report.problems == ["[3] cites a quote that does not exist (there are 1)"]
+    assert report.problems == ["[3] does not match any quote (there are 1: 1-1)"]
 
 
 def test_an_answer_without_citations_is_flagged() -> None:
     report = check_citations("It is tall.", [quote("It is 330 metres tall")])
     assert not report.supported
-    assert report.problems == ["the answer cites no quote"]
+    assert report.problems == ["the answer cites no quote; cite at least one, like [1]"]
 
 
 def test_a_quote_no_longer_on_its_page_is_flagged(web: MemoryWeb) -> None:
@@ -64,7 +65,7 @@ def test_a_quote_no_longer_on_its_page_is_flagged(web: MemoryWeb) -> None:
     report = check_citations("Tall [1].", quotes, changed)
     assert not report.supported
     assert report.references[0].verified is False
-    assert "no longer on its page" in report.problems[0]
+    assert "the quote is not on its page" in report.problems[0]
 
 
 def test_a_quote_whose_page_is_gone_is_flagged(web: MemoryWeb) -> None:
@@ -95,10 +96,11 @@ def test_an_empty_answer_is_flagged() -> None:
 
 def test_attribution_cites_only_supported_sentences() -> None:
     quotes = [quote("The Eiffel Tower is in Paris."), quote("It is 330 metres tall, about the same height.")]
-    text = attribute_citations(
+    attribution = attribute_citations(
         "The tower is 330 metres tall. Bananas grow on trees! It is in Paris [1].", quotes
     )
-    assert text == "The tower is 330 metres tall [2]. Bananas grow on trees! It is in Paris [1]."
+    assert attribution.text == "The tower is 330 metres tall [2]. Bananas grow on trees! It is in Paris [1]."
+    assert attribution.automatic == (0,)
 
 
 def test_tidy_cuts_an_unfinished_sentence() -> None:
@@ -129,9 +131,48 @@ def test_model_answers_are_sampled_in_one_batch_and_fit_the_context(tiny_lm_dir)
 def test_attribution_keeps_every_character() -> None:
     quotes = [quote("Dysprosium is a chemical element; it has symbol Dy and atomic number 66.")]
     answer = "Dysprosium (en.wikipedia.org)\nDysprosium has atomic number 66.  Done!"
-    assert attribute_citations(answer, quotes) == (
+    assert attribute_citations(answer, quotes).text == (
         "Dysprosium (en.wikipedia.org)\nDysprosium has atomic number 66 [1].  Done!"
     )
+
+
+def test_an_answer_with_an_uncited_sentence_is_not_supported(web: MemoryWeb) -> None:
+    quotes = [quote("It is 330 metres tall")]
+    answer = compose_answer(
+        "Q?", "Gustave Eiffel designed it [1]. The moon is made of cheese.", quotes, "answer", web
+    )
+    assert not answer.supported
+    assert [(s.text, s.citations) for s in answer.sentences] == [
+        ("Gustave Eiffel designed it [1].", (1,)),
+        ("The moon is made of cheese.", ()),
+    ]
+    assert answer.problems == ["this sentence cites no quote: 'The moon is made of cheese.'"]
+
+
+def test_automatic_citations_are_counted_apart(web: MemoryWeb) -> None:
+    quotes = [quote("It is 330 metres tall")]
+    written = compose_answer("Q?", "It is 330 metres tall [1].", quotes, "answer", web, attribute=True)
+    added = compose_answer("Q?", "It is 330 metres tall.", quotes, "answer", web, attribute=True)
+    assert written.supported and written.automatic_citations == 0
+    assert added.supported and added.text == "It is 330 metres tall [1]." and added.automatic_citations == 1
+    assert [s.automatic for s in added.sentences] == [True]
+
+
+def test_a_quote_altered_after_it_was_taken_does_not_verify(web: MemoryWeb) -> None:
+    page = web.fetch(URL)
+    start = page.text.index("330 metres")
+    honest = QuoteRecord(
+        url=URL,
+        title="Eiffel Tower",
+        text="330 metres",
+        start=start,
+        end=start + 10,
+        page_sha256=page.text_sha256,
+    )
+    assert check_citations("Tall [1].", [honest], web).supported
+    moved = honest.model_copy(update={"start": 0, "end": 10})  # same text, claimed at another place
+    report = check_citations("Tall [1].", [moved], web)
+    assert not report.supported and "not the text at its recorded place" in report.problems[0]
 
 
 GOLD = QuoteRecord(

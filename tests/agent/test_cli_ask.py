@@ -122,7 +122,7 @@ def test_best_of_n_from_the_command_line(tiny_corpus, tiny_rm_dir, tmp_path: Pat
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--web", "live"], "not available yet"),
+        (["--web", "live"], "not available in this version"),
         (["--best-of", "3"], "needs a reward model"),
         (["--corpus", "no-such-corpus"], "no corpus named"),
         (["--policy", "/no/such/model"], "no such model folder"),

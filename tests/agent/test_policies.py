@@ -126,12 +126,14 @@ def test_scheduled_mode_with_a_model_scorer_takes_only_valid_actions(random_engi
     assert result.timings.prompt_tokens > 0 and result.timings.prompt_processing > 0
 
 
-def test_window_sentences_join_wrapped_lines_and_strip_links() -> None:
-    window = (
+def test_window_sentences_read_the_envs_paragraphs_and_strip_links() -> None:
+    paragraphs = [
         "It is named after the engineer 【3†Gustave Eiffel】, whose company designed and built the tower, "
-        "and it\nstands in Paris. Short.\nA heading\nThe tower was finished in 1889."
-    )
-    sentences = window_sentences(window, min_chars=10, line_width=100)
+        "and it stands in Paris. Short.",
+        "A heading",
+        "The tower was finished in 1889.",
+    ]
+    sentences = window_sentences(paragraphs, min_chars=10)
     assert sentences[0] == (
         "It is named after the engineer Gustave Eiffel, whose company designed and built the tower, "
         "and it stands in Paris."
