@@ -116,6 +116,7 @@ def run_questions(count: int, seed: int) -> dict[str, Any]:
                 "end_reason": result.record.end_reason,
                 "declined": answer.declined,
                 "supported": answer.supported,
+                "automatic_citations": getattr(answer, "automatic_citations", 0),
                 "gold_in_quotes": any(gold.lower() in q.text.lower() for q in result.record.quotes),
                 "gold_in_answer": gold.lower() in answer.text.lower(),
                 "answer": answer.text,
@@ -146,6 +147,9 @@ def run_questions(count: int, seed: int) -> dict[str, Any]:
         "mean_steps": round(statistics.fmean(row["steps"] for row in rows), 1),
         "answered": sum(not row["declined"] for row in rows),
         "supported": sum(row["supported"] for row in rows),
+        "supported_without_automatic_citations": sum(
+            row["supported"] and not row["automatic_citations"] for row in rows
+        ),
         "gold_in_quotes": sum(row["gold_in_quotes"] for row in rows),
         "gold_in_answer": sum(row["gold_in_answer"] for row in rows),
         "peak_rss_mb": round(peak_rss_mb(), 1),
