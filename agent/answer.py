@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from agent.citations import QuoteSource, Reference, SentenceSupport, attribute_citations, check_citations
+from agent.config import AGENT_DEFAULTS, SAMPLING_DEFAULTS
 from agent.policies.engine import LMEngine
 from agent.prompts import PromptFormat, encode_answer_prompt
 from browser_env.protocol import EndReason
@@ -79,9 +80,9 @@ class ModelAnswerer:
         engine: LMEngine,
         *,
         few_shot: bool = False,
-        temperature: float = 0.8,
-        top_p: float = 0.95,
-        max_new_tokens: int = 160,
+        temperature: float = SAMPLING_DEFAULTS.temperature,
+        top_p: float = SAMPLING_DEFAULTS.top_p,
+        max_new_tokens: int = AGENT_DEFAULTS.answer_max_new_tokens,
         seed: int | None = None,
         prompt_format: PromptFormat | None = None,
         attribute: bool = False,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
+from agent.config import AGENT_DEFAULTS
 from browser_env.actions import action_help
 from browser_env.page import Link, Page
 from browser_env.protocol import parse_observation
@@ -205,7 +206,7 @@ class BrowsingPrompter:
 
     tokenizer: Any
     few_shot: bool = False
-    max_prompt_tokens: int = 2048
+    max_prompt_tokens: int = AGENT_DEFAULTS.max_prompt_tokens
     prompt_format: PromptFormat | None = None
 
     def __post_init__(self) -> None:

@@ -226,6 +226,31 @@ def write_rows(
     raise ValueError(f"unknown export format {fmt!r}; use 'jsonl' or 'hf'")
 
 
+def write_episodes(records: Iterable[EpisodeRecord], path: str | Path) -> int:
+    """Write whole episodes (a trace): into an episode store when ``path`` ends in ``.sqlite``, else as
+    JSON lines, written beside the target and renamed into place. Returns the episode count."""
+    path = Path(path).expanduser()
+    count = 0
+    if path.suffix == ".sqlite":
+        from demonstrations.store import EpisodeStore
+
+        with EpisodeStore(path) as store:
+            for record in records:
+                store.save_episode(record)
+                count += 1
+        return count
+    scratch = _sibling(path, "part")
+    try:
+        with scratch.open("w", encoding="utf-8") as out:
+            for record in records:
+                out.write(record.model_dump_json() + "\n")
+                count += 1
+        scratch.replace(path)
+    finally:
+        scratch.unlink(missing_ok=True)
+    return count
+
+
 def _sibling(path: Path, suffix: str) -> Path:
     """A fresh hidden name next to ``path``, so that renames between the two stay on one file system."""
     return path.with_name(f".{path.name}.{secrets.token_hex(4)}.{suffix}")

@@ -127,7 +127,9 @@ def ask(
 
     best = result.best
     if trace is not None:
-        _write_trace(trace, [candidate.record for candidate in result.candidates])
+        from demonstrations.exports import write_episodes
+
+        write_episodes([candidate.record for candidate in result.candidates], trace)
     if as_json:
         payload = answer_json(best.answer, best.actions, len(result.candidates), result.timings.to_dict())
         typer.echo(json.dumps(payload, ensure_ascii=False))
@@ -235,25 +237,6 @@ def _reward(path: str | None, device: str | None) -> Any:
 
 def _clip(text: str, limit: int = 110) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _write_trace(path: Path, records: list[Any]) -> None:
-    path = path.expanduser()
-    if path.suffix == ".sqlite":
-        from demonstrations.store import EpisodeStore
-
-        store = EpisodeStore(path)
-        try:
-            for record in records:
-                store.save_episode(record)
-        finally:
-            store.close()
-        return
-    scratch = path.with_name(f".{path.name}.part")
-    with scratch.open("w", encoding="utf-8") as out:
-        for record in records:
-            out.write(record.model_dump_json() + "\n")
-    scratch.replace(path)
 
 
 def _show(answer: Any, candidates: int, timings: Any, trace: Path | None) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.config import SAMPLING_DEFAULTS
 from agent.models import LoadedModel
 
 
@@ -226,9 +227,9 @@ class LMEngine:
         prompt: Prefill,
         *,
         n: int = 1,
-        max_new_tokens: int = 48,
-        temperature: float = 0.8,
-        top_p: float = 0.95,
+        max_new_tokens: int = SAMPLING_DEFAULTS.max_new_tokens,
+        temperature: float = SAMPLING_DEFAULTS.temperature,
+        top_p: float = SAMPLING_DEFAULTS.top_p,
         stop_at_newline: bool = True,
         generator: Any = None,
         prefix: list[int] | None = None,

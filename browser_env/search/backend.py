@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 
+from browser_env.protocol.keywords import content_words
 from browser_env.search.bm25 import Bm25Index
 from browser_env.search.dense import INDEX_NAME, DenseIndex
 from browser_env.search.passage_store import PassageStore, StoredPassage
@@ -100,25 +101,14 @@ class LocalSearch:
         self.passages.close()
 
 
-_WORD = re.compile(r"\w+")
-_STOPWORDS = frozenset(
-    {"a", "an", "and", "at", "by", "for", "from", "in", "is", "of", "on", "or", "the", "to", "what"}
-    | {"when", "where", "which", "who", "why", "how"}
-)
-
-
-def _content_words(text: str) -> list[str]:
-    return [word for word in _WORD.findall(text.lower()) if word not in _STOPWORDS]
-
-
 def title_matches_first(query: str, passages: list[StoredPassage]) -> list[StoredPassage]:
     """Put documents named by the query first, as a web search engine would: a title equal to the query,
     then titles of two or more words all found in the query (longest first); otherwise keep the order."""
-    query_words = _content_words(query)
+    query_words = content_words(query)
     wanted = set(query_words)
 
     def group(passage: StoredPassage) -> tuple[int, int]:
-        title_words = _content_words(re.sub(r"\([^)]*\)", " ", passage.title))
+        title_words = content_words(re.sub(r"\([^)]*\)", " ", passage.title))
         if title_words and title_words == query_words:
             return 0, 0
         if len(title_words) >= 2 and set(title_words) <= wanted:
