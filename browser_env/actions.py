@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from browser_env.config import MAX_COMMAND_CHARS
 from browser_env.protocol import QUOTE_SEPARATOR
 
 DECLINE_REASONS = ("Nonsense", "Controversial")
@@ -210,9 +211,17 @@ _BY_KIND = {spec.kind: spec for spec in COMMANDS}
 
 
 def parse_action(text: str) -> AnyAction:
-    """Read one command. Surrounding whitespace is ignored; anything else returns ``InvalidAction``."""
+    """Read one command. Surrounding whitespace is ignored; anything else returns ``InvalidAction``.
+
+    A command longer than ``MAX_COMMAND_CHARS`` is invalid, and its ``InvalidAction`` keeps only the
+    beginning of the text, so that nothing downstream (past actions, stored steps) carries it whole."""
     if not isinstance(text, str):
-        return InvalidAction(repr(text), "a command must be text")
+        return InvalidAction(_shorten(repr(text)), "a command must be text")
+    if len(text) > MAX_COMMAND_CHARS:
+        return InvalidAction(
+            _shorten(text, 200),
+            f"the command is {len(text):,} characters long; the limit is {MAX_COMMAND_CHARS:,}",
+        )
     line = text.strip()
     if not line:
         return InvalidAction(text, "empty command")

@@ -11,6 +11,9 @@ from typing import Any
 
 from browser_env.page import domain_of
 
+MAX_COMMAND_CHARS = 2000
+"""The longest command ``parse_action`` reads; a longer one is an invalid action (it still costs a step)."""
+
 
 @dataclass
 class EnvConfig:
@@ -28,9 +31,18 @@ class EnvConfig:
     """Domains (and their subdomains) that results and links never lead to."""
     max_quote_chars: int = 1500
     """The longest quote accepted, in characters of extracted text."""
+    max_question_chars: int = 1000
+    """The longest question ``reset`` accepts (longer ones are refused with a ValueError)."""
 
     def __post_init__(self) -> None:
-        for name in ("max_actions", "max_quotes", "window_lines", "line_width", "search_results"):
+        for name in (
+            "max_actions",
+            "max_quotes",
+            "window_lines",
+            "line_width",
+            "search_results",
+            "max_question_chars",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")

@@ -35,7 +35,7 @@ from browser_env.actions import (
     parse_action,
     render_action,
 )
-from browser_env.config import EnvConfig
+from browser_env.config import MAX_COMMAND_CHARS, EnvConfig
 from browser_env.page import Link, Page, domain_of
 from browser_env.protocol import (
     LINK_MARKUP,
@@ -137,6 +137,11 @@ class BrowserEnv:
         question = str((options or {}).get("question", "")).strip()
         if not question:
             raise ValueError("reset needs options={'question': '...'} with a non-empty question")
+        if len(question) > self.config.max_question_chars:
+            raise ValueError(
+                f"the question is {len(question):,} characters long; the limit is "
+                f"{self.config.max_question_chars:,}: ask a shorter question"
+            )
         if seed is not None:
             self.seed = seed
             self.rng.seed(seed)
@@ -154,6 +159,8 @@ class BrowserEnv:
         if state.end_reason is not None:
             state.error = "the episode has ended; call reset() to start another"
             return self.observation, 0.0, self.terminated, self.truncated, self.info
+        if not isinstance(action, str) and len(render_action(action)) > MAX_COMMAND_CHARS:
+            action = render_action(action)  # built in code rather than parsed: bound it the same way
         if isinstance(action, str):
             action = parse_action(action)
         state.actions_taken += 1
