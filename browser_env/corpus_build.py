@@ -117,6 +117,7 @@ def _build_into(
                         source.stats.skip(f"{document.url}: not indexed: {type(error).__name__}: {error}")
                         texts = []
                     builder.add(document.url, document.title, texts)
+                    source.check_cut(document, texts)
                 if len(batch) >= _BATCH:
                     store.put_many(batch)
                     batch.clear()

@@ -82,6 +82,13 @@ _LINE_TABLE = {**TEXT_TABLE, ord(_OPEN): LINK_OPEN, ord(_CLOSE): LINK_CLOSE}
 # A link's text and image alts: no markup character at all (the field separator becomes a space).
 _LINK_TEXT_TABLE = {**TEXT_TABLE, ord(LINK_FIELD): " "}
 
+# Flattening pages nested past libxml2's limit: a tokenizer good enough to count open elements.
+_MAX_DEPTH = 1000
+_TAG = re.compile(r"<!--.*?(?:-->|\Z)|<(/?)([a-zA-Z][^\s/>]*)(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.DOTALL)
+_VOID_TAGS = _words("area base br col embed hr img input link meta param source track wbr keygen")
+_RAW_TEXT_TAGS = _words("script style textarea title xmp noembed noframes plaintext")
+_SELF_CLOSING_SIBLINGS = _words("p li dt dd tr td th option")
+
 # Actions pushed at an element's start and run at its end.
 _SKIP, _INLINE, _BLOCK, _ARTICLE, _HEADING, _PRE_BLOCK, _LIST, _ITEM, _TABLE, _ROW, _CELL, _LINK = range(12)
 
@@ -99,7 +106,7 @@ def _parser() -> etree.HTMLParser:
             remove_pis=True,
             no_network=True,
             default_doctype=False,
-            huge_tree=True,  # no depth limit: deeply nested pages keep their text (input is capped)
+            huge_tree=True,  # nesting up to 2,048 levels; deeper pages are flattened first (_flatten)
         )
         _local.parser = parser
     return parser
@@ -153,8 +160,11 @@ def _parse(text: str) -> etree._Element | None:
     if not text.strip():
         return None
     data = text.encode("utf-8", errors="replace")
+    parser = _parser()
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, parser)
+        if root is not None and _too_deep(parser):
+            root = etree.fromstring(_flatten(text).encode("utf-8", errors="replace"), parser)
     except (etree.LxmlError, ValueError):
         root = None
     if root is not None:
@@ -165,6 +175,58 @@ def _parse(text: str) -> etree._Element | None:
         return soupparser.fromstring(text, features="html.parser")
     except Exception:
         return None
+
+
+def _too_deep(parser: etree.HTMLParser) -> bool:
+    """Whether libxml2 stopped at its nesting limit (2,048 even with ``huge_tree``), dropping the rest."""
+    return any("Excessive depth" in error.message for error in parser.error_log)
+
+
+def _flatten(text: str, max_depth: int = _MAX_DEPTH) -> str:
+    """``text`` with the tags of elements nested deeper than ``max_depth`` removed (their text kept).
+
+    Removed block tags become ``<br>`` so paragraphs stay on lines of their own; scripts and styles
+    past the limit go with their content.
+    """
+    out: list[str] = []
+    stack: list[tuple[str, bool]] = []  # open elements: (tag, kept)
+    position = 0
+    while match := _TAG.search(text, position):
+        out.append(text[position : match.start()])
+        position = match.end()
+        token, closing, name = match.group(0), match.group(1), (match.group(2) or "").lower()
+        if not name or name in _VOID_TAGS:
+            out.append(token)
+            continue
+        if closing:
+            for index in range(len(stack) - 1, -1, -1):
+                if stack[index][0] == name:
+                    kept = stack[index][1]
+                    del stack[index:]
+                    out.append(token if kept else _stand_in(name))
+                    break
+            else:
+                out.append(token)
+            continue
+        if name in _RAW_TEXT_TAGS:
+            end = re.compile(rf"</{name}\s*>", re.IGNORECASE).search(text, position)
+            stop = end.end() if end else len(text)
+            if len(stack) < max_depth:
+                out.append(token + text[position:stop])
+            position = stop
+            continue
+        if name in _SELF_CLOSING_SIBLINGS and stack and stack[-1][0] == name:
+            kept = stack.pop()[1]
+            out.append(f"</{name}>" if kept else _stand_in(name))
+        kept = len(stack) < max_depth or name == "a"  # links cannot nest, so they add one level at most
+        stack.append((name, kept))
+        out.append(token if kept else _stand_in(name))
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _stand_in(tag: str) -> str:
+    return "<br>" if tag in _BLOCK_TAGS or tag in _HEADINGS or tag in _LISTS or tag == "li" else ""
 
 
 def _text_of(el: etree._Element) -> str:

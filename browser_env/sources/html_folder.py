@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-from bs4.dammit import UnicodeDammit
-
+from browser_env.decoding import binary_kind, decode_html
 from browser_env.docstore import Document
 from browser_env.sources.base import Source, SourceError, slug
 
@@ -40,11 +39,6 @@ def python_docs_dir() -> Path:
         "the Python HTML documentation is not installed: run `apt-get install python3-doc` "
         "(it installs under /usr/share/doc/python3/html)"
     )
-
-
-def decode_html(data: bytes) -> str:
-    """Bytes to text, honouring a BOM or <meta charset>, falling back to guessing (never raises)."""
-    return UnicodeDammit(data, is_html=True).unicode_markup or data.decode("utf-8", errors="replace")
 
 
 def html_title(markup: str, fallback: str) -> str:
@@ -102,6 +96,10 @@ class HtmlFolderSource(Source):
                 data = path.read_bytes()
             except OSError as error:
                 self.stats.skip(f"{path}: {error}")
+                continue
+            kind = binary_kind(data)
+            if kind is not None:
+                self.stats.skip(f"{path}: not an HTML page but {kind}")
                 continue
             text = decode_html(data)
             yield Document(

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from browser_env.decoding import decode_html
 from browser_env.docstore import Document
 from browser_env.sources.base import Source, SourceError, slug
-from browser_env.sources.html_folder import decode_html, html_title
+from browser_env.sources.html_folder import html_title
 
 _WIKIPEDIA_NAME = re.compile(r"wikipedia_([a-z]{2,3})_")
 
