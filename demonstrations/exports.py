@@ -150,7 +150,12 @@ def comparison_rows(
 
 def write_jsonl(rows: Iterable[dict[str, Any]], path: str | Path, *, overwrite: bool = False) -> int:
     """Write one JSON object a line; the file appears only once complete. Returns the row count."""
-    path = Path(path)
+    path = _export_target(path)
+    if path.is_dir():
+        raise FileExistsError(
+            f"{path} is a folder and a JSONL export is one file: give a file name, such as "
+            f"{path / 'export.jsonl'}"
+        )
     _check_target(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
@@ -177,7 +182,7 @@ def write_hf_dataset(
     if it holds nothing but a previous export's files."""
     from datasets import Dataset, Features, Value
 
-    path = Path(path)
+    path = _export_target(path)
     _check_target(path, overwrite)
     if path.exists() or path.is_symlink():
         _check_previous_export(path)
@@ -229,7 +234,7 @@ def write_rows(
 def write_episodes(records: Iterable[EpisodeRecord], path: str | Path) -> int:
     """Write whole episodes (a trace): into an episode store when ``path`` ends in ``.sqlite``, else as
     JSON lines, written beside the target and renamed into place. Returns the episode count."""
-    path = Path(path).expanduser()
+    path = Path(os.path.abspath(Path(path).expanduser()))
     count = 0
     if path.suffix == ".sqlite":
         from demonstrations.store import EpisodeStore
@@ -249,6 +254,19 @@ def write_episodes(records: Iterable[EpisodeRecord], path: str | Path) -> int:
     finally:
         scratch.unlink(missing_ok=True)
     return count
+
+
+def _export_target(path: str | Path) -> Path:
+    """``path`` made absolute (so ``.`` and ``..`` have a name to write beside); never the current
+    folder or one that holds it, whatever it contains."""
+    path = Path(os.path.abspath(Path(path).expanduser()))
+    here = Path.cwd()
+    if path == here or path in here.parents:
+        raise FileExistsError(
+            f"{path} is the current folder or holds it; refusing to write an export over it: give the "
+            "name of a new file or folder instead"
+        )
+    return path
 
 
 def _sibling(path: Path, suffix: str) -> Path:
