@@ -21,7 +21,9 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +58,13 @@ DEFAULT_CORPUS = "default"
 DOCUMENTS_DB = "documents.sqlite"
 META = "meta.json"
 REQUIRED_FILES = (DOCUMENTS_DB, "passages.sqlite", "passage_doc.npy", "bm25/params.index.json")
+DATABASES = {DOCUMENTS_DB: "documents", "passages.sqlite": "passages"}
+"""Each SQLite file of a corpus and a table it must hold."""
+EMBEDDED_SOURCES = ("wiki-vital", "python-docs")
+"""Source kinds the default corpus is built from; a default built from anything else is the user's."""
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_LEFTOVER = re.compile(r"\.(build|old|remove)-(.+)-([0-9]+)")
+_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 class CorpusError(Exception):
@@ -118,6 +126,10 @@ class Corpus:
 
             self._fetcher = LocalFetcher(self.store)
         return self._fetcher
+
+    def damaged(self, problem: str) -> CorpusError:
+        """The error for damage found while the corpus is in use (a database that fails mid-file)."""
+        return _damaged(self.name, self.path, problem)
 
     def make_env(self, config: EnvConfig | None = None) -> BrowserEnv:
         from browser_env.env import BrowserEnv
@@ -198,14 +210,55 @@ def list_corpora() -> list[CorpusInfo]:
     return infos
 
 
-def remove_corpus(name: str) -> None:
+def remove_corpus(name: str) -> int:
+    """Delete corpus ``name``, and what interrupted builds and removals of it left behind (hidden
+    folders, locks). Returns the bytes of such leftovers freed; ``CorpusNotFound`` when there was neither
+    a corpus nor a leftover."""
     path = corpus_path(name)
-    if not path.is_dir():
-        raise CorpusNotFound(f"no corpus named {name!r} in {corpora_dir()}")
     with build_lock(name):
+        freed = remove_leftovers(name)
+        if not path.is_dir():
+            if freed:
+                return freed
+            raise CorpusNotFound(f"no corpus named {name!r} in {corpora_dir()}")
         trash = corpora_dir() / f".remove-{name}-{os.getpid()}"
         path.rename(trash)
         shutil.rmtree(trash, ignore_errors=True)
+    remove_leftovers()
+    return freed
+
+
+def remove_leftovers(name: str | None = None) -> int:
+    """Delete the hidden folders (``.build-``, ``.old-``, ``.remove-``) of builds and removals that were
+    killed, and the lock files nobody holds: of ``name`` (the caller holds its lock), or of every corpus
+    whose lock is free. Returns the bytes freed."""
+    folder = corpora_dir()
+    freed = 0
+    for leftover in folder.iterdir():
+        match = _LEFTOVER.fullmatch(leftover.name)
+        if match is None or not leftover.is_dir():
+            continue
+        owner = match.group(2)
+        if owner == name:
+            freed += _remove_tree(leftover)
+            continue
+        if name is None and _NAME.fullmatch(owner):
+            with _try_lock(owner) as held:
+                if held:  # no build or removal of ``owner`` is running: this one was killed
+                    freed += _remove_tree(leftover)
+    if name is None:
+        for lock in folder.glob(".*.lock"):
+            owner = lock.name[1 : -len(".lock")]
+            if _NAME.fullmatch(owner):
+                with _try_lock(owner):
+                    pass  # taken and released: a lock nobody holds is deleted on release
+    return freed
+
+
+def _remove_tree(path: Path) -> int:
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+    shutil.rmtree(path, ignore_errors=True)
+    return size
 
 
 def default_sources() -> list[str]:
@@ -229,7 +282,7 @@ def ensure_default_corpus(*, dense: bool = False, show_progress: bool = True) ->
     except CorpusNotFound:
         force = False
     except CorpusError as error:
-        print(f"The default corpus is damaged ({error}); rebuilding it.", file=sys.stderr)
+        _keep_users_default(error)
         force = True
     from browser_env.corpus_build import build_corpus
 
@@ -246,6 +299,34 @@ def ensure_default_corpus(*, dense: bool = False, show_progress: bool = True) ->
         raise
 
 
+def _keep_users_default(error: CorpusError) -> None:
+    """Before a damaged default corpus is rebuilt: refuse when the user built it from their own sources;
+    when its meta cannot say who built it, move it aside rather than delete it."""
+    path = corpus_path(DEFAULT_CORPUS)
+    try:
+        sources = json.loads((path / META).read_text(encoding="utf-8"))["sources"]
+        kinds = {str(source["kind"]) for source in sources}
+    except (OSError, ValueError, TypeError, KeyError):
+        kinds = None
+    if kinds is not None and not kinds <= set(EMBEDDED_SOURCES):
+        raise CorpusError(
+            f"{error}. It was built from your own sources ({', '.join(sorted(kinds))}), so it is not "
+            "replaced with the embedded corpus; to get the embedded corpus instead, remove it first"
+        )
+    if kinds is None:
+        aside = path.with_name(f"{DEFAULT_CORPUS}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        with build_lock(DEFAULT_CORPUS):
+            if path.is_dir():
+                path.rename(aside)
+        print(
+            f"The default corpus is damaged ({error}); it was moved to {aside} (delete it with "
+            f"`webgpt corpus remove {aside.name}` when you no longer need it). Rebuilding it.",
+            file=sys.stderr,
+        )
+    else:
+        print(f"The default corpus is damaged ({error}); rebuilding it.", file=sys.stderr)
+
+
 def _read_meta(name: str, path: Path) -> dict[str, Any]:
     try:
         meta = json.loads((path / META).read_text(encoding="utf-8"))
@@ -260,7 +341,32 @@ def _read_meta(name: str, path: Path) -> dict[str, Any]:
         missing.append("dense.faiss")
     if missing:
         raise _damaged(name, path, f"missing {', '.join(missing)}")
+    for database, table in DATABASES.items():
+        problem = _database_problem(path / database, table, expect_rows=bool(meta.get("documents")))
+        if problem:
+            raise _damaged(name, path, f"{database} {problem}")
     return meta
+
+
+def _database_problem(path: Path, table: str, *, expect_rows: bool) -> str | None:
+    """What is wrong with a corpus database, found cheaply (its header and tables), or None."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(_SQLITE_HEADER))
+    except OSError as error:
+        return f"cannot be read: {error}"
+    if header != _SQLITE_HEADER:
+        return "is not an SQLite database (empty, cut short or overwritten)"
+    try:
+        with contextlib.closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if table not in tables:
+                return f"has no {table} table"
+            if expect_rows and db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None:
+                return f"has an empty {table} table"
+    except sqlite3.Error as error:
+        return f"cannot be read: {error}"
+    return None
 
 
 def _damaged(name: str, path: Path, problem: str) -> CorpusError:
@@ -272,13 +378,41 @@ def _damaged(name: str, path: Path, problem: str) -> CorpusError:
 
 @contextlib.contextmanager
 def build_lock(name: str) -> Iterator[None]:
-    """One build (or removal) of a given corpus at a time, across processes."""
-    with (corpora_dir() / f".{name}.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    """One build (or removal) of a given corpus at a time, across processes. The lock file exists only
+    while someone holds or waits for it (a killed holder's file goes at the next ``remove_leftovers``)."""
+    with _lock(name, blocking=True):
+        yield
+
+
+@contextlib.contextmanager
+def _try_lock(name: str) -> Iterator[bool]:
+    """``build_lock`` if nobody holds it now (yields True), else yields False at once."""
+    try:
+        with _lock(name, blocking=False):
+            yield True
+    except BlockingIOError:
+        yield False
+
+
+@contextlib.contextmanager
+def _lock(name: str, *, blocking: bool) -> Iterator[None]:
+    path = corpora_dir() / f".{name}.lock"
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            current = os.stat(path).st_ino if path.exists() else None
+        except BaseException:
+            os.close(fd)
+            raise
+        if current == os.fstat(fd).st_ino:
+            break
+        os.close(fd)  # the file was deleted by its last holder while we waited: lock the new one
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)  # before unlocking, so that waiters see a fresh file
+        os.close(fd)
 
 
 def __getattr__(name: str) -> Any:

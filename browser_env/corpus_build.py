@@ -28,6 +28,7 @@ from browser_env.corpus import (
     CorpusError,
     build_lock,
     corpus_path,
+    remove_leftovers,
 )
 from browser_env.docstore import Document, DocumentStore
 from browser_env.home import corpora_dir
@@ -67,8 +68,8 @@ def build_corpus(
         except SourceError as error:
             raise CorpusError(str(error)) from error
         temporary = corpora_dir() / f".build-{name}-{os.getpid()}"
-        _remove_stale_builds(name)
-        shutil.rmtree(temporary, ignore_errors=True)
+        remove_leftovers(name)
+        remove_leftovers()
         temporary.mkdir(parents=True)
         try:
             meta = _build_into(
@@ -199,28 +200,6 @@ def _replace(new: Path, target: Path) -> None:
     new.rename(target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def _remove_stale_builds(name: str) -> None:
-    """Delete leftovers of builds of ``name`` whose process is gone (killed, power cut)."""
-    for leftover in corpora_dir().glob(f".*-{name}-*"):
-        pid = leftover.name.rsplit("-", 1)[-1]
-        if (
-            leftover.name.startswith((".build-", ".old-", ".remove-"))
-            and pid.isdigit()
-            and not _alive(int(pid))
-        ):
-            shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _versions(dense: bool) -> dict[str, str]:

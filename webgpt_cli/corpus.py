@@ -9,6 +9,7 @@ webgpt corpus remove docs
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Annotated
 
 import typer
@@ -128,7 +129,10 @@ def search(
         raise _fail(f"unknown mode {mode!r}: use bm25, dense or hybrid")
     try:
         with open_corpus(name, mode=mode) as corpus:
-            results = corpus.search.search(query, k=k)
+            try:
+                results = corpus.search.search(query, k=k)
+            except sqlite3.DatabaseError as error:
+                raise corpus.damaged(f"{type(error).__name__}: {error}") from error
     except CorpusError as error:
         raise _fail(str(error)) from None
     if not results:
@@ -140,13 +144,17 @@ def search(
 @app.command()
 def remove(name: Annotated[str, typer.Argument(help="Corpus name.")]) -> None:
     """Delete a corpus and its indexes."""
-    from browser_env.corpus import CorpusError, remove_corpus
+    from browser_env.corpus import CorpusError, corpus_path, remove_corpus
 
     try:
-        remove_corpus(name)
+        existed = corpus_path(name).is_dir()
+        freed = remove_corpus(name)
     except CorpusError as error:
         raise _fail(str(error)) from None
-    typer.echo(f"Removed corpus {name!r}.")
+    if existed:
+        typer.echo(f"Removed corpus {name!r}.")
+    if freed:
+        typer.echo(f"Removed what interrupted builds of {name!r} left behind ({_size(freed)}).")
 
 
 def _size(size: int) -> str:
