@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.answer import Answer, Answerer
+from agent.config import MAX_CANDIDATES
 from agent.policies.base import Policy
 from agent.reward import RewardModel
 from agent.rollout import EpisodeResult, StepEvent, Timings, run_episode
@@ -73,11 +74,18 @@ def best_of_n(
     check_quotes: bool = True,
     on_step: Callable[[StepEvent], None] | None = None,
     on_episode: Callable[[EpisodeResult], None] | None = None,
+    on_scored: Callable[[int, int], None] | None = None,
 ) -> BestOfN:
     """``n`` episodes (episode i uses ``policy[i % len]`` when given several) × ``answers_per_episode``
-    answers, scored by ``reward_model`` (needed when there is more than one candidate)."""
+    answers, scored by ``reward_model`` (needed when there is more than one candidate), at most
+    ``MAX_CANDIDATES`` in all. ``on_scored(done, total)`` follows the scoring, a few answers at a time."""
     if n < 1 or answers_per_episode < 1:
         raise ValueError("n and answers_per_episode must be at least 1")
+    if n * answers_per_episode > MAX_CANDIDATES:
+        raise ValueError(
+            f"best-of-n samples at most {MAX_CANDIDATES} candidates (episodes × answers per episode), "
+            f"not {n * answers_per_episode}"
+        )
     if n * answers_per_episode > 1 and reward_model is None:
         raise ValueError("best-of-n with more than one candidate needs a reward model")
     policies = list(policy) if isinstance(policy, Sequence) else [policy]
@@ -110,7 +118,13 @@ def best_of_n(
     scored = [c for c in candidates if not c.answer.declined]
     if reward_model is not None and scored:
         started = time.perf_counter()
-        rewards = reward_model.score_many([(question, c.record.quotes, c.answer.text) for c in scored])
+        items = [(question, c.record.quotes, c.answer.text) for c in scored]
+        rewards: list[float] = []
+        chunk = max(getattr(reward_model, "batch_size", 8), 1) if on_scored is not None else len(items)
+        for offset in range(0, len(items), chunk):
+            rewards += reward_model.score_many(items[offset : offset + chunk])
+            if on_scored is not None:
+                on_scored(len(rewards), len(items))
         for candidate, reward in zip(scored, rewards, strict=True):
             candidate.answer.reward = reward
         spent = time.perf_counter() - started

@@ -14,6 +14,12 @@ from typing import Any, Literal
 Mode = Literal["free", "guided", "scheduled"]
 MODES: tuple[Mode, ...] = ("free", "guided", "scheduled")
 AGENT_CONFIG = "webgpt.json"
+MAX_CANDIDATES = 64
+"""The most candidate answers best-of-n samples and scores in one call (episodes × answers per
+episode): WebGPT's largest n."""
+MAX_ANSWER_CHARS = 4000
+"""The longest answer kept from an answer model; the rest is cut before citations are checked and
+before anything is stored."""
 
 
 @dataclass

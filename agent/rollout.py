@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from agent.answer import Answer, Answerer, compose_answer
+from agent.config import MAX_ANSWER_CHARS
 from agent.policies.base import Policy
 from agent.policies.engine import EngineStats
 from browser_env.env import BrowserEnv, EnvConfig
@@ -185,7 +186,7 @@ def run_episode(
         answers = [compose_answer(question, None, quotes, end_reason)]
     else:
         tick = time.perf_counter()
-        texts = answerer.write(question, quotes, n=answers_per_episode)
+        texts = [text[:MAX_ANSWER_CHARS] for text in answerer.write(question, quotes, n=answers_per_episode)]
         timings.answer += time.perf_counter() - tick
         tick = time.perf_counter()
         answers = [

@@ -52,6 +52,18 @@ class EnvConfig:
             raise ValueError("blocklist must be a list of domains, not one string")
         self.blocklist = tuple(str(domain).lower().removeprefix("www.") for domain in self.blocklist)
 
+    def check_question(self, question: str) -> str:
+        """``question`` without surrounding whitespace, or a one-line ValueError saying what to fix."""
+        question = question.strip()
+        if not question:
+            raise ValueError("the question is empty: ask a question")
+        if len(question) > self.max_question_chars:
+            raise ValueError(
+                f"the question is {len(question):,} characters long; the limit is "
+                f"{self.max_question_chars:,}: ask a shorter question"
+            )
+        return question
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["blocklist"] = list(self.blocklist)

@@ -131,17 +131,14 @@ class BrowserEnv:
 
     # Gymnasium contract ------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
-        """Start an episode: ``options={"question": "..."}`` (required)."""
+        """Start an episode: ``options={"question": "..."}`` (required; a ValueError when it is empty or
+        longer than ``config.max_question_chars``)."""
         if self._closed:
             raise RuntimeError("this environment is closed")
         question = str((options or {}).get("question", "")).strip()
         if not question:
             raise ValueError("reset needs options={'question': '...'} with a non-empty question")
-        if len(question) > self.config.max_question_chars:
-            raise ValueError(
-                f"the question is {len(question):,} characters long; the limit is "
-                f"{self.config.max_question_chars:,}: ask a shorter question"
-            )
+        question = self.config.check_question(question)
         if seed is not None:
             self.seed = seed
             self.rng.seed(seed)

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from agent.config import SAMPLING_DEFAULTS
+from agent.config import MAX_CANDIDATES, SAMPLING_DEFAULTS
 from browser_env.config import EnvConfig
 
 SCRIPTED = "scripted"
@@ -51,10 +52,17 @@ def ask(
         str | None, typer.Option("--reward-model", help="Reward model checkpoint folder (for --best-of).")
     ] = None,
     best_of: Annotated[
-        int, typer.Option("--best-of", min=1, help="Episodes to sample; the best answer wins.")
+        int,
+        typer.Option(
+            "--best-of",
+            min=1,
+            max=MAX_CANDIDATES,
+            help=f"Episodes to sample; the best answer wins (candidates in all: at most {MAX_CANDIDATES}).",
+        ),
     ] = 1,
     answers_per_episode: Annotated[
-        int, typer.Option("--answers-per-episode", min=1, help="Answers sampled per episode.")
+        int,
+        typer.Option("--answers-per-episode", min=1, max=MAX_CANDIDATES, help="Answers sampled per episode."),
     ] = 1,
     max_actions: Annotated[
         int, typer.Option("--max-actions", min=1, help="Action budget per episode.")
@@ -95,6 +103,16 @@ def ask(
         raise typer.Exit(2)
     if search is not None:
         raise typer.BadParameter("--search only goes with --web live", param_hint="--search")
+    try:
+        question = ENV_DEFAULTS.check_question(question)
+    except ValueError as error:
+        raise _refuse(str(error)) from None
+    _check_corpus_name(corpus)
+    if best_of * answers_per_episode > MAX_CANDIDATES:
+        raise _refuse(
+            f"--best-of {best_of} × --answers-per-episode {answers_per_episode} makes "
+            f"{best_of * answers_per_episode} candidates; the limit is {MAX_CANDIDATES}"
+        )
     if best_of * answers_per_episode > 1 and reward_model is None:
         raise typer.BadParameter("best-of-n needs a reward model to choose with", param_hint="--reward-model")
     if mode is not None and mode not in ("free", "guided", "scheduled"):
@@ -126,15 +144,21 @@ def ask(
     from agent.answer import answer_json
 
     best = result.best
+    trace_error = None
     if trace is not None:
         from demonstrations.exports import write_episodes
 
-        write_episodes([candidate.record for candidate in result.candidates], trace)
+        try:
+            write_episodes([candidate.record for candidate in result.candidates], trace)
+        except Exception as error:  # the answer is printed all the same
+            trace_error = f"could not write the trace to {trace}: {error}"
     if as_json:
         payload = answer_json(best.answer, best.actions, len(result.candidates), result.timings.to_dict())
         typer.echo(json.dumps(payload, ensure_ascii=False))
     else:
-        _show(best.answer, len(result.candidates), result.timings, trace)
+        _show(best.answer, len(result.candidates), result.timings, None if trace_error else trace)
+    if trace_error:
+        raise _refuse(f"{trace_error}; the answer above was not saved", code=1)
 
 
 def _check_model(console: Any, name: str | None) -> None:
@@ -150,16 +174,37 @@ def _check_model(console: Any, name: str | None) -> None:
         raise typer.Exit(1) from error
 
 
+def _refuse(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(f"Error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _check_corpus_name(name: str) -> None:
+    from browser_env.corpus import CorpusError, corpus_path
+
+    try:
+        corpus_path(name)
+    except CorpusError as error:
+        raise _refuse(f"{error}; see `webgpt corpus list`") from None
+
+
 def _check_writable(path: Path) -> None:
-    parent = path.expanduser().resolve().parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise typer.BadParameter(f"cannot write to {parent}", param_hint="--trace")
+    """Refuse a --trace target that cannot be written before anything slow starts."""
+    target = path.expanduser().resolve()
+    parent = target.parent
+    if target.is_dir():
+        raise _refuse(f"--trace {path} is a folder; give a file name such as {path / 'trace.jsonl'}")
+    if not parent.is_dir():
+        raise _refuse(f"--trace {path}: the folder {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise _refuse(f"--trace {path} cannot be written (no permission); choose another path")
 
 
 def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | None, **options: Any) -> Any:
     from agent.models import ModelNotFound
 
     quiet = options.pop("quiet")
+    candidates = options["best_of"] * options["answers_per_episode"]
     with console.status("Opening the corpus…", spinner="dots") as status:
         source = _open_corpus(corpus)
         status.update("Loading the model…")
@@ -181,21 +226,43 @@ def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | N
                 f"Browsing… {event.title[:60]} · quotes {event.quotes} · actions left {event.actions_left}"
             )
 
+        def on_episode(result: Any) -> None:
+            if options["best_of"] > 1:
+                console.print(
+                    f"Episode {len(done) + 1} of {options['best_of']} done "
+                    f"({len(result.answers)} answer(s), {len(result.actions)} actions)",
+                    highlight=False,
+                )
+            done.append(result)
+            if len(done) == options["best_of"] and candidates > 1:
+                status.update(f"Scoring {candidates} answers with the reward model…")
+
+        def on_scored(scored: int, total: int) -> None:
+            console.print(f"Scored {scored} of {total} answers", highlight=False)
+
+        done: list[Any] = []
         status.update("Browsing…")
         config = EnvConfig(max_actions=options["max_actions"], max_quotes=options["max_quotes"])
-        return best_of_n(
-            question,
-            agent.policy,
-            source.search,
-            source.fetcher,
-            n=options["best_of"],
-            answers_per_episode=options["answers_per_episode"],
-            reward_model=reward,
-            answerer=agent.answerer,
-            config=config,
-            corpus=source.name,
-            on_step=on_step,
-        )
+        try:
+            return best_of_n(
+                question,
+                agent.policy,
+                source.search,
+                source.fetcher,
+                n=options["best_of"],
+                answers_per_episode=options["answers_per_episode"],
+                reward_model=reward,
+                answerer=agent.answerer,
+                config=config,
+                corpus=source.name,
+                on_step=on_step,
+                on_episode=on_episode,
+                on_scored=on_scored if candidates > 1 else None,
+            )
+        except ValueError as error:
+            raise _refuse(str(error), code=1) from None
+        except sqlite3.DatabaseError as error:
+            raise _refuse(str(source.damaged(f"{type(error).__name__}: {error}")), code=1) from None
 
 
 def _open_corpus(name: str) -> Any:
@@ -204,7 +271,7 @@ def _open_corpus(name: str) -> Any:
     try:
         return ensure_default_corpus() if name == "default" else open_corpus(name)
     except CorpusError as error:
-        raise typer.BadParameter(str(error), param_hint="--corpus") from error
+        raise _refuse(str(error)) from None
 
 
 def _agent(policy: str, mode: str | None, options: dict[str, Any]) -> Any:
