@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import sys
 from pathlib import Path
@@ -119,6 +120,8 @@ def ask(
         raise typer.BadParameter("use free, guided or scheduled", param_hint="--mode")
     if trace is not None:
         _check_writable(trace)
+    if device is not None:
+        _check_device(device)
     for name in (policy, reward_model):
         _check_model(console, name)
 
@@ -158,7 +161,7 @@ def ask(
     else:
         _show(best.answer, len(result.candidates), result.timings, None if trace_error else trace)
     if trace_error:
-        raise _refuse(f"{trace_error}; the answer above was not saved", code=1)
+        raise _refuse(f"{trace_error.rstrip('.')}; the answer above was not saved", code=1)
 
 
 def _check_model(console: Any, name: str | None) -> None:
@@ -198,6 +201,23 @@ def _check_writable(path: Path) -> None:
         raise _refuse(f"--trace {path}: the folder {parent} does not exist; create it first")
     if not os.access(parent, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
         raise _refuse(f"--trace {path} cannot be written (no permission); choose another path")
+    if target.suffix == ".sqlite" and target.exists():
+        from demonstrations.store import EpisodeStore, StoreError
+
+        try:
+            EpisodeStore(target).close()
+        except StoreError as error:
+            raise _refuse(f"--trace {path}: {error}") from None
+
+
+def _check_device(device: str) -> None:
+    if not re.fullmatch(r"cpu|cuda(:[0-9]+)?|mps", device):
+        raise _refuse(f"unknown device {device!r}: use cpu or cuda (cuda:N for one of several GPUs)")
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise _refuse("--device cuda, but this machine has no usable CUDA GPU; use --device cpu")
 
 
 def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | None, **options: Any) -> Any:

@@ -188,3 +188,33 @@ def test_answers_are_capped_before_they_are_checked_or_stored(tiny_corpus) -> No
     assert result.record.answer is not None
     assert len(result.record.answer.text) <= MAX_ANSWER_CHARS
     assert len(result.answers[0].text) <= MAX_ANSWER_CHARS
+
+
+def test_an_unknown_or_missing_device_is_refused_before_the_model_loads(tiny_corpus, no_model) -> None:
+    import torch
+
+    result = ask(QUESTION, "--corpus", tiny_corpus.name, "--device", "tpu")
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip()
+        == "Error: unknown device 'tpu': use cpu or cuda (cuda:N for one of several GPUs)"
+    )
+    no_traceback(result)
+    if not torch.cuda.is_available():
+        result = ask(QUESTION, "--corpus", tiny_corpus.name, "--device", "cuda")
+        assert result.exit_code == 2
+        assert result.stderr.strip() == (
+            "Error: --device cuda, but this machine has no usable CUDA GPU; use --device cpu"
+        )
+
+
+def test_a_sqlite_trace_that_is_not_a_store_is_refused_before_anything_runs(tmp_path, tiny_corpus, no_model):
+    trace = tmp_path / "notes.sqlite"
+    trace.write_text("my notes, not a database")
+    result = ask(QUESTION, "--corpus", tiny_corpus.name, "--trace", str(trace))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        f"Error: --trace {trace}: {trace} is not a usable demonstrations database"
+    )
+    assert trace.read_text() == "my notes, not a database"
+    no_traceback(result)
