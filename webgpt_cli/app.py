@@ -9,7 +9,7 @@ import typer
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from webgpt_cli import ask, browse, corpus, demos, record
+from webgpt_cli import ask, browse, comparisons, corpus, demos, record
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -17,6 +17,7 @@ app = typer.Typer(
     help="A browsing question-answering agent that cites verbatim quotes.",
 )
 app.add_typer(corpus.app, name="corpus", help="Build and list offline corpora (the local web).")
+demos.app.command("queue-comparisons")(comparisons.queue_comparisons)
 app.add_typer(demos.app, name="demos", help="Generate, import and export demonstrations and comparisons.")
 app.command("browse")(browse.browse)
 app.command("ask")(ask.ask)

@@ -26,10 +26,10 @@ from starlette.concurrency import run_in_threadpool
 
 from browser_env.actions import action_help
 from browser_env.env import EnvConfig
-from browser_env.protocol import citation_problems, parse_citations
+from browser_env.protocol import EndReason, citation_problems, parse_citations
 from demonstrations.recorder.live import DECLINES, EnvFactory, LiveEpisode, LiveEpisodes, ResumeError
 from demonstrations.recorder.security import LOOPBACK_HOSTS, AccessMiddleware, AllowedHosts, require_csrf
-from demonstrations.recorder.text import observation_html
+from demonstrations.recorder.text import install as install_text_filters
 from demonstrations.replay import replay_episode
 from demonstrations.schemas import AnswerRecord, ComparedAnswer, ComparisonRecord, EpisodeRecord, Ratings
 from demonstrations.store import EpisodeStore, StoreError
@@ -66,7 +66,7 @@ def create_app(
     app.add_middleware(AccessMiddleware, token=token, hosts=AllowedHosts.for_bind(host, allowed_hosts))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.filters["observation_html"] = observation_html
+    install_text_filters(templates.env)
     live_episodes = LiveEpisodes(store, env_factory, env_config or EnvConfig(), corpus)
     rng = random.Random(seed)
     app.state.store = store
@@ -227,7 +227,7 @@ def create_app(
             return live
         if not live.awaiting_answer:
             return RedirectResponse(f"/episodes/{episode_id}", status_code=303)
-        return render(request, "answer.html", live=live, draft="", problems=[])
+        return render(request, "answer.html", live=live, draft="", problems=[], **answer_context(live))
 
     @app.post("/episodes/{episode_id}/answer/check", dependencies=csrf)
     async def check_answer(request: Request, episode_id: str) -> JSONResponse:
@@ -257,9 +257,27 @@ def create_app(
         answer = answer.replace("\r\n", "\n").strip()
         problems = citation_problems(answer, len(live.quotes))
         if problems:
-            return render(request, "answer.html", 400, live=live, draft=answer, problems=problems)
+            context = answer_context(live)
+            return render(request, "answer.html", 400, live=live, draft=answer, problems=problems, **context)
         live_episodes.answer(live, AnswerRecord(text=answer, citations=parse_citations(answer)))
         return RedirectResponse(f"/?finished={episode_id}", status_code=303)
+
+    @app.post("/episodes/{episode_id}/undo", dependencies=csrf)
+    def undo(request: Request, episode_id: str, step: str = Form("")) -> Response:
+        """Take back the episode's last step (``step`` is its index, as the page showed it)."""
+        if not step.isascii() or not step.isdigit():
+            raise HTTPException(400, "say which step to undo (the number of the last step)")
+        name = need_annotator(request)
+        if isinstance(name, Response):
+            return name
+        try:
+            live_episodes.undo(episode_id, int(step))
+        except KeyError:
+            raise HTTPException(404, f"no episode {episode_id}") from None
+        except (ValueError, ResumeError) as error:
+            message = f"{error}. Nothing was undone: reload the episode to see its current state."
+            return error_page(request, 409, message)
+        return RedirectResponse(f"/episodes/{episode_id}?undone={int(step) + 1}", status_code=303)
 
     @app.post("/episodes/{episode_id}/decline", dependencies=csrf)
     def decline(request: Request, episode_id: str, reason: str = Form("")) -> Response:
@@ -361,6 +379,8 @@ def create_app(
             raise HTTPException(404, f"no episode {missing}") from None
         if a.answer is None or b.answer is None or a.question != b.question or a.id == b.id:
             raise HTTPException(400, "both episodes must answer the same question")
+        if any(e.source == "human" and e.annotator == name for e in (a, b)):
+            raise HTTPException(400, "you wrote one of these answers; compare answers written by others")
         preference, strength = CHOICES[choice]
         comparison = ComparisonRecord(
             question=a.question,
@@ -376,6 +396,29 @@ def create_app(
         return RedirectResponse(f"/compare?saved={comparison.id}", status_code=303)
 
     return app
+
+
+def answer_context(live: LiveEpisode) -> dict[str, Any]:
+    """What the answer page says about how browsing ended and which step Undo takes back."""
+    ended = live.env.end_reason
+    config = live.env.config
+    notice = None
+    if ended == EndReason.ACTION_BUDGET:
+        notice = (
+            f"Browsing ended because all {config.max_actions} actions were used. Write the answer from "
+            "the quotes below, or undo the last step to take one action back."
+        )
+    elif ended == EndReason.QUOTE_BUDGET:
+        notice = (
+            f"Browsing ended because the {config.max_quotes}-quote limit was reached. Write the answer "
+            "from these quotes, or undo the last quote to replace it."
+        )
+    last = live.recording.last_step
+    return {
+        "end_notice": notice,
+        "undo_step": last.index if last else None,
+        "undo_command": last.command if last else None,
+    }
 
 
 def annotator_of(request: Request) -> str | None:
@@ -419,12 +462,29 @@ def compared(episode: EpisodeRecord, ratings: Ratings | None) -> ComparedAnswer:
 def pick_pair(
     store: EpisodeStore, annotator: str, rng: random.Random
 ) -> tuple[EpisodeRecord, EpisodeRecord] | None:
-    """Two answered episodes for one question that ``annotator`` has not compared yet, from the question
-    with the fewest comparisons so far; shown in random order."""
+    """Two answered episodes for one question that ``annotator`` has not compared yet and did not write
+    either of: first the queued pairs (``webgpt demos queue-comparisons``), the least compared first;
+    then any pair, from the question with the fewest comparisons so far. Shown in random order."""
     by_question: dict[str, list[str]] = {}
+    own: set[str] = set()
     for summary in store.episode_summaries(finished=True, with_answer=True):
+        if summary["source"] == "human" and summary["annotator"] == annotator:
+            own.add(summary["id"])
+            continue
         by_question.setdefault(summary["question"], []).append(summary["id"])
     done = store.compared_pairs(annotator)
+    answered = {i for ids in by_question.values() for i in ids}
+    counts = store.comparison_counts()
+    queued = [
+        (counts.get(frozenset(pair), 0), position, pair)
+        for position, pair in enumerate(store.queued_pairs())
+        if frozenset(pair) not in done and set(pair) <= answered
+    ]
+    if queued:
+        first, second = min(queued)[2]
+        if rng.random() < 0.5:
+            first, second = second, first
+        return store.get_episode(first), store.get_episode(second)
     compared_per_question = Counter(comparison.question for comparison in store.iter_comparisons())
     candidates = []
     for question, ids in by_question.items():

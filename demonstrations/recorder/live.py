@@ -181,6 +181,17 @@ class LiveEpisodes:
         )
         self._live.pop(live.id, None)
 
+    def undo(self, episode_id: str, index: int) -> LiveEpisode:
+        """Take back step ``index``, the episode's last (a wrong quote, an ``End: Answer`` too soon): the
+        step is deleted from the store and the episode is rebuilt by replaying the steps before it
+        into a fresh environment, exactly as a restart resumes it. The environment itself has no undo;
+        nothing of the step remains. ``ValueError`` if ``index`` is not the last step or the episode
+        is finished; ``KeyError`` if there is no such episode."""
+        with self.lock:
+            self.store.remove_last_step(episode_id, index)
+            self._live.pop(episode_id, None)
+            return self.get(episode_id)
+
     def forget(self, episode_id: str) -> None:
         with self.lock:
             self._live.pop(episode_id, None)

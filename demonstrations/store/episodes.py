@@ -90,6 +90,25 @@ class Episodes(Database):
                 )
             self._insert_step(db, episode_id, step)
 
+    def remove_last_step(self, episode_id: str, index: int) -> None:
+        """Delete the step ``index`` of an unfinished episode if it is the last one (undo): the episode is
+        then as if the step had never been taken. ``KeyError`` for no such episode, ``ValueError`` if
+        the episode is finished or ``index`` is not its last step."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT end_reason, (SELECT COUNT(*) FROM steps WHERE episode_id = ?)"
+                " FROM episodes WHERE id = ?",
+                (episode_id, episode_id),
+            ).fetchone()
+            if row is None:
+                raise KeyError(episode_id)
+            end_reason, count = row
+            if end_reason is not None:
+                raise ValueError(f"episode {episode_id} is finished ({end_reason}); its steps cannot change")
+            if count == 0 or index != count - 1:
+                raise ValueError(f"episode {episode_id} has {count} steps; step {index} is not its last")
+            db.execute("DELETE FROM steps WHERE episode_id = ? AND idx = ?", (episode_id, index))
+
     def finish_episode(
         self,
         episode_id: str,

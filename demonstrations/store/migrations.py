@@ -111,5 +111,24 @@ def _migration_2(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2]
+def _migration_3(db: sqlite3.Connection) -> None:
+    """Pairs of answers queued for people to compare (``webgpt demos queue-comparisons``), offered
+    before any other pair."""
+    run_script(
+        db,
+        """
+        CREATE TABLE comparison_queue (
+            position INTEGER PRIMARY KEY AUTOINCREMENT,
+            question TEXT NOT NULL,
+            episode_a TEXT NOT NULL REFERENCES episodes (id) ON DELETE CASCADE,
+            episode_b TEXT NOT NULL REFERENCES episodes (id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (episode_a, episode_b)
+        );
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2, _migration_3]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -349,25 +349,29 @@ def test_comparison_of_a_human_and_a_model_answer(server: str, store: EpisodeSto
         end_reason="answer",
     )
     store.save_episode(model)
-    page = alice.client.get("/compare")
-    assert "It is 330 metres tall [1]." in page.text and "It is very tall [1]." in page.text
+    assert "Nothing to compare" in alice.client.get("/compare").text  # alice wrote one of the two answers
+    bob = Annotator(server, "bob")
+    page = bob.client.get("/compare")
+    text = re.sub(r"<[^>]+>", "", page.text)
+    assert "It is 330 metres tall [1]." in text and "It is very tall [1]." in text
     a, b = re.findall(r'name="episode_[ab]" value="([0-9a-f]+)"', page.text)
     assert {a, b} == {human, model.id}
     form = {"episode_a": a, "episode_b": b, "justification": "Cites the height."}
     form["choice"] = "A_much" if a == human else "B_much"
     form["a_coherence"], form["b_usefulness"] = "6", "2"
-    assert alice.post_form("/compare", {**form, "a_factual_accuracy": "9"}).status_code == 400
-    assert alice.post_form("/compare", form).status_code == 303
+    assert bob.post_form("/compare", {**form, "a_factual_accuracy": "9"}).status_code == 400
+    assert alice.post_form("/compare", form).status_code == 400  # never one's own answer
+    assert bob.post_form("/compare", form).status_code == 303
     (comparison,) = store.iter_comparisons()
     assert comparison.preference == ("A" if a == human else "B") and comparison.strength == "much_better"
-    assert comparison.annotator == "alice" and comparison.justification == "Cites the height."
+    assert comparison.annotator == "bob" and comparison.justification == "Cites the height."
     assert comparison.answer_a.episode_id == a and comparison.answer_a.ratings.coherence == 6
     assert comparison.answer_b.ratings.usefulness == 2 and comparison.answer_b.ratings.coherence is None
     human_side = comparison.answer_a if a == human else comparison.answer_b
     assert human_side.text == "It is 330 metres tall [1]." and [q.text for q in human_side.quotes] == [QUOTE]
-    assert "Nothing to compare" in alice.client.get("/compare").text  # alice has compared the only pair
-    bob = Annotator(server, "bob")
-    assert "Answer A" in bob.client.get("/compare").text
+    assert "Nothing to compare" in bob.client.get("/compare").text  # bob has compared the only pair
+    carol = Annotator(server, "carol")
+    assert "Answer A" in carol.client.get("/compare").text
 
 
 def test_viewer_and_progress(server: str, store: EpisodeStore, alice: Annotator) -> None:

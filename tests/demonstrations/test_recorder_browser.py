@@ -181,6 +181,11 @@ def test_record_an_episode_and_a_comparison_in_chromium(tmp_path: Path, browser_
         )
         store.save_episode(model)
         page.click("text=Compare")
+        page.wait_for_selector("#nothing-to-compare")  # carla wrote one of the two answers
+        assert "webgpt demos queue-comparisons" in page.inner_text("main")
+        page.goto(url + "/annotator?next=/compare")  # another annotator compares them
+        page.fill("#annotator-input", "dana")
+        page.click("#annotator-save")
         page.wait_for_selector("#compare-form")
         shot(page, "07-compare")
         human_is_a = ANSWER in page.inner_text("#answer-A")
@@ -193,7 +198,7 @@ def test_record_an_episode_and_a_comparison_in_chromium(tmp_path: Path, browser_
 
         (comparison,) = store.iter_comparisons()
         assert comparison.preference == ("A" if human_is_a else "B") and comparison.strength == "much_better"
-        assert comparison.annotator == "carla" and comparison.question == QUESTION
+        assert comparison.annotator == "dana" and comparison.question == QUESTION
         human_side = comparison.answer_a if human_is_a else comparison.answer_b
         assert human_side.episode_id == episode.id and human_side.ratings.factual_accuracy == 7
 

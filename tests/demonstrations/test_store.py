@@ -56,7 +56,8 @@ def test_default_path_is_under_webgpt_home(webgpt_home: Path) -> None:
 def test_wal_mode_and_schema_version(store: EpisodeStore) -> None:
     other = sqlite3.connect(store.path)
     assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert other.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION == 2
+    version = other.execute("PRAGMA user_version").fetchone()[0]
+    assert version == migrations.SCHEMA_VERSION == len(migrations.MIGRATIONS) >= 3
     tables = {row[0] for row in other.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"questions", "episodes", "steps", "quotes", "comparisons"} <= tables
     other.close()
@@ -285,12 +286,14 @@ def test_progress_counts(store: EpisodeStore) -> None:
 
 # ---------------------------------------------------------------------- migrations and bad files
 
+BASE = migrations.SCHEMA_VERSION  # the tests below add one more migration on top of the real ones
+
 
 def test_migrates_an_empty_database_and_runs_a_second_migration(tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "old.sqlite"
     sqlite3.connect(path).close()  # an empty database at user_version 0
     with EpisodeStore(path) as opened:
-        assert opened.schema_version == 2
+        assert opened.schema_version == BASE
         record = episode()
         opened.start_episode(record)
 
@@ -298,9 +301,9 @@ def test_migrates_an_empty_database_and_runs_a_second_migration(tmp_path: Path, 
         db.execute("ALTER TABLE episodes ADD COLUMN reviewed INTEGER NOT NULL DEFAULT 0")
 
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, migration_3])
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", BASE + 1)
     with EpisodeStore(path) as upgraded:
-        assert upgraded.schema_version == 3
+        assert upgraded.schema_version == BASE + 1
         assert upgraded.get_episode(record.id) == record
         columns = {row[1] for row in upgraded._db.execute("PRAGMA table_info(episodes)")}
         assert "reviewed" in columns
@@ -322,9 +325,9 @@ def test_migration_scripts_keep_semicolons_in_literals_and_triggers(tmp_path: Pa
         )
 
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, migration_3])
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", BASE + 1)
     with EpisodeStore(tmp_path / "notes.sqlite") as opened:
-        assert opened.schema_version == 3
+        assert opened.schema_version == BASE + 1
         rows = [row[0] for row in opened._db.execute("SELECT text FROM notes ORDER BY rowid")]
         assert rows == ["first; second", "x", "after x; 1", "after x; 2"]
     with pytest.raises(ValueError, match="incomplete"):
@@ -342,11 +345,11 @@ def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path: Path, monke
 
     with monkeypatch.context() as patched:
         patched.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, migration_3])
-        patched.setattr(migrations, "SCHEMA_VERSION", 3)
+        patched.setattr(migrations, "SCHEMA_VERSION", BASE + 1)
         with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
             EpisodeStore(path)
     with EpisodeStore(path) as reopened:
-        assert reopened.schema_version == 2
+        assert reopened.schema_version == BASE
         tables = {row[0] for row in reopened._db.execute("SELECT name FROM sqlite_master")}
         assert "extra" not in tables
         assert reopened.get_episode(record.id) == record

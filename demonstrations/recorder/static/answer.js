@@ -9,8 +9,36 @@
   const quotes = Number(form.dataset.quotes);
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const checkUrl = `${form.getAttribute("action")}/check`;
+  const draftKey = `webgpt-answer-draft:${form.dataset.episode}`;
+  const draftStatus = document.getElementById("draft-status");
   let pending = null;
   let latest = 0;
+
+  // The draft is kept in localStorage for this episode as the annotator types, restored on reload and
+  // removed once the answer is stored (the home page's "saved" banner removes it).
+  function saveDraft() {
+    try {
+      if (text.value.trim()) localStorage.setItem(draftKey, text.value);
+      else localStorage.removeItem(draftKey);
+    } catch (error) {
+      draftStatus.textContent = "This browser does not keep drafts (storage is off): the draft is lost on reload.";
+    }
+  }
+
+  function restoreDraft() {
+    let saved = null;
+    try {
+      saved = localStorage.getItem(draftKey);
+    } catch (error) {
+      return;
+    }
+    if (saved && !text.value.trim()) {
+      text.value = saved;
+      draftStatus.textContent = "Your draft from before the reload was restored.";
+    } else if (saved && saved !== text.value) {
+      saveDraft(); // the server sent back a draft (a refused submit): that one is the latest
+    }
+  }
 
   async function check() {
     const asked = ++latest;
@@ -31,6 +59,13 @@
       return;
     }
     if (asked !== latest) return; // a newer check is on its way
+    if (!text.value.trim()) {
+      // Nothing typed yet: say what to do, not what is wrong.
+      report.textContent = quotes ? "Write the answer; cite each sentence's quote like [1]." : "";
+      report.className = "check";
+      submit.disabled = true;
+      return;
+    }
     if (result.problems.length) {
       report.textContent = "✗ " + result.problems.join("; ");
       report.className = "check bad";
@@ -54,6 +89,7 @@
     const before = text.value.slice(0, text.selectionStart);
     const space = before && !/\s$/.test(before) ? " " : "";
     text.setRangeText(`${space}[${n}]`, text.selectionStart, text.selectionEnd, "end");
+    saveDraft();
     scheduleCheck();
   }
 
@@ -61,7 +97,10 @@
     button.addEventListener("mousedown", (event) => event.preventDefault()); // keep the caret in the editor
     button.addEventListener("click", () => insert(button.dataset.cite));
   });
-  text.addEventListener("input", scheduleCheck);
+  text.addEventListener("input", () => {
+    saveDraft();
+    scheduleCheck();
+  });
   text.addEventListener("keydown", (event) => {
     if (event.altKey && /^[1-9]$/.test(event.key) && Number(event.key) <= quotes) {
       event.preventDefault();
@@ -70,5 +109,6 @@
       form.requestSubmit();
     }
   });
+  restoreDraft();
   check();
 })();

@@ -127,7 +127,7 @@
     t: () => send("Top"),
     b: () => send("Back"),
     q: quoteSelection,
-    e: () => send("End: Answer"),
+    e: () => sendButton(document.getElementById("end-answer")), // asks first, like the button
     N: () => sendButton(document.getElementById("end-nonsense")),
     C: () => sendButton(document.getElementById("end-controversial")),
     "?": () => {
