@@ -1,0 +1,136 @@
+"""What every training stage shares: the run folder (resolved config, seed, metrics log, loss curves as
+PNG), resuming from the last checkpoint, and loading a base model with or without LoRA."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+RUN_CONFIG = "run_config.json"
+METRICS = "metrics.jsonl"
+LOSS_PLOT = "loss.png"
+
+
+def save_run_config(config: Any, output_dir: str | Path, **extra: Any) -> Path:
+    """Write the resolved configuration (every field, defaults included) and the environment to
+    ``run_config.json`` in the run folder, so that a run can be reproduced and compared."""
+    import torch
+    import transformers
+    import trl
+
+    folder = Path(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    values = asdict(config) if is_dataclass(config) else dict(vars(config))
+    record = {
+        "config": {k: v for k, v in values.items() if _jsonable(v)},
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "trl": trl.__version__,
+        },
+        **extra,
+    }
+    path = folder / RUN_CONFIG
+    path.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def last_checkpoint(output_dir: str | Path) -> str | None:
+    """The newest ``checkpoint-N`` folder of an interrupted run (to resume from), or None."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    folder = Path(output_dir)
+    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+
+
+class MetricsLog(TrainerCallback):
+    """Appends every log line of the trainer to ``metrics.jsonl`` and redraws ``loss.png`` (training
+    loss, evaluation loss and any evaluation accuracies against the step) as training goes."""
+
+    def __init__(self, output_dir: str | Path, title: str, plot_every: int = 1) -> None:
+        self.folder = Path(output_dir)
+        self.title = title
+        self.plot_every = max(1, plot_every)
+        self._logs = 0
+
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **_: Any
+    ) -> None:
+        if not logs or not state.is_world_process_zero:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        row = {"step": state.global_step, "epoch": state.epoch, **logs}
+        with (self.folder / METRICS).open("a", encoding="utf-8") as out:
+            out.write(json.dumps(row, default=float) + "\n")
+        self._logs += 1
+        if self._logs % self.plot_every == 0:
+            plot_metrics(self.folder / METRICS, self.folder / LOSS_PLOT, self.title)
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+        if state.is_world_process_zero and (self.folder / METRICS).is_file():
+            plot_metrics(self.folder / METRICS, self.folder / LOSS_PLOT, self.title)
+
+
+def read_metrics(path: str | Path) -> list[dict[str, Any]]:
+    file = Path(path)
+    if not file.is_file():
+        return []
+    return [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def plot_metrics(metrics: str | Path, out: str | Path, title: str) -> Path | None:
+    """Loss curves (and evaluation accuracies, on a second axis) from ``metrics.jsonl`` as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = read_metrics(metrics)
+    series: dict[str, list[tuple[int, float]]] = {}
+    for row in rows:
+        for key, value in row.items():
+            if key in ("step", "epoch") or not isinstance(value, int | float) or isinstance(value, bool):
+                continue
+            wanted = ("loss" in key and "runtime" not in key) or "accuracy" in key
+            if wanted and math.isfinite(value):
+                series.setdefault(key, []).append((int(row["step"]), float(value)))
+    if not series:
+        return None
+    figure, loss_axis = plt.subplots(figsize=(7, 4), dpi=100)
+    accuracy_axis = None
+    for key, points in sorted(series.items()):
+        steps, values = zip(*points, strict=True)
+        if "accuracy" in key:
+            accuracy_axis = accuracy_axis or loss_axis.twinx()
+            accuracy_axis.plot(steps, values, "--", marker=".", label=key)
+        else:
+            loss_axis.plot(steps, values, marker="." if len(points) < 50 else None, label=key)
+    loss_axis.set_xlabel("step")
+    loss_axis.set_ylabel("loss")
+    loss_axis.set_title(title)
+    handles, labels = loss_axis.get_legend_handles_labels()
+    if accuracy_axis is not None:
+        accuracy_axis.set_ylabel("accuracy")
+        more_handles, more_labels = accuracy_axis.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    loss_axis.legend(handles, labels, loc="best", fontsize="small")
+    figure.tight_layout()
+    path = Path(out)
+    figure.savefig(path)
+    plt.close(figure)
+    return path
