@@ -120,7 +120,17 @@ def _search(match: re.Match[str]) -> Action | InvalidAction:
 
 
 def _click(match: re.Match[str]) -> Action | InvalidAction:
-    return ClickLink(int(match.group(1)))
+    value = match.group(1).strip()
+    if re.fullmatch(r"[0-9]{1,6}", value):
+        return ClickLink(int(value))
+    if re.fullmatch(r"[0-9]+", value):
+        message = f"no page has a link {_shorten(value)}: link IDs have at most 6 digits"
+        return InvalidAction(match.string, message)
+    return InvalidAction(
+        match.string,
+        f"{_shorten(value)!r} is not a link ID: link IDs are whole numbers from 0, "
+        "the number in 【<link ID>†text】 on the page",
+    )
 
 
 def _scroll(kind: type) -> Callable[[re.Match[str]], Action | InvalidAction]:
@@ -147,7 +157,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ClickLink,
         "Clicked on link <link ID>",
         "open the link shown as 【<link ID>†text†domain】",
-        re.compile(r"Clicked on link\s+([0-9]{1,6})"),
+        re.compile(r"Clicked on link\s+(.+)", re.S),
         _click,
         lambda a: f"Clicked on link {a.link_id}",
     ),
