@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -57,6 +58,7 @@ def build_corpus(
     target = corpus_path(name)
     if not sources:
         raise CorpusError("give at least one source")
+    show_progress = show_progress and sys.stderr.isatty()  # in a log, progress bars are only \r and codes
     with build_lock(name):
         if target.exists() and not force:
             raise CorpusError(f"corpus {name!r} already exists at {target}; pass --force to rebuild it")

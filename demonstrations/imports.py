@@ -56,9 +56,7 @@ def load_questions(path: str | Path, *, source: str | None = None) -> list[Quest
     columns are recognised and use its correct answers), anything else: plain text, one question a line.
     ``source`` defaults to the file's stem (``truthfulqa`` for TruthfulQA files).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ImportFormatError(path, "no such file")
+    path = _readable_file(path)
     suffix = path.suffix.lower()
     name = source or path.stem
     if suffix == ".jsonl":
@@ -157,7 +155,7 @@ def read_webgpt_comparisons(
     a score gap of at least ``much_better_gap`` is "much better". Titles written as
     ``Page title (example.com)`` are split into title and domain.
     """
-    path = Path(path)
+    path = _readable_file(path)
     rows = _json_list(path) if path.suffix.lower() == ".json" else _jsonl(path)
     return [
         webgpt_comparison(row, path=path, line=line, much_better_gap=much_better_gap) for line, row in rows
@@ -289,6 +287,23 @@ def read_truthfulqa_pairs(path: str | Path) -> list[ComparisonRecord]:
 # --------------------------------------------------------------------------- file helpers
 
 
+def _readable_file(path: str | Path) -> Path:
+    """``path`` if it is a file this process can read; otherwise ``ImportFormatError`` saying why."""
+    path = Path(path)
+    if path.is_dir():
+        raise ImportFormatError(path, "is a folder; give the path of the file to import")
+    if not path.exists():
+        raise ImportFormatError(path, "no such file; check the path")
+    if not path.is_file():
+        raise ImportFormatError(path, "not a regular file; give the path of the file to import")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as error:
+        raise ImportFormatError(path, f"cannot be read: {error.strerror or error}") from None
+    return path
+
+
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     try:
         with path.open(encoding="utf-8") as handle:
@@ -359,9 +374,7 @@ class _CsvRows:
 
 
 def _csv_rows(path: Path) -> _CsvRows:
-    if not path.is_file():
-        raise ImportFormatError(path, "no such file")
-    return _CsvRows(path)
+    return _CsvRows(_readable_file(path))
 
 
 def _cell(row: dict[str, str], column: str, path: Path, line: int) -> str:

@@ -39,6 +39,14 @@ def browse(
     from browser_env.corpus import CorpusNotFound, ensure_default_corpus, open_corpus
     from browser_env.env import EnvConfig
 
+    if not question.strip():
+        typer.secho(
+            'Error: the question is empty; give the question to research, e.g. --question "Who designed '
+            'the Eiffel Tower?"',
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(2)
     try:
         source = ensure_default_corpus() if corpus == "default" else open_corpus(corpus)
     except CorpusNotFound as error:

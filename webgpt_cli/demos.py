@@ -14,6 +14,7 @@ Every command takes ``--db PATH`` (default: the demonstrations store under ``$WE
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from enum import StrEnum
@@ -21,12 +22,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from demonstrations.schemas import ComparisonRecord
     from demonstrations.store import EpisodeStore
 
-app = typer.Typer(no_args_is_help=True)
+
+class _StoreCommands(TyperGroup):
+    """Every ``demos`` command: a store found damaged at any point is reported in one sentence."""
+
+    def invoke(self, ctx: typer.Context) -> object:
+        from demonstrations.store import StoreError
+
+        try:
+            return super().invoke(ctx)
+        except StoreError as error:
+            raise _fail(str(error)) from None
+
+
+app = typer.Typer(no_args_is_help=True, cls=_StoreCommands)
 import_app = typer.Typer(no_args_is_help=True)
 app.add_typer(import_app, name="import", help="Import questions, WebGPT comparisons or TruthfulQA pairs.")
 
@@ -49,6 +64,19 @@ class ExportFormat(StrEnum):
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.secho(message, err=True, fg=typer.colors.RED)
     return typer.Exit(code)
+
+
+def _check_writable(path: Path, option: str) -> None:
+    """Fail before any work when ``path`` could not be created: a file or an unwritable folder in the way."""
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise _fail(f"cannot write {path}: {folder} is a file, not a folder; give {option} another path")
+    if not os.access(folder, os.W_OK):
+        raise _fail(
+            f"cannot write {path}: no permission to create files in {folder}; give {option} another path"
+        )
 
 
 def _open_store(db: Path | None) -> EpisodeStore:
@@ -101,6 +129,8 @@ def generate(
         raise _fail("--offset must be 0 or more and --limit 1 or more")
     if max_searches < 1 or max_pages < 1:
         raise _fail("--max-searches and --max-pages must be 1 or more")
+    if report is not None:
+        _check_writable(report, "--report")
     try:
         records = load_questions(questions)
     except ImportFormatError as error:
@@ -149,7 +179,10 @@ def generate(
             report.parent.mkdir(parents=True, exist_ok=True)
             report.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         except OSError as error:
-            raise _fail(f"could not write the report to {report}: {error}") from None
+            raise _fail(
+                f"could not write the report to {report}: {error.strerror or error}; the episodes are stored "
+                "and the summary is printed above"
+            ) from None
     if result.failed_quotes:
         raise _fail(
             "quotes that did not verify against their pages:\n  " + "\n  ".join(result.failed_quotes), code=2
@@ -208,6 +241,7 @@ def export(
     """Write training data in TRL's column names (see demonstrations/exports.py for the layout)."""
     from demonstrations.exports import bc_rows, comparison_rows, write_rows
 
+    _check_writable(out, "OUT")
     store = _open_store(db)
     sources = set(source) if source else None
     try:
@@ -229,6 +263,8 @@ def export(
         count = write_rows(rows, out, kind=kind.value, fmt=fmt.value, overwrite=force)
     except FileExistsError as error:
         raise _fail(str(error)) from None
+    except OSError as error:
+        raise _fail(f"could not write {out}: {error.strerror or error}; give OUT another path") from None
     finally:
         store.close()
     typer.echo(f"wrote {count} {kind.value} rows to {out} ({fmt.value})")

@@ -3,18 +3,22 @@ up front, and the schema upgrade when a store is opened."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from browser_env.home import webgpt_home
 from demonstrations.store import migrations
 
 BUSY_TIMEOUT_MS = 30_000
+_Record = TypeVar("_Record", bound=BaseModel)
 FILE_MODE = 0o600  # a new database file (and its -wal and -shm files, which copy its mode)
 
 
@@ -69,7 +73,7 @@ class Database:
             raise StoreError(f"{self.path}: could not switch the database to WAL mode (got {mode!r})")
         return db
 
-    def _unusable(self, error: Exception) -> StoreError:
+    def _unusable(self, error: Exception | str) -> StoreError:
         return StoreError(
             f"{self.path} is not a usable demonstrations database ({error}). "
             "Restore it from a backup or move it away to start a new one."
@@ -128,6 +132,8 @@ class Database:
             self._rollback(db)
             if isinstance(error, sqlite3.DatabaseError):
                 raise self._translate(error) from None
+            if begin == "BEGIN" and isinstance(error, json.JSONDecodeError | ValidationError):
+                raise self._damaged_record(error) from None  # a read decodes only what was stored
             raise
         try:
             db.execute("COMMIT")
@@ -140,8 +146,26 @@ class Database:
         if isinstance(error, sqlite3.OperationalError):
             if "locked" in str(error) or "busy" in str(error):
                 return StoreError(f"{self.path}: the database stayed locked for too long ({error})")
+            if "decode" in str(error):  # text that is not UTF-8: the bytes of a row were damaged
+                return self._damaged_record("text that is not UTF-8")
             return error
         return self._unusable(error)
+
+    def _damaged_record(self, error: Exception | str) -> StoreError:
+        if isinstance(error, ValidationError) and error.errors():
+            detail = f"{error.title}: {error.errors()[0]['msg']}"
+        else:
+            detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if len(detail) > 200:
+            detail = detail[:199] + "…"
+        return self._unusable(f"a stored record is damaged: {detail}")
+
+    def _record(self, model: type[_Record], text: str) -> _Record:
+        """A stored record's JSON as ``model``; ``StoreError`` if the stored text is damaged."""
+        try:
+            return model.model_validate_json(text)
+        except ValidationError as error:
+            raise self._damaged_record(error) from None
 
     def _read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
         try:

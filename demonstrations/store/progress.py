@@ -32,7 +32,7 @@ class Progress(Database):
         """The next queued question for ``annotator``: one they have not started yet, preferring the
         questions with the fewest human episodes so far, then queue order."""
         rows = self._read(NEXT_QUESTION_SQL, (annotator,))
-        return QuestionRecord.model_validate_json(rows[0][0]) if rows else None
+        return self._record(QuestionRecord, rows[0][0]) if rows else None
 
     def progress(self) -> dict[str, Any]:
         """Counts for the progress page.

@@ -27,10 +27,10 @@ class Questions(Database):
 
     def list_questions(self) -> list[QuestionRecord]:
         rows = self._read("SELECT record FROM questions ORDER BY position")
-        return [QuestionRecord.model_validate_json(row[0]) for row in rows]
+        return [self._record(QuestionRecord, row[0]) for row in rows]
 
     def get_question(self, question_id: str) -> QuestionRecord:
         rows = self._read("SELECT record FROM questions WHERE id = ?", (question_id,))
         if not rows:
             raise KeyError(question_id)
-        return QuestionRecord.model_validate_json(rows[0][0])
+        return self._record(QuestionRecord, rows[0][0])

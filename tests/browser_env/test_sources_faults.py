@@ -125,3 +125,23 @@ def test_the_cut_warning_reaches_a_user_running_the_command(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     assert "cut: https://en.wikipedia.org/wiki/Long: page cut: its text stops at 2,000,000" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_build_logged_to_a_file_has_no_progress_bar_codes(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    for number in range(3):
+        (site / f"page{number}.html").write_text(f"<title>Page {number}</title><p>Text {number}.</p>")
+    env = {**os.environ, "WEBGPT_HOME": str(tmp_path / "home")}
+    webgpt = [sys.executable, "-c", "from webgpt_cli.app import main; main()"]
+
+    done = subprocess.run(  # bytes: text mode would turn the \r of a progress bar into \n
+        [*webgpt, "corpus", "build", "logged", str(site), "--no-dense"],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert b"\r" not in done.stderr and b"\x1b" not in done.stderr
+    assert b"Built corpus 'logged': 3 documents" in done.stdout
