@@ -12,6 +12,7 @@ import importlib.util
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 from browser_env.home import webgpt_home
 
 DEFAULT_MODEL_ID = "smollm2-135m"
+GRADIENT_CHECKPOINTING_WARNING = r"`is_gradient_checkpointing` is deprecated"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -185,7 +187,9 @@ def load_pretrained(
         peft_config = PeftConfig.from_pretrained(path)
         base_path = resolve_checkpoint(peft_config.base_model_name_or_path)
         base = _from_pretrained(auto_class, base_path, dtype=torch_dtype, **kwargs)
-        model = PeftModel.from_pretrained(base, path).merge_and_unload()
+        with warnings.catch_warnings():  # PEFT reads the deprecated alias when it wraps the model
+            warnings.filterwarnings("ignore", message=GRADIENT_CHECKPOINTING_WARNING, category=FutureWarning)
+            model = PeftModel.from_pretrained(base, path).merge_and_unload()
         has_tokenizer = any((Path(path) / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json"))
         tokenizer = load_tokenizer(path if has_tokenizer else base_path)
     else:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from agent.config import SAMPLING_DEFAULTS
 from agent.models import LoadedModel
+
+PAST_KEY_VALUES_WARNING = r"`past_key_values` is deprecated"
 
 
 @dataclass
@@ -101,7 +104,9 @@ class LMEngine:
     def _forward(self, ids: Any, cache: Any, logits_to_keep: int = 0) -> Any:
         import torch
 
-        with torch.inference_mode():
+        with torch.inference_mode(), warnings.catch_warnings():
+            # transformers 5 renamed the argument to ``cache``; the old name works in every version we run.
+            warnings.filterwarnings("ignore", message=PAST_KEY_VALUES_WARNING, category=FutureWarning)
             return self.model(
                 input_ids=ids.to(self.model.device),
                 past_key_values=cache,
