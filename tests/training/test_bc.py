@@ -1,0 +1,198 @@
+"""Behaviour cloning on a tiny real model: the loss falls, the run folder is complete, a run resumes,
+and the result loads and drives the agent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from demonstrations.formats import answer_prompt
+from training.bc import BCConfig, read_rows, to_example, train_bc
+from training.common import METRICS, read_metrics
+
+PRESET = Path(__file__).resolve().parents[2] / "training" / "presets" / "bc-tiny.yaml"
+OBSERVATION = "♦Question\nWho designed the tower?\n♦Quotes\n♦Past actions\n♦Title\nNo page open\n"
+
+
+class Quote:
+    title, domain, text = "Eiffel Tower", "example.org", "The tower was designed by Gustave Eiffel."
+
+
+def rows(n: int = 24) -> list[dict]:
+    """A learnable set: the same observation always asks for the same command."""
+    out = []
+    for i in range(n):
+        out.append(
+            {
+                "prompt": OBSERVATION + f"♦Next action {i % 3}",
+                "completion": "Search eiffel tower",
+                "kind": "browse",
+                "episode_id": f"e{i}",
+                "source": "scripted",
+            }
+        )
+        out.append(
+            {
+                "prompt": answer_prompt("Who designed the tower?", [Quote()]),
+                "completion": "Gustave Eiffel designed it [1].",
+                "kind": "answer",
+                "episode_id": f"e{i}",
+                "source": "scripted",
+            }
+        )
+    return out
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    path = tmp_path / "bc.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows()), encoding="utf-8")
+    return path
+
+
+def test_rows_become_what_the_agent_shows_the_model(tokenizer) -> None:
+    browse, answer = rows(1)
+    example = to_example(browse, tokenizer, "chat", 512)
+    assert example["prompt"][0]["role"] == "system" and example["prompt"][-1]["content"] == browse["prompt"]
+    assert example["completion"] == [{"role": "assistant", "content": "Search eiffel tower"}]
+    plain = to_example(answer, tokenizer, "plain", 512)
+    assert plain["prompt"].endswith("♦Answer\n") and plain["completion"].endswith(tokenizer.eos_token)
+
+
+def test_long_observations_are_shortened_like_at_inference(tokenizer) -> None:
+    from browser_env.protocol import Observation, parse_observation
+
+    page = "\n".join(f"Line {n} of a long page about iron towers and their engineers." for n in range(400))
+    observation = Observation("Who designed the tower?", title="Towers", scrollbar=(0, 399), text=page)
+    long = dict(rows(1)[0], prompt=observation.render())
+    example = to_example(long, tokenizer, "chat", 1200)
+    text = tokenizer.apply_chat_template(example["prompt"] + example["completion"], tokenize=False)
+    assert len(tokenizer(text)["input_ids"]) <= 1200
+    shortened = parse_observation(example["prompt"][-1]["content"])
+    assert shortened is not None and shortened.question == "Who designed the tower?" and shortened.text_cut
+
+
+def losses(folder: Path) -> list[float]:
+    return [row["loss"] for row in read_metrics(folder / METRICS) if "loss" in row]
+
+
+def test_a_few_lora_steps_lower_the_loss_and_leave_a_complete_run(
+    tiny_lm_dir: Path, data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    config = BCConfig(
+        data=str(data),
+        output_dir=str(out),
+        base_model=str(tiny_lm_dir),
+        max_steps=20,
+        per_device_train_batch_size=4,
+        learning_rate=5e-2,
+        max_length=512,
+        eval_fraction=0.2,
+        eval_steps=10,
+        logging_steps=1,
+        save_steps=10,
+        lora_r=8,
+        lora_alpha=16,
+    )
+    result = train_bc(config)
+    curve = losses(out)
+    assert result.steps == 20 and len(curve) == 20
+    assert sum(curve[-3:]) / 3 < sum(curve[:3]) / 3 - 0.15  # a random 2-layer model learns slowly via LoRA
+    assert result.eval_loss is not None and result.train_rows and result.eval_rows
+    assert result.tokens_per_second and result.peak_memory_mb > 0
+    for name in ("adapter_config.json", "webgpt.json", "run_config.json", "loss.png", "tokenizer.json"):
+        assert (out / name).is_file(), name
+    assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == str(
+        tiny_lm_dir
+    )
+    assert json.loads((out / "webgpt.json").read_text())["mode"] == "free"
+    assert json.loads((out / "run_config.json").read_text())["config"]["lora_r"] == 8
+
+
+def test_full_fine_tuning_learns_the_commands_and_the_agent_uses_them(
+    tiny_lm_dir: Path, data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "full"
+    config = BCConfig(
+        data=str(data),
+        output_dir=str(out),
+        base_model=str(tiny_lm_dir),
+        use_lora=False,
+        max_steps=30,
+        per_device_train_batch_size=4,
+        learning_rate=1e-2,
+        max_length=512,
+        eval_fraction=0.0,
+        logging_steps=1,
+        save_steps=100,
+    )
+    train_bc(config)
+    curve = losses(out)
+    assert sum(curve[-3:]) / 3 < 0.6 * sum(curve[:3]) / 3
+
+    from agent.policies import load_agent
+
+    agent = load_agent(str(out), device="cpu", temperature=0.0)
+    assert agent.mode == "free"
+    assert agent.policy.act(OBSERVATION + "♦Next action 0", {}).startswith("Search ")  # the one command
+
+
+def test_an_interrupted_run_resumes_from_its_last_checkpoint(
+    tiny_lm_dir: Path, data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    common = dict(
+        data=str(data),
+        output_dir=str(out),
+        base_model=str(tiny_lm_dir),
+        per_device_train_batch_size=4,
+        max_length=512,
+        eval_fraction=0.0,
+        logging_steps=1,
+        save_steps=4,
+        lora_r=8,
+        lora_alpha=16,
+    )
+    train_bc(BCConfig(max_steps=4, **common))
+    assert (out / "checkpoint-4").is_dir()
+    resumed = train_bc(BCConfig(max_steps=8, **common))
+    steps = [row["step"] for row in read_metrics(out / METRICS) if "loss" in row]
+    assert resumed.steps == 8 and steps == list(range(1, 9))  # 5..8 continued, not started again
+
+
+def test_the_command_line_takes_a_preset_and_flags(tiny_lm_dir: Path, data: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from webgpt_cli.app import app
+
+    out = tmp_path / "cli-run"
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "bc",
+            "--config",
+            str(PRESET),
+            "--data",
+            str(data),
+            "--base_model",
+            str(tiny_lm_dir),
+            "--output_dir",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "trained 6 steps" in result.output and (out / "adapter_model.safetensors").is_file()
+    help_text = CliRunner().invoke(app, ["train", "bc", "--help"]).output
+    assert "--lora_r" in help_text and "--max_length" in help_text
+
+
+def test_missing_data_is_one_sentence(tmp_path: Path) -> None:
+    from training.bc import main
+
+    assert main(["--data", str(tmp_path / "nothing.jsonl")]) == 2
+    with pytest.raises(FileNotFoundError, match="webgpt demos export bc"):
+        read_rows(str(tmp_path / "nothing.jsonl"))

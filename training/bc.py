@@ -1,0 +1,296 @@
+"""Behaviour cloning: fine-tune the policy on demonstrations with TRL's ``SFTTrainer``.
+
+    webgpt train bc --data bc.jsonl --output_dir runs/bc                    # LoRA on smollm2-135m
+    webgpt train bc --config training/presets/bc-smollm2-cpu.yaml          # the shipped recipe
+    webgpt train bc --config ... --base_model HuggingFaceTB/SmolLM2-1.7B-Instruct --bf16 true   # a GPU
+
+The data is a behaviour-cloning export (``webgpt demos export bc``: TRL's ``prompt``/``completion``
+columns, one row per browsing step and per answer), or an episode store (``.sqlite``) read directly.
+Each row becomes exactly what the agent shows the model at inference (docs/checkpoints.md): in the
+``chat`` format the browsing conversation (system instruction with the action help, the observation
+shortened to fit as ``agent.prompts.fit_observation`` does) or the answering conversation, and the
+command or answer as the assistant turn; the loss is on the completion only. The run folder gets the
+adapter (or the full model), the tokenizer, ``webgpt.json`` (how the agent drives it), the resolved
+config, ``metrics.jsonl`` and ``loss.png``; an interrupted run resumes from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.config import AGENT_CONFIG, AgentConfig
+
+KINDS = ("browse", "answer")
+
+
+@dataclass
+class BCConfig:
+    """Behaviour cloning settings (every field is a ``webgpt train bc`` flag)."""
+
+    data: str = field(
+        default="", metadata={"help": "BC export (.jsonl or datasets folder) or store (.sqlite)."}
+    )
+    output_dir: str = field(default="runs/bc", metadata={"help": "Run folder: checkpoints, adapter, logs."})
+    base_model: str = field(default="smollm2-135m", metadata={"help": "Model id, folder or hub id."})
+    prompt_format: str | None = field(
+        default=None, metadata={"help": "chat or plain (default: by tokenizer)."}
+    )
+    kinds: str = field(default="browse,answer", metadata={"help": "Row kinds to train on."})
+    sources: str | None = field(default=None, metadata={"help": "Keep only these sources (comma list)."})
+    use_lora: bool = field(default=True, metadata={"help": "LoRA adapter (else full fine-tuning)."})
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    lora_target_modules: str = field(default="all-linear", metadata={"help": "Comma list or all-linear."})
+    learning_rate: float = 2e-4
+    num_train_epochs: float = 1.0
+    max_steps: int = field(default=-1, metadata={"help": "Stop after this many steps (-1: the epochs)."})
+    per_device_train_batch_size: int = 8
+    gradient_accumulation_steps: int = 1
+    warmup_steps: float = field(default=0.03, metadata={"help": "Warm-up: steps, or a share of all if < 1."})
+    max_length: int = field(default=1024, metadata={"help": "Tokens per example; observations shortened."})
+    eval_fraction: float = field(default=0.05, metadata={"help": "Share of episodes held out for eval."})
+    eval_steps: int = 50
+    logging_steps: int = 5
+    save_steps: int = 50
+    save_total_limit: int = 2
+    seed: int = 0
+    bf16: bool = False
+    gradient_checkpointing: bool = False
+    mode: str = field(default="free", metadata={"help": "How the agent drives the result: free or guided."})
+    max_rows: int | None = field(default=None, metadata={"help": "Use at most this many rows (quick runs)."})
+
+    def __post_init__(self) -> None:
+        kinds = [k.strip() for k in self.kinds.split(",") if k.strip()]
+        unknown = [k for k in kinds if k not in KINDS]
+        if unknown or not kinds:
+            raise ValueError(f"kinds must be a comma list of {', '.join(KINDS)}, not {self.kinds!r}")
+        if self.prompt_format not in (None, "chat", "plain"):
+            raise ValueError(f"prompt_format must be chat or plain, not {self.prompt_format!r}")
+        if self.mode not in ("free", "guided"):
+            raise ValueError(f"mode must be free or guided, not {self.mode!r}")
+        if not 0 <= self.eval_fraction < 1:
+            raise ValueError("eval_fraction must be in [0, 1)")
+
+
+@dataclass
+class BCResult:
+    output_dir: Path
+    train_rows: int
+    eval_rows: int
+    steps: int
+    seconds: float
+    train_loss: float | None
+    eval_loss: float | None
+    tokens_per_second: float | None
+    peak_memory_mb: float
+
+
+# Data ------------------------------------------------------------------------------------------------------
+def read_rows(data: str, *, sources: set[str] | None = None) -> list[dict[str, Any]]:
+    """Behaviour-cloning rows from an export (JSONL or ``datasets`` folder) or straight from a store."""
+    path = Path(data).expanduser()
+    if not data or not path.exists():
+        raise FileNotFoundError(
+            f"no behaviour-cloning data at {data!r}: export some with `webgpt demos export bc`"
+        )
+    if path.suffix == ".sqlite":
+        from demonstrations.exports import bc_rows
+        from demonstrations.store import EpisodeStore
+
+        with EpisodeStore(path) as store:
+            rows = list(bc_rows(store.iter_episodes(), sources=sources))
+    elif path.is_dir():
+        from datasets import load_from_disk
+
+        rows = [dict(row) for row in load_from_disk(str(path))]
+    else:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if sources is not None:
+        rows = [row for row in rows if row.get("source") in sources]
+    return rows
+
+
+def held_out(key: str, fraction: float) -> bool:
+    """Whether the episode ``key`` belongs to the evaluation share (fixed by its hash)."""
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < fraction
+
+
+def to_example(row: dict[str, Any], tokenizer: Any, prompt_format: str, max_length: int) -> dict[str, Any]:
+    """A row as the model sees it at inference: conversational prompt/completion (chat), or text (plain).
+    Browsing observations are shortened to fit ``max_length`` with the completion."""
+    from agent.prompts import ANSWER_INSTRUCTION, browsing_messages, fit_observation, render_messages
+
+    completion = str(row["completion"])
+    kind = row.get("kind", "browse")
+
+    def messages_for(prompt: str) -> list[dict[str, str]]:
+        if kind == "answer":
+            return [{"role": "system", "content": ANSWER_INSTRUCTION}, {"role": "user", "content": prompt}]
+        return browsing_messages(prompt)
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    prompt = str(row["prompt"])
+    reserve = count(completion) + 16
+    overhead = count(render_messages(tokenizer, messages_for(""), prompt_format, generation_prompt=True))
+    budget = max_length - reserve - overhead
+    if kind == "browse" and count(prompt) > budget:
+        prompt = fit_observation(prompt, max(32, budget), count)
+    messages = messages_for(prompt)
+    if prompt_format == "chat":
+        return {"prompt": messages, "completion": [{"role": "assistant", "content": completion}]}
+    text = render_messages(tokenizer, messages, "plain", generation_prompt=True)
+    return {"prompt": text, "completion": completion + (tokenizer.eos_token or "")}
+
+
+# Training --------------------------------------------------------------------------------------------------
+def train_bc(config: BCConfig) -> BCResult:
+    """Run behaviour cloning as ``config`` says; resumes an interrupted run in the same ``output_dir``."""
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
+    from trl import SFTConfig, SFTTrainer
+
+    from agent.models import resolve_checkpoint
+    from agent.prompts import default_format
+    from training.common import MetricsLog, last_checkpoint, save_run_config
+
+    set_seed(config.seed)
+    output = Path(config.output_dir)
+    base_path = resolve_checkpoint(config.base_model)
+    tokenizer = AutoTokenizer.from_pretrained(base_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    prompt_format = config.prompt_format or default_format(tokenizer)
+    kinds = {k.strip() for k in config.kinds.split(",")}
+    sources = {s.strip() for s in config.sources.split(",")} if config.sources else None
+    rows = [row for row in read_rows(config.data, sources=sources) if row.get("kind", "browse") in kinds]
+    if config.max_rows is not None:
+        rows = rows[: config.max_rows]
+    if not rows:
+        raise ValueError(f"{config.data} has no rows of kinds {sorted(kinds)} to train on")
+    train, evaluation = [], []
+    for row in rows:
+        example = to_example(row, tokenizer, prompt_format, config.max_length)
+        key = str(row.get("episode_id") or row["prompt"])
+        (evaluation if held_out(key, config.eval_fraction) else train).append(example)
+    if not train:
+        raise ValueError("every row fell in the evaluation share: lower eval_fraction or add data")
+
+    model = AutoModelForCausalLM.from_pretrained(
+        base_path, dtype=torch.bfloat16 if config.bf16 else torch.float32
+    )
+    peft_config = None
+    if config.use_lora:
+        from peft import LoraConfig
+
+        targets: str | list[str] = config.lora_target_modules
+        if targets != "all-linear":
+            targets = [t.strip() for t in targets.split(",") if t.strip()]
+        peft_config = LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules=targets,
+            task_type="CAUSAL_LM",
+        )
+    has_eval = bool(evaluation)
+    args = SFTConfig(
+        output_dir=str(output),
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.num_train_epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.per_device_train_batch_size,
+        per_device_eval_batch_size=config.per_device_train_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        warmup_steps=config.warmup_steps,
+        include_num_input_tokens_seen="non_padding",
+        max_length=config.max_length,
+        completion_only_loss=True,
+        packing=False,
+        logging_steps=config.logging_steps,
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=config.eval_steps if has_eval else None,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        seed=config.seed,
+        bf16=config.bf16,
+        gradient_checkpointing=config.gradient_checkpointing,
+        report_to=[],
+        disable_tqdm=True,
+        dataset_num_proc=None,
+    )
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(train),
+        eval_dataset=Dataset.from_list(evaluation) if has_eval else None,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=[MetricsLog(output, f"Behaviour cloning: {config.base_model}")],
+    )
+    save_run_config(config, output, rows={"train": len(train), "eval": len(evaluation)}, base_path=base_path)
+    started = time.perf_counter()
+    outcome = trainer.train(resume_from_checkpoint=last_checkpoint(output))
+    seconds = time.perf_counter() - started
+    eval_loss = trainer.evaluate()["eval_loss"] if has_eval else None
+    _save(trainer, tokenizer, output, config, prompt_format)
+    tokens = trainer.state.num_input_tokens_seen or None
+    return BCResult(
+        output_dir=output,
+        train_rows=len(train),
+        eval_rows=len(evaluation),
+        steps=trainer.state.global_step,
+        seconds=round(seconds, 2),
+        train_loss=outcome.training_loss,
+        eval_loss=eval_loss,
+        tokens_per_second=round(tokens / seconds, 1) if tokens and seconds else None,
+        peak_memory_mb=round(_peak_memory_mb(), 1),
+    )
+
+
+def _save(trainer: Any, tokenizer: Any, output: Path, config: BCConfig, prompt_format: str) -> None:
+    """The final model (adapter or full weights), its tokenizer and ``webgpt.json``."""
+    trainer.save_model(str(output))
+    tokenizer.save_pretrained(str(output))
+    adapter = output / "adapter_config.json"
+    if adapter.is_file():  # point the adapter at the base as the user named it (portable)
+        settings = json.loads(adapter.read_text(encoding="utf-8"))
+        settings["base_model_name_or_path"] = config.base_model
+        adapter.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    agent = AgentConfig(mode=config.mode, few_shot=False, prompt_format=prompt_format, attribute=False)  # type: ignore[arg-type]
+    (output / AGENT_CONFIG).write_text(json.dumps(agent.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+def _peak_memory_mb() -> float:
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``webgpt train bc``: parse flags (and ``--config``), train, print a summary line."""
+    from trl import TrlParser
+
+    (config,) = TrlParser(dataclass_types=[BCConfig]).parse_args_and_config(args=argv)
+    try:
+        result = train_bc(config)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"Error: {error}")
+        return 2
+    print(
+        f"trained {result.steps} steps on {result.train_rows} rows in {result.seconds} s "
+        f"(train loss {result.train_loss}, eval loss {result.eval_loss}, "
+        f"{result.tokens_per_second} tokens/s, peak {result.peak_memory_mb} MB): {result.output_dir}"
+    )
+    return 0

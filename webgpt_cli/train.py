@@ -1,0 +1,32 @@
+"""``webgpt train bc|rm``: train the policy by behaviour cloning, or the reward model.
+
+Every flag comes from the stage's config dataclass (``training.bc.BCConfig``,
+``training.reward.RMConfig``); ``--config PRESET.yaml`` sets many at once and flags override it:
+
+    webgpt train bc --config training/presets/bc-smollm2-cpu.yaml --max_steps 50
+    webgpt train rm --data comparisons.jsonl --output_dir runs/rm
+    webgpt train bc --help
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="Train the policy (behaviour cloning) and the reward model.")
+_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+@app.command("bc", context_settings=_PASS_THROUGH, add_help_option=False)
+def bc(ctx: typer.Context) -> None:
+    """Behaviour cloning: fine-tune the policy on demonstrations (flags: webgpt train bc --help)."""
+    from training.bc import main
+
+    raise typer.Exit(main(ctx.args))
+
+
+@app.command("rm", context_settings=_PASS_THROUGH, add_help_option=False)
+def rm(ctx: typer.Context) -> None:
+    """The reward model: learn from comparisons (flags: webgpt train rm --help)."""
+    from training.reward import main
+
+    raise typer.Exit(main(ctx.args))
