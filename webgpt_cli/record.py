@@ -2,6 +2,8 @@
 
 webgpt record --questions ../shared/data/qa/nq_open_dev.jsonl      # http://127.0.0.1:8765/
 webgpt record --host 0.0.0.0 --token "$(openssl rand -hex 16)"    # reachable from other machines
+webgpt record --host 0.0.0.0 --token alice:SECRET1 --token bob:SECRET2   # one token per annotator
+webgpt record --host 0.0.0.0 --tokens-file tokens.txt             # NAME:SECRET a line
 webgpt record --host 0.0.0.0 --token ... --allowed-host rec.example.org   # ... also by that name
 """
 
@@ -43,8 +45,17 @@ def record(
         ),
     ] = None,
     token: Annotated[
-        str | None,
-        typer.Option(envvar="WEBGPT_RECORD_TOKEN", help="Access token every visitor must present (once)."),
+        list[str] | None,
+        typer.Option(
+            envvar="WEBGPT_RECORD_TOKEN",
+            help="Access token every visitor must present (once), at least 16 characters; or NAME:SECRET, "
+            "repeated, one per annotator: the name then comes from the token and each annotator can "
+            "record only in their own episodes.",
+        ),
+    ] = None,
+    tokens_file: Annotated[
+        Path | None,
+        typer.Option(help="Per-annotator tokens, one NAME:SECRET a line (instead of --token)."),
     ] = None,
     db: Annotated[
         Path | None,
@@ -58,10 +69,12 @@ def record(
     ] = ENV_DEFAULTS.max_quotes,
 ) -> None:
     """Serve the recorder: browse and answer questions in the model's text browser, compare answers."""
-    from demonstrations.recorder.security import BindError, check_bind
+    from demonstrations.recorder.security import AccessTokens, BindError, check_bind
 
+    if token and tokens_file:
+        raise _fail("give --token or --tokens-file, not both", 2)
     try:
-        check_bind(host, token)
+        tokens = check_bind(host, AccessTokens.read(tokens_file) if tokens_file else token)
     except BindError as error:
         raise _fail(str(error), 2) from None
 
@@ -96,14 +109,19 @@ def record(
         source.make_env,
         env_config=EnvConfig(max_actions=max_actions, max_quotes=max_quotes),
         corpus=source.name,
-        token=token,
+        token=tokens,
         host=host,
         allowed_hosts=allowed_host or (),
     )
     shown = f"[{host}]" if ":" in host else host
-    address = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    address = f"http://{shown}:{port}/"
     typer.echo(f"Recording into {store.path} on corpus {source.name!r}.")
-    typer.echo(f"Open {address}  (Ctrl+C to stop)")
+    if tokens is not None and tokens.per_annotator:
+        typer.echo(f"Annotators: {', '.join(tokens.names)}.")
+        typer.echo(f"Each opens {address}?token=THEIR_SECRET once  (Ctrl+C to stop)")
+    else:
+        shared = f"?token={tokens.holders[0][0]}" if tokens is not None else ""
+        typer.echo(f"Open {address}{shared}  (Ctrl+C to stop)")
     sys.stdout.flush()
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -11,6 +11,7 @@ before its response is sent.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections import Counter
 from collections.abc import Iterable
@@ -27,14 +28,30 @@ from starlette.concurrency import run_in_threadpool
 from browser_env.actions import action_help
 from browser_env.env import EnvConfig
 from browser_env.protocol import EndReason, citation_problems, parse_citations
-from demonstrations.recorder.live import DECLINES, EnvFactory, LiveEpisode, LiveEpisodes, ResumeError
-from demonstrations.recorder.security import LOOPBACK_HOSTS, AccessMiddleware, AllowedHosts, require_csrf
+from demonstrations.recorder.live import (
+    DECLINES,
+    EnvFactory,
+    LiveEpisode,
+    LiveEpisodes,
+    ResumeError,
+    StaleState,
+    unicode_problem,
+)
+from demonstrations.recorder.security import (
+    LOOPBACK_HOSTS,
+    AccessMiddleware,
+    AccessTokens,
+    AllowedHosts,
+    as_tokens,
+    require_csrf,
+)
 from demonstrations.recorder.text import install as install_text_filters
 from demonstrations.replay import replay_episode
 from demonstrations.schemas import AnswerRecord, ComparedAnswer, ComparisonRecord, EpisodeRecord, Ratings
 from demonstrations.store import EpisodeStore, StoreError
 
 HERE = Path(__file__).parent
+logger = logging.getLogger(__name__)
 ANNOTATOR_COOKIE = "webgpt_annotator"
 MAX_NAME = 64
 CHOICES = {
@@ -53,17 +70,20 @@ def create_app(
     *,
     env_config: EnvConfig | None = None,
     corpus: str | None = None,
-    token: str | None = None,
+    token: str | Iterable[str] | AccessTokens | None = None,
     seed: int | None = None,
     host: str = LOOPBACK_HOSTS[0],
     allowed_hosts: Iterable[str] = (),
 ) -> FastAPI:
     """The recorder. ``env_factory(config)`` makes a fresh ``BrowserEnv`` (one per episode);
-    ``corpus`` is the name stored with each episode; ``token``, when given, is required on every request.
+    ``corpus`` is the name stored with each episode; ``token``, when given, is required on every request:
+    one shared secret, or ``NAME:SECRET`` values that also name the annotator and keep each episode to the
+    annotator who started it (see ``security.AccessTokens``; ``BindError`` for a weak or malformed one).
     Requests must name ``host`` (the address it listens on; the loopback names for a loopback address) or
     one of ``allowed_hosts`` in their ``Host`` header."""
+    tokens = as_tokens(token)
     app = FastAPI(title="webgpt recorder", docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(AccessMiddleware, token=token, hosts=AllowedHosts.for_bind(host, allowed_hosts))
+    app.add_middleware(AccessMiddleware, tokens=tokens, hosts=AllowedHosts.for_bind(host, allowed_hosts))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     install_text_filters(templates.env)
@@ -121,6 +141,13 @@ def create_app(
 
     @app.post("/annotator", dependencies=csrf)
     def set_annotator(request: Request, name: str = Form(""), next: str = Form("/")) -> Response:
+        if request.state.annotator:
+            return error_page(
+                request,
+                409,
+                f"you are {request.state.annotator}: your name comes from your access token. To record as "
+                "someone else, open the recorder with their address (?token=...) in another browser.",
+            )
         name = " ".join(name.split())
         if not name or len(name) > MAX_NAME:
             return render(
@@ -154,7 +181,26 @@ def create_app(
         live = live_episodes.start(question, name, question_id=question_id or None, gold_answers=gold)
         return RedirectResponse(f"/episodes/{live.id}", status_code=303)
 
+    def check_owner(request: Request, episode_id: str) -> None:
+        """With access tokens, only the annotator who started an episode may record in it."""
+        if tokens is None:
+            return
+        try:
+            source, owner = store.episode_owner(episode_id)
+        except KeyError:
+            raise HTTPException(404, f"no episode {episode_id}") from None
+        name = annotator_of(request)
+        if source == "human" and owner != name:
+            raise HTTPException(
+                403,
+                f"episode {episode_id} belongs to annotator {owner!r} and you are {name!r}: only they can "
+                f"record in it. You can read it at /episodes/{episode_id}/view, or start your own from the "
+                "question list.",
+            )
+
     def load_live(request: Request, episode_id: str) -> LiveEpisode | Response:
+        """The live episode, if this visitor may record in it; an error page or redirect otherwise."""
+        check_owner(request, episode_id)
         try:
             return live_episodes.get(episode_id)
         except KeyError:
@@ -181,26 +227,59 @@ def create_app(
 
     @app.post("/episodes/{episode_id}/step", dependencies=csrf)
     async def step(request: Request, episode_id: str) -> Response:
+        """One command, as JSON ``{"command": ..., "at": <steps the page showed>}`` or a form; ``at`` is
+        optional, and when it is not the episode's current step count the command is refused (409)."""
         if request.headers.get("content-type", "").startswith("application/json"):
             try:
                 body = await request.json()
             except ValueError:
                 raise HTTPException(400, 'the body must be JSON like {"command": "Search ..."}') from None
             command = body.get("command") if isinstance(body, dict) else None
+            at = body.get("at") if isinstance(body, dict) else None
         else:
-            command = (await request.form()).get("command")
+            form = await request.form()
+            command, at = form.get("command"), form.get("at") or None
         if not isinstance(command, str) or not command.strip():
             raise HTTPException(400, "no command given")
-        return await run_in_threadpool(do_step, request, episode_id, command)
+        problem = unicode_problem(command)
+        if problem:
+            raise HTTPException(400, f"command refused, nothing was recorded: {problem}")
+        if isinstance(at, str) and at.isascii() and at.isdigit():
+            at = int(at)
+        if at is not None and (not isinstance(at, int) or isinstance(at, bool) or at < 0):
+            raise HTTPException(400, '"at" must be the number of steps the page showed, such as 3')
+        return await run_in_threadpool(do_step, request, episode_id, command, at)
 
-    def do_step(request: Request, episode_id: str, command: str) -> Response:
+    def do_step(request: Request, episode_id: str, command: str, at: int | None) -> Response:
+        with live_episodes.lock:  # nothing else may step or drop this episode until its reply is made
+            return step_locked(request, episode_id, command, at)
+
+    def step_locked(request: Request, episode_id: str, command: str, at: int | None) -> Response:
         live = load_live(request, episode_id)
         if isinstance(live, Response):
             return live
         try:
-            record = live_episodes.step(live, command)
+            record = live_episodes.step(live, command, at=at)
         except ResumeError as error:
             raise HTTPException(409, str(error)) from None
+        except StaleState as stale:
+            if not wants_json(request):
+                return error_page(request, 409, str(stale))
+            html = templates.get_template("_browser.html").render(live=live)
+            return JSONResponse(
+                {"detail": str(stale), "stale": True, "at": stale.current, "html": html}, status_code=409
+            )
+        except ValueError as error:
+            raise HTTPException(400, f"command refused, nothing was recorded: {error}") from None
+        except StoreError:
+            raise
+        except Exception:
+            logger.exception("step %r of episode %s failed", command, episode_id)
+            raise HTTPException(
+                500,
+                "the recorder failed on this command and recorded nothing; the episode is as it was before "
+                "it. Reload the page and carry on, or report the command that failed.",
+            ) from None
         redirect = None
         if live.env.end_reason in DECLINES:
             redirect = f"/?finished={episode_id}"
@@ -212,6 +291,7 @@ def create_app(
         return JSONResponse(
             {
                 "step": record.index,
+                "at": live.steps,
                 "command": record.command,
                 "error": record.error,
                 "actions_left": live.info["actions_left"],
@@ -270,6 +350,7 @@ def create_app(
         name = need_annotator(request)
         if isinstance(name, Response):
             return name
+        check_owner(request, episode_id)
         try:
             live_episodes.undo(episode_id, int(step))
         except KeyError:
@@ -295,6 +376,7 @@ def create_app(
     @app.post("/episodes/{episode_id}/abandon", dependencies=csrf)
     def abandon(request: Request, episode_id: str) -> Response:
         try:
+            check_owner(request, episode_id)
             live_episodes.abandon(episode_id)
         except KeyError:
             raise HTTPException(404, f"no episode {episode_id}") from None
@@ -422,6 +504,9 @@ def answer_context(live: LiveEpisode) -> dict[str, Any]:
 
 
 def annotator_of(request: Request) -> str | None:
+    """The annotator named by a per-annotator access token, else the name this browser gave."""
+    if getattr(request.state, "annotator", None):
+        return request.state.annotator
     value = request.cookies.get(ANNOTATOR_COOKIE)
     return unquote(value)[:MAX_NAME] if value else None
 

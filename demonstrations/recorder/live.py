@@ -29,6 +29,29 @@ class ResumeError(Exception):
     """A stored episode cannot be continued; the message says why."""
 
 
+class StaleState(Exception):
+    """A command was made against a state of the episode that is no longer current."""
+
+    def __init__(self, shown: int, current: int) -> None:
+        super().__init__(
+            f"this page showed the episode after {shown} steps, but it has {current} now (another tab or "
+            "window moved it on); the page now shows the current state: check it and send the command again"
+        )
+        self.shown, self.current = shown, current
+
+
+def unicode_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored (it is not valid Unicode: a lone surrogate such as \\ud800), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return (
+            f"the text has a character that is not valid Unicode ({text[error.start]!r} at position "
+            f"{error.start}): remove it and send it again"
+        )
+    return None
+
+
 @dataclass
 class LiveEpisode:
     episode: EpisodeRecord  # the header as stored (steps are not kept up to date here)
@@ -134,20 +157,27 @@ class LiveEpisodes:
             self._live.popitem(last=False)
         return live
 
-    def step(self, live: LiveEpisode, command: str) -> StepRecord:
-        """Apply one command and store the step before returning it. A declining command finishes the
-        episode."""
+    def step(self, live: LiveEpisode, command: str, *, at: int | None = None) -> StepRecord:
+        """Apply one command and store the step before returning it, or neither: if stepping or storing
+        fails, the live environment is dropped and the episode resumes from the store. ``at``, when
+        given, is the number of steps the command was chosen after (``StaleState`` if that is no longer
+        so); ``ValueError`` for text that cannot be stored. A declining command finishes the episode."""
+        problem = unicode_problem(command)
+        if problem:
+            raise ValueError(problem)
         with self.lock:
             if self._live.get(live.id) is not live:
                 raise ResumeError(f"episode {live.id} is no longer being recorded")
             if live.env.done:
                 raise ResumeError("browsing has ended for this episode")
-            live.recording.step(command)
-            step = live.recording.steps[-1]
+            if at is not None and at != live.steps:
+                raise StaleState(at, live.steps)
             try:
+                live.recording.step(command)
+                step = live.recording.steps[-1]
                 self.store.append_step(live.id, step)
             except BaseException:
-                self._live.pop(live.id, None)  # the environment ran ahead of the store: resume from the store
+                self._live.pop(live.id, None)  # the environment may have run ahead of the store
                 raise
             if live.env.end_reason in DECLINES:
                 self._finish(live, answer=None, end_reason=live.env.end_reason)

@@ -3,11 +3,15 @@ CSRF tokens.
 
 Host names: a request must name (in its ``Host`` header) the address the recorder listens on, or a
 name allowed with ``allowed_hosts``; otherwise a page on another site whose name was pointed at this
-machine (DNS rebinding) could use a recorder that listens on 127.0.0.1 without a token. Access token:
-required on every request when set; given once as ``?token=`` (then kept in a cookie)
-or in the ``X-Access-Token`` header. CSRF: a random per-browser token kept in a cookie must come back
+machine (DNS rebinding) could use a recorder that listens on 127.0.0.1 without a token. Access tokens
+(``AccessTokens``): required on every request when set; given once as ``?token=`` (then kept in a
+cookie) or in the ``X-Access-Token`` header. One shared token lets people in; ``NAME:SECRET`` tokens,
+one per annotator, also say who they are (the recorder then takes the annotator's name from the token and
+keeps each episode to its annotator). CSRF: a random per-browser token kept in a cookie must come back
 with every POST, as the ``csrf_token`` form field or the ``X-CSRF-Token`` header (the double-submit
-pattern: another site can make a browser send the cookie, but cannot read it to put it in the form).
+pattern: another site can make a browser send the cookie, but cannot read it to put it in the form), and
+a POST whose ``Origin`` (or, without one, ``Referer``) is another site is refused. No page may be framed
+by another site (``frame-ancestors 'none'``, ``X-Frame-Options: DENY``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import ipaddress
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import HTTPException, Request
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
@@ -30,20 +35,105 @@ TOKEN_HEADER = "X-Access-Token"
 CSRF_COOKIE = "webgpt_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
+MIN_TOKEN = 16
+MAX_NAME = 64
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 class BindError(ValueError):
-    """The recorder was asked to listen where it must not without a token."""
+    """The recorder was asked to listen where it must not without a token, or with a weak token."""
 
 
-def check_bind(host: str, token: str | None) -> None:
-    """Refuse to serve beyond loopback without an access token."""
-    if host not in LOOPBACK_HOSTS and not token:
+@dataclass(frozen=True)
+class AccessTokens:
+    """Who may use the recorder: one shared secret (``holders`` is ``((secret, None),)``) or one secret
+    per annotator (``((secret, name), ...)``); the name then comes from the token, not from the visitor."""
+
+    holders: tuple[tuple[str, str | None], ...]
+
+    @classmethod
+    def parse(cls, values: str | Iterable[str]) -> AccessTokens:
+        """``SECRET`` (shared) or ``NAME:SECRET`` values (one per annotator); ``BindError`` says what is
+        wrong. Every secret must be at least ``MIN_TOKEN`` characters."""
+        values = [values] if isinstance(values, str) else list(values)
+        holders: list[tuple[str, str | None]] = []
+        for value in values:
+            name, colon, secret = value.partition(":")
+            holders.append((secret, " ".join(name.split())) if colon else (value, None))
+        if not holders:
+            raise BindError("no access token given")
+        named = [name for _, name in holders if name is not None]
+        if len(holders) > 1 and len(named) != len(holders):
+            raise BindError(
+                "give one shared token, or NAME:SECRET tokens (one per annotator), not a mix of both"
+            )
+        for secret, name in holders:
+            who = f" for {name!r}" if name is not None else ""
+            if len(secret) < MIN_TOKEN:
+                raise BindError(
+                    f"the access token{who} has {len(secret)} characters; use at least {MIN_TOKEN} random "
+                    'ones, for example "$(openssl rand -hex 16)"'
+                )
+            if name is not None and not 1 <= len(name) <= MAX_NAME:
+                raise BindError(f"annotator names in NAME:SECRET tokens must have 1-{MAX_NAME} characters")
+        if len(set(named)) != len(named) or len({secret for secret, _ in holders}) != len(holders):
+            raise BindError("each annotator needs a name and a secret of their own: two tokens repeat one")
+        return cls(tuple(holders))
+
+    @classmethod
+    def read(cls, path: Path) -> AccessTokens:
+        """A tokens file: one ``NAME:SECRET`` a line; blank lines and ``#`` comments are skipped."""
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            raise BindError(f"cannot read the tokens file {path}: {error}") from None
+        values = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+        if not values or any(":" not in value for value in values):
+            raise BindError(f"{path} must hold one NAME:SECRET a line (blank lines and # comments allowed)")
+        return cls.parse(values)
+
+    @property
+    def per_annotator(self) -> bool:
+        return self.holders[0][1] is not None
+
+    @property
+    def names(self) -> list[str]:
+        return [name for _, name in self.holders if name is not None]
+
+    def holder(self, given: str) -> tuple[str, str | None] | None:
+        """``(secret, annotator name or None)`` for a presented token, or None; every secret is compared
+        in constant time."""
+        found = None
+        for secret, name in self.holders:
+            if same_secret(given, secret):
+                found = (secret, name)
+        return found
+
+
+def as_tokens(tokens: str | Iterable[str] | AccessTokens | None) -> AccessTokens | None:
+    """Tokens as given on the command line (one string, several, or none) parsed; empty means none."""
+    if tokens is None or isinstance(tokens, AccessTokens):
+        return tokens
+    values = [value for value in ([tokens] if isinstance(tokens, str) else tokens) if value]
+    return AccessTokens.parse(values) if values else None
+
+
+def check_bind(host: str, tokens: str | Iterable[str] | AccessTokens | None) -> AccessTokens | None:
+    """Refuse weak tokens anywhere and serving beyond loopback without one; returns the parsed tokens."""
+    parsed = as_tokens(tokens)
+    if host not in LOOPBACK_HOSTS and parsed is None:
         raise BindError(
             f"refusing to listen on {host} without an access token: anyone who can reach it could read and "
             "write the demonstrations. Pass --token SECRET (then open the printed URL once), or use "
             "--host 127.0.0.1."
         )
+    return parsed
 
 
 def same_secret(given: str, expected: str) -> bool:
@@ -114,18 +204,55 @@ class AllowedHosts:
         return shown + (" or any IP address" if self.any_address else "")
 
 
+def _authority(netloc: str, scheme: str) -> str:
+    """``host:port`` with the scheme's default port dropped, normalised, for comparing origins."""
+    name, _, port = netloc.rpartition(":") if not netloc.endswith("]") else (netloc, "", "")
+    if not name or not port.isdigit():
+        name, port = netloc, ""
+    if port == {"http": "80", "https": "443"}.get(scheme):
+        port = ""
+    return _normal(name) + (f":{port}" if port else "")
+
+
+def foreign_origin(request: Request) -> str | None:
+    """The other site a state-changing request comes from (by ``Origin``, else ``Referer``), or None
+    when it comes from this recorder's own pages or from a client that names no origin."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        referer = request.headers.get("referer")
+        if not referer:
+            return None
+        parts = urlsplit(referer)
+        origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else referer
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return origin  # "null" (a sandboxed frame, a file) or anything unreadable
+    host = request.headers.get("host", "")
+    if _authority(parts.netloc, parts.scheme) != _authority(host, parts.scheme):
+        return origin
+    return None
+
+
 class AccessMiddleware(BaseHTTPMiddleware):
-    """Checks the ``Host`` header and the access token (when one is set); gives every browser a CSRF
-    cookie."""
+    """Checks the ``Host`` header, the origin of state-changing requests and the access token (when
+    tokens are set); names the annotator a per-annotator token belongs to (``request.state.annotator``);
+    gives every browser a CSRF cookie; forbids framing."""
 
     def __init__(  # type: ignore[no-untyped-def]
-        self, app, token: str | None, hosts: AllowedHosts | None = None
+        self, app, tokens: AccessTokens | None, hosts: AllowedHosts | None = None
     ) -> None:
         super().__init__(app)
-        self.token = token
+        self.tokens = tokens
         self.hosts = hosts or AllowedHosts.for_bind(LOOPBACK_HOSTS[0])
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await self._dispatch(request, call_next)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    async def _dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        request.state.annotator = None
         header = request.headers.get("host", "")
         if not self.hosts.allows(header):
             return PlainTextResponse(
@@ -133,22 +260,33 @@ class AccessMiddleware(BaseHTTPMiddleware):
                 "of those names, or start it with --allowed-host NAME to add one.\n",
                 status_code=400,
             )
-        if self.token:
+        if request.method in UNSAFE_METHODS:
+            origin = foreign_origin(request)
+            if origin is not None:
+                return PlainTextResponse(
+                    f"Refused a {request.method} sent from another site ({origin!r}): use the recorder's own "
+                    f"pages at http://{header}/.\n",
+                    status_code=403,
+                )
+        if self.tokens is not None:
             given = request.query_params.get("token")
-            if given is not None and same_secret(given, self.token):
+            holder = self.tokens.holder(given) if given is not None else None
+            if holder is not None:
                 # Keep the token in a cookie and drop it from the address bar.
                 query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
                 target = request.url.path + (f"?{query}" if query else "")
                 response: Response = RedirectResponse(target, status_code=303)
-                response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="lax")
+                response.set_cookie(TOKEN_COOKIE, holder[0], httponly=True, samesite="lax")
                 return response
             presented = request.headers.get(TOKEN_HEADER) or request.cookies.get(TOKEN_COOKIE) or ""
-            if not same_secret(presented, self.token):
+            holder = self.tokens.holder(presented)
+            if holder is None:
                 return PlainTextResponse(
                     "Access token required: open the address that `webgpt record` printed (it ends in "
                     "?token=...), or send the X-Access-Token header.\n",
                     status_code=401,
                 )
+            request.state.annotator = holder[1]
         csrf = request.cookies.get(CSRF_COOKIE)
         fresh = not csrf
         request.state.csrf = csrf or secrets.token_urlsafe(32)

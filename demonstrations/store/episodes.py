@@ -165,6 +165,13 @@ class Episodes(Database):
         ]
         return EpisodeRecord.model_validate(data)
 
+    def episode_owner(self, episode_id: str) -> tuple[str, str | None]:
+        """``(source, annotator)`` of a stored episode, without loading its steps; ``KeyError`` if none."""
+        rows = self._read("SELECT source, annotator FROM episodes WHERE id = ?", (episode_id,))
+        if not rows:
+            raise KeyError(episode_id)
+        return rows[0][0], rows[0][1]
+
     def step_count(self, episode_id: str) -> int:
         return self._read("SELECT COUNT(*) FROM steps WHERE episode_id = ?", (episode_id,))[0][0]
 

@@ -111,13 +111,15 @@ def wait_for_server(base_url: str, timeout: float = 60.0, process: Any = None) -
 class Annotator:
     """An httpx client that behaves like one person's browser: CSRF cookie, name cookie, JSON steps."""
 
-    def __init__(self, base_url: str, name: str = "alice", token: str | None = None) -> None:
+    def __init__(self, base_url: str, name: str | None = "alice", token: str | None = None) -> None:
+        """``name=None``: the name comes from a per-annotator ``token``."""
         headers = {"X-Access-Token": token} if token else {}
         self.client = httpx.Client(base_url=base_url, headers=headers, timeout=30)
         self.client.get("/")
         self.csrf = self.client.cookies["webgpt_csrf"]
-        response = self.post_form("/annotator", {"name": name, "next": "/"})
-        assert response.status_code == 303, response.text
+        if name is not None:
+            response = self.post_form("/annotator", {"name": name, "next": "/"})
+            assert response.status_code == 303, response.text
 
     def post_form(self, path: str, data: dict[str, str]) -> httpx.Response:
         return self.client.post(path, data={**data, "csrf_token": self.csrf})
@@ -130,13 +132,17 @@ class Annotator:
         return match.group(1)
 
     def step(self, episode_id: str, command: str) -> dict[str, Any]:
-        response = self.client.post(
-            f"/episodes/{episode_id}/step",
-            json={"command": command},
-            headers={"X-CSRF-Token": self.csrf, "Accept": "application/json"},
-        )
+        response = self.send_step(episode_id, command)
         assert response.status_code == 200, response.text
         return response.json()
+
+    def send_step(self, episode_id: str, command: str, **extra: Any) -> httpx.Response:
+        """The raw reply to a JSON step; ``extra`` goes into the body (such as ``at=3``)."""
+        return self.client.post(
+            f"/episodes/{episode_id}/step",
+            json={"command": command, **extra},
+            headers={"X-CSRF-Token": self.csrf, "Accept": "application/json"},
+        )
 
     def close(self) -> None:
         self.client.close()

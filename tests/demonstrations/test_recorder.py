@@ -208,16 +208,16 @@ def test_annotator_name_is_asked_once(server: str) -> None:
 
 
 def test_token_is_required_when_set(store: EpisodeStore) -> None:
-    app = create_app(store, env_factory(), token="s3cret")
+    app = create_app(store, env_factory(), token="s3cret-s3cret-s3cret")
     with serve(app) as url:
         assert httpx.get(url + "/").status_code == 401
         assert httpx.get(url + "/?token=wrong").status_code == 401
         client = httpx.Client(base_url=url)
-        first = client.get("/progress?token=s3cret")
+        first = client.get("/progress?token=s3cret-s3cret-s3cret")
         assert first.status_code == 303 and first.headers["location"] == "/progress"
         assert client.get("/progress").status_code == 200  # the cookie carries it now
-        assert httpx.get(url + "/progress", headers={"X-Access-Token": "s3cret"}).status_code == 200
-        annotator = Annotator(url, "bob", token="s3cret")
+        assert httpx.get(url + "/progress", headers={"X-Access-Token": "s3cret-s3cret-s3cret"}).status_code == 200
+        annotator = Annotator(url, "bob", token="s3cret-s3cret-s3cret")
         episode_id = annotator.start(question=QUESTION)
         annotator.step(episode_id, "Search eiffel")
         assert store.step_count(episode_id) == 1
@@ -238,8 +238,8 @@ def test_requests_naming_another_host_are_refused(server: str, store: EpisodeSto
         f"[::1]:{port}",
     ):
         assert httpx.get(server + "/progress", headers={"Host": host}).status_code == 200, host
-    with serve(create_app(store, env_factory(), token="s3cret")) as url:  # before the token is even read
-        assert httpx.get(url + "/?token=s3cret", headers={"Host": "attacker.example"}).status_code == 400
+    with serve(create_app(store, env_factory(), token="s3cret-s3cret-s3cret")) as url:  # before the token is even read
+        assert httpx.get(url + "/?token=s3cret-s3cret-s3cret", headers={"Host": "attacker.example"}).status_code == 400
     public = create_app(store, env_factory(), host="192.168.1.5", allowed_hosts=["Rec.Example.org"])
     with serve(public) as url:
         assert httpx.get(url + "/progress").status_code == 400  # 127.0.0.1 is not the address it serves
@@ -258,7 +258,7 @@ def test_allowed_hosts_by_bind_address() -> None:
 
 
 def test_non_ascii_tokens_are_refused_not_a_server_error(store: EpisodeStore) -> None:
-    with serve(create_app(store, env_factory(), token="s3cret")) as url:
+    with serve(create_app(store, env_factory(), token="s3cret-s3cret-s3cret")) as url:
         assert httpx.get(url + "/", headers={"X-Access-Token": "sécret".encode()}).status_code == 401
         assert (
             httpx.get(url + "/", headers={"Cookie": "webgpt_token=s\xe9cret".encode("latin-1")}).status_code
@@ -286,7 +286,7 @@ def test_cli_offers_allowed_hosts() -> None:
 def test_bind_rules() -> None:
     check_bind("127.0.0.1", None)
     check_bind("localhost", None)
-    check_bind("0.0.0.0", "token")
+    check_bind("0.0.0.0", "token-0123456789abcdef")
     with pytest.raises(BindError, match="--token"):
         check_bind("0.0.0.0", None)
     with pytest.raises(BindError):

@@ -10,6 +10,7 @@
   let busy = false;
   let count = "";
   let steps = 0;
+  let at = Number(root.dataset.at); // the step count the shown state is at; the server refuses others
 
   function say(message, kind) {
     flash.textContent = message;
@@ -25,15 +26,20 @@
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf },
-        body: JSON.stringify({ command }),
+        body: JSON.stringify({ command, at }),
       });
       const data = await response.json().catch(() => ({ detail: response.statusText }));
       if (!response.ok) {
+        if (data.stale) {
+          browser.innerHTML = data.html;
+          at = data.at;
+        }
         say(data.detail || "the recorder refused the command", "error");
         return;
       }
       steps += 1;
       root.dataset.steps = String(steps);
+      at = data.at;
       if (data.redirect) {
         window.location.assign(data.redirect);
         return;
