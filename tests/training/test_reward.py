@@ -194,16 +194,26 @@ def test_cli_help_lists_the_fields_and_a_preset_run_trains(
         "--max_length",
         "--eval_fraction",
         "--similar_length_ratio",
+        "--lora_layers",
         "--gradient_checkpointing",
         "--config",
     ):
         assert flag in shown.output
     out = tmp_path / "cli-rm"
     argv = ["train", "rm", "--config", str(PRESETS / "rm-tiny.yaml"), "--data", str(pairs_file)]
-    argv += ["--base_model", str(tiny_lm_dir), "--output_dir", str(out), "--max_steps", "2"]
+    argv += [
+        "--base_model",
+        str(tiny_lm_dir),
+        "--output_dir",
+        str(out),
+        "--max_steps",
+        "2",
+        "--lora_layers",
+        "1",
+    ]
     result = runner.invoke(app, argv)
     assert result.exit_code == 0, result.output
-    assert (out / "adapter_model.safetensors").is_file()
+    assert json.loads((out / "adapter_config.json").read_text())["layers_to_transform"] == [1]  # the top one
     assert json.loads((out / RUN_CONFIG).read_text())["config"]["max_steps"] == 2
     assert load_reward_model(str(out), dtype="float32").score("Q?", [], ["A [1]."])
 
