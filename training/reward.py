@@ -387,7 +387,11 @@ def train_reward(config: RMConfig) -> dict[str, float]:
     trainer.save_metrics("train", train_metrics)
     metrics = {k if k.startswith("train") else f"train_{k}": v for k, v in train_metrics.items()}
     if eval_set is not None:
-        final = trainer.evaluate()
+        evaluations = [h for h in trainer.state.log_history if "eval_loss" in h]
+        if evaluations and evaluations[-1].get("step") == trainer.state.global_step:
+            final = {k: v for k, v in evaluations[-1].items() if k.startswith("eval_")}  # just evaluated
+        else:
+            final = trainer.evaluate()
         trainer.save_metrics("eval", final)
         metrics.update(final)
     return metrics
