@@ -6,7 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
-from tiny_models import llama_config, make_tokenizer
+from tiny_models import PAGES, html, llama_config, make_tokenizer
+
+from browser_env.docstore import Document
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -55,3 +57,27 @@ def tiny_rm_dir(tmp_path_factory: pytest.TempPathFactory, tokenizer) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def html_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("html")
+    for name, (title, body) in PAGES.items():
+        (folder / name).write_text(html(title, body), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def documents() -> list[Document]:
+    return [
+        Document(f"https://example.org/{name}", title, html(title, body), "html")
+        for name, (title, body) in PAGES.items()
+    ]
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(html_folder: Path):
+    """A corpus built from the HTML folder, BM25 only."""
+    from browser_env.corpus import build_corpus
+
+    return build_corpus("tiny-agent", [str(html_folder)], dense=False, show_progress=False)

@@ -12,7 +12,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from typer.core import TyperGroup
 
 from browser_env.home import HomeError
-from webgpt_cli import ask, browse, comparisons, corpus, demos, record, train
+from webgpt_cli import ask, browse, comparisons, corpus, demos, evaluate, record, train
 
 
 class _Commands(TyperGroup):
@@ -39,6 +39,7 @@ app.command("browse")(browse.browse)
 app.command("ask")(ask.ask)
 app.command("record")(record.record)
 app.add_typer(train.app, name="train", help="Train the policy (behaviour cloning) and the reward model.")
+app.command("eval", context_settings=evaluate.PASS_THROUGH, add_help_option=False)(evaluate.evaluate)
 
 
 def main() -> None:

@@ -1,0 +1,77 @@
+"""Every answer metric against hand-computed cases (a wrong formula fails here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from training.answer_metrics import (
+    cited_sentence_share,
+    contains_gold,
+    correct_within,
+    exact_match,
+    gold_in_cited_quote,
+    mean,
+    normalize_answer,
+    score_answer,
+    word_count,
+)
+
+
+@dataclass
+class Q:
+    text: str
+
+
+def test_normalisation_drops_case_punctuation_articles_and_citations() -> None:
+    assert normalize_answer("The Eiffel Tower, in Paris [1, 2]!") == "eiffel tower in paris"
+    assert normalize_answer("  “An” apple—pie [3-4] ") == "applepie"
+
+
+@pytest.mark.parametrize(
+    ("answer", "golds", "exact", "contains"),
+    [
+        ("Gustave Eiffel [1].", ["Gustave Eiffel"], True, True),
+        ("It was designed by Gustave Eiffel [1].", ["Gustave Eiffel"], False, True),
+        ("Eiffel", ["Gustave Eiffel"], False, False),
+        ("Gustave Eiffels company", ["Gustave Eiffel"], False, False),  # whole words only
+        ("the 1889 fair", ["1889"], False, True),
+        ("", ["x"], False, False),
+    ],
+)
+def test_exact_match_and_containment(answer: str, golds: list[str], exact: bool, contains: bool) -> None:
+    assert exact_match(answer, golds) is exact
+    assert contains_gold(answer, golds) is contains
+
+
+def test_words_and_short_accuracy() -> None:
+    assert word_count("It is 330 metres tall [1] [2].") == 5
+    long = "Gustave Eiffel " + "word " * 39
+    assert not correct_within(long, ["Gustave Eiffel"], 40)
+    assert correct_within(long, ["Gustave Eiffel"], 41)
+
+
+def test_cited_sentence_share_and_gold_in_a_cited_quote() -> None:
+    assert cited_sentence_share("It is tall [1]. It is old and famous.") == 0.5
+    assert cited_sentence_share("") is None
+    quotes = [Q("It is 330 metres tall."), Q("Gustave Eiffel designed it.")]
+    assert gold_in_cited_quote("Eiffel designed it [2].", ["Gustave Eiffel"], quotes)
+    assert not gold_in_cited_quote("Eiffel designed it [1].", ["Gustave Eiffel"], quotes)
+    assert not gold_in_cited_quote("Eiffel designed it [7].", ["Gustave Eiffel"], quotes)
+
+
+def test_score_answer_puts_it_together() -> None:
+    quotes = [Q("Gustave Eiffel designed it.")]
+    score = score_answer(
+        "Gustave Eiffel designed it [1]. Paris.", ["Gustave Eiffel"], quotes, verified=[True]
+    )
+    assert score.correct and score.correct_short and score.has_citation and score.correct_and_cited
+    assert score.words == 5 and score.cited_share == 1.0 and score.verified_share == 1.0
+    declined = score_answer("I decline", ["x"], [], declined=True)
+    assert declined.declined and not declined.correct and declined.cited_share is None
+
+
+def test_mean_skips_missing_values() -> None:
+    assert mean([True, False, None, 1.0]) == pytest.approx(2 / 3)
+    assert mean([None]) is None

@@ -1,0 +1,113 @@
+"""``webgpt eval`` end to end on a tiny corpus: the scripted policy, a model baseline, best-of-n."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from training.evaluate import EvalConfig, evaluate, markdown_table
+
+QUESTIONS = [
+    {"question": "who is the eiffel tower named after", "answer": ["Gustave Eiffel"]},
+    {"question": "how tall is the eiffel tower in metres", "answer": ["330 metres"]},
+    {"question": "what is the capital and most populous city of france", "answer": ["Paris"]},
+]
+
+
+@pytest.fixture
+def questions(tmp_path: Path) -> Path:
+    path = tmp_path / "questions.jsonl"
+    path.write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS), encoding="utf-8")
+    return path
+
+
+def test_the_scripted_policy_is_measured_on_every_metric(
+    tiny_corpus, questions: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "eval"
+    report = evaluate(
+        EvalConfig(
+            questions=str(questions),
+            corpus=tiny_corpus.name,
+            split="all",
+            policy="scripted",
+            output_dir=str(out),
+        )
+    )
+    summary = report["by_n"]["1"]["all"]
+    assert summary["questions"] == 3
+    assert (
+        summary["accuracy"] >= 66.6
+        and summary["with_citation"] == 100.0
+        and summary["citations_verified"] == 100.0
+    )
+    assert summary["mean_actions"] > 2
+    rows = [json.loads(line) for line in (out / "answers.jsonl").read_text().splitlines()]
+    assert len(rows) == 3 and all(r["score"]["has_citation"] for r in rows)
+    assert "| scripted (all) | 1 | 3 |" in (out / "report.md").read_text()
+
+
+def test_a_closed_book_model_and_best_of_n_need_what_they_need(
+    tiny_corpus, questions: Path, tmp_path: Path, tiny_lm_dir: Path, tiny_rm_dir: Path, monkeypatch
+) -> None:
+    with pytest.raises(ValueError, match="reward_model"):
+        evaluate(
+            EvalConfig(
+                questions=str(questions),
+                corpus=tiny_corpus.name,
+                split="all",
+                policy="scripted",
+                best_of="1,2",
+                output_dir=str(tmp_path / "x"),
+            )
+        )
+    report = evaluate(
+        EvalConfig(
+            questions=str(questions),
+            corpus=tiny_corpus.name,
+            split="all",
+            policy=str(tiny_lm_dir),
+            mode="scheduled",
+            best_of="1,2",
+            reward_model=str(tiny_rm_dir),
+            limit=2,
+            temperature=1.0,
+            output_dir=str(tmp_path / "n"),
+        )
+    )
+    assert set(report["by_n"]) == {"1", "2"} and (tmp_path / "n" / "quality_vs_n.png").is_file()
+    assert "| " + str(tiny_lm_dir) + " (all) | 2 | 2 |" in markdown_table(report)
+
+
+def test_the_test_split_is_the_default_and_other_splits_are_refused(questions: Path) -> None:
+    assert EvalConfig(questions=str(questions)).split == "test"
+    with pytest.raises(ValueError, match="split"):
+        EvalConfig(questions=str(questions), split="dev")
+    with pytest.raises(ValueError, match="best_of"):
+        EvalConfig(questions=str(questions), best_of="0")
+
+
+def test_the_command_line_prints_the_table(tiny_corpus, questions: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from webgpt_cli.app import app
+
+    args = [
+        "eval",
+        "--questions",
+        str(questions),
+        "--corpus",
+        tiny_corpus.name,
+        "--split",
+        "all",
+        "--policy",
+        "scripted",
+        "--output_dir",
+        str(tmp_path / "cli"),
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "| scripted (all) | 1 | 3 |" in result.output
+    assert "--best_of" in CliRunner().invoke(app, ["eval", "--help"]).output

@@ -1,0 +1,118 @@
+"""How good an answer is, against gold answers: the metrics ``webgpt eval`` reports, one function each.
+
+Answers are compared after SQuAD-style normalisation (lower case, no punctuation, no articles, single
+spaces) with their ``[n]`` citations removed. Containment rewards pasting long quotes, so accuracy is
+also reported for answers of at most ``max_words`` words.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from browser_env.protocol import CITATION, sentence_citations, uncited_sentences
+
+_PUNCTUATION = str.maketrans("", "", string.punctuation + "“”‘’–—…")
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+class CitedQuote(Protocol):
+    text: str
+
+
+def normalize_answer(text: str) -> str:
+    """Lower case, citations, punctuation and articles removed, whitespace collapsed."""
+    text = CITATION.sub(" ", text).lower().translate(_PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def exact_match(answer: str, golds: Sequence[str]) -> bool:
+    """The whole answer is one of the gold answers (after normalisation)."""
+    normalized = normalize_answer(answer)
+    return bool(normalized) and any(normalized == normalize_answer(g) for g in golds if normalize_answer(g))
+
+
+def contains_gold(text: str, golds: Sequence[str]) -> bool:
+    """A gold answer occurs in ``text`` as whole words (after normalisation)."""
+    padded = f" {normalize_answer(text)} "
+    return any(f" {g} " in padded for g in (normalize_answer(x) for x in golds) if g)
+
+
+def word_count(answer: str) -> int:
+    """Words of the answer (tokens with a letter or digit), citations not counted."""
+    return sum(any(c.isalnum() for c in token) for token in CITATION.sub(" ", answer).split())
+
+
+def correct_within(answer: str, golds: Sequence[str], max_words: int = 40) -> bool:
+    """Holds a gold answer and is at most ``max_words`` words long."""
+    return word_count(answer) <= max_words and contains_gold(answer, golds)
+
+
+def cited_sentence_share(answer: str) -> float | None:
+    """The share of the answer's claims (sentences that cite, or of three words or more: the rule of
+    ``browser_env.protocol.citation_problems``) that cite a quote; None when there is none."""
+    cited = sum(bool(s.citations) for s in sentence_citations(answer))
+    claims = cited + len(uncited_sentences(answer))
+    return cited / claims if claims else None
+
+
+def gold_in_cited_quote(answer: str, golds: Sequence[str], quotes: Sequence[CitedQuote]) -> bool:
+    """Some quote the answer cites (``[n]``, numbered from 1) holds a gold answer."""
+    from browser_env.protocol import parse_citations
+
+    cited = [quotes[n - 1] for n in parse_citations(answer) if 1 <= n <= len(quotes)]
+    return any(contains_gold(quote.text, golds) for quote in cited)
+
+
+@dataclass(frozen=True)
+class AnswerScore:
+    """Every per-question metric of one answer (``declined``: no answer was given)."""
+
+    declined: bool
+    exact: bool
+    correct: bool
+    correct_short: bool
+    words: int
+    has_citation: bool
+    cited_share: float | None
+    verified_share: float | None
+    correct_and_cited: bool
+
+
+def score_answer(
+    answer: str,
+    golds: Sequence[str],
+    quotes: Sequence[CitedQuote],
+    *,
+    declined: bool = False,
+    verified: Sequence[bool | None] = (),
+    max_words: int = 40,
+) -> AnswerScore:
+    """All metrics for one answer; ``verified`` gives, per cited reference, whether its quote verified."""
+    from browser_env.protocol import parse_citations
+
+    if declined:
+        return AnswerScore(True, False, False, False, 0, False, None, None, False)
+    cited = parse_citations(answer)
+    checks = [v for v in verified if v is not None]
+    correct = contains_gold(answer, golds)
+    return AnswerScore(
+        declined=False,
+        exact=exact_match(answer, golds),
+        correct=correct,
+        correct_short=correct and word_count(answer) <= max_words,
+        words=word_count(answer),
+        has_citation=bool(cited),
+        cited_share=cited_sentence_share(answer),
+        verified_share=sum(checks) / len(checks) if checks else None,
+        correct_and_cited=correct and gold_in_cited_quote(answer, golds, quotes),
+    )
+
+
+def mean(values: Sequence[float | bool | None]) -> float | None:
+    """The mean of the values that are not None; None when there are none."""
+    present = [float(v) for v in values if v is not None]
+    return sum(present) / len(present) if present else None

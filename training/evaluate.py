@@ -1,0 +1,285 @@
+"""``webgpt eval``: answer a question set with a policy on a corpus and measure the answers.
+
+    webgpt eval --questions ../shared/data/qa/nq_open_dev.jsonl --corpus wiki --split test --limit 200
+    webgpt eval ... --policy runs/bc --best_of 1,4,16 --reward_model runs/rm     # quality against n
+    webgpt eval ... --policy scripted                  # the scripted policy with the extractive answerer
+    webgpt eval ... --policy closed-book               # the model answers without browsing
+    webgpt eval ... --policy bm25-top3                 # the model reads BM25's top 3 passages, no browsing
+
+Per question: accuracy (normalised exact match and containment), containment at most ``max_words``
+words, words, citations, share of sentences cited, share of cited quotes that verify, correct answers
+whose gold lies in a cited quote, declines, actions, latency. Reported overall and on the questions whose
+answer BM25 reaches (``--reachable``, a cache written by ``bench/teacher.py``). Writes ``report.json``,
+``report.md`` (a table), ``answers.jsonl`` and ``quality_vs_n.png`` to ``output_dir``. Reads only the
+``--split`` you give (``test`` by default): training never reads ``test``.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from training.answer_metrics import mean, score_answer
+
+BASELINES = ("closed-book", "bm25-top3")
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation settings (every field is a ``webgpt eval`` flag)."""
+
+    questions: str = field(default="", metadata={"help": "Question set: NQ JSONL, TruthfulQA CSV, HotpotQA."})
+    corpus: str = field(default="default", metadata={"help": "Corpus to browse."})
+    split: str = field(default="test", metadata={"help": "test, train or all (the fixed question split)."})
+    limit: int | None = field(default=None, metadata={"help": "At most this many questions."})
+    policy: str = field(
+        default="smollm2-135m",
+        metadata={"help": "Model id or folder, scripted, closed-book or bm25-top3."},
+    )
+    mode: str | None = field(default=None, metadata={"help": "free, guided or scheduled (model policies)."})
+    best_of: str = field(default="1", metadata={"help": "Candidates per question; a comma list compares n."})
+    reward_model: str | None = field(default=None, metadata={"help": "Reward model for best_of > 1."})
+    temperature: float | None = None
+    seed: int = 0
+    max_words: int = field(default=40, metadata={"help": "Accuracy is also reported at most this long."})
+    reachable: str | None = field(default=None, metadata={"help": "reachable-<corpus>.json (bench/teacher)."})
+    output_dir: str = field(default="runs/eval", metadata={"help": "Where the report goes."})
+    device: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.split not in ("test", "train", "all"):
+            raise ValueError(f"split must be test, train or all, not {self.split!r}")
+        if not self.best_of_values or min(self.best_of_values) < 1:
+            raise ValueError(f"best_of must be a comma list of whole numbers >= 1, not {self.best_of!r}")
+
+    @property
+    def best_of_values(self) -> list[int]:
+        try:
+            return sorted({int(v) for v in str(self.best_of).split(",") if v.strip()})
+        except ValueError:
+            return []
+
+
+@dataclass
+class QuestionResult:
+    question: str
+    golds: list[str]
+    n: int
+    answer: str
+    declined: bool
+    reachable: bool | None
+    actions: int
+    seconds: float
+    reward: float | None
+    score: dict[str, Any]
+
+
+def summarize(rows: list[QuestionResult]) -> dict[str, Any]:
+    """The means of every metric over ``rows``; shares in percent, rounded."""
+    if not rows:
+        return {"questions": 0}
+
+    def pct(values: list[Any]) -> float | None:
+        value = mean(values)
+        return None if value is None else round(100 * value, 1)
+
+    answered = [r for r in rows if not r.declined]
+    correct = [r for r in rows if r.score["correct"]]
+    return {
+        "questions": len(rows),
+        "accuracy_exact": pct([r.score["exact"] for r in rows]),
+        "accuracy": pct([r.score["correct"] for r in rows]),
+        "accuracy_short": pct([r.score["correct_short"] for r in rows]),
+        "correct_and_cited": pct([r.score["correct_and_cited"] for r in rows]),
+        "correct_citing_gold": pct([r.score["correct_and_cited"] for r in correct]),
+        "with_citation": pct([r.score["has_citation"] for r in answered]),
+        "sentences_cited": pct([r.score["cited_share"] for r in answered]),
+        "citations_verified": pct([r.score["verified_share"] for r in answered]),
+        "declined": pct([r.declined for r in rows]),
+        "mean_words": round(statistics.fmean(r.score["words"] for r in answered), 1) if answered else None,
+        "mean_actions": round(statistics.fmean(r.actions for r in rows), 1),
+        "p50_seconds": round(statistics.median(r.seconds for r in rows), 2),
+    }
+
+
+def _baseline_quotes(kind: str, question: str, corpus: Any) -> list[Any]:
+    from demonstrations.schemas import QuoteRecord
+
+    if kind == "closed-book":
+        return []
+    results = corpus.search.search(question, k=3)
+    return [QuoteRecord(url=r.url, title=r.title, domain="", text=r.snippet) for r in results]
+
+
+def _answer_without_browsing(kind: str, question: str, corpus: Any, answerer: Any) -> tuple[str, list[Any]]:
+    quotes = _baseline_quotes(kind, question, corpus)
+    (text,) = answerer.write(question, quotes, n=1)
+    return text, quotes
+
+
+def evaluate(config: EvalConfig) -> dict[str, Any]:
+    """Run the evaluation ``config`` describes; returns the report (also written to ``output_dir``)."""
+    from agent.answer import ExtractiveAnswerer
+    from agent.best_of_n import best_of_n
+    from agent.policies import Agent, ScriptedPolicy, load_agent
+    from agent.reward import load_reward_model
+    from browser_env.corpus import ensure_default_corpus, open_corpus
+    from demonstrations.imports import load_questions
+    from demonstrations.splits import select
+
+    questions = [q for q in select(load_questions(Path(config.questions)), config.split) if q.gold_answers]  # type: ignore[arg-type]
+    questions = questions[: config.limit] if config.limit else questions
+    if not questions:
+        raise ValueError(f"{config.questions}: no questions with gold answers in split {config.split!r}")
+    if max(config.best_of_values) > 1 and config.reward_model is None:
+        raise ValueError("best_of above 1 needs --reward_model to choose the best answer")
+    reachable: dict[str, bool] = {}
+    if config.reachable:
+        reachable = json.loads(Path(config.reachable).read_text(encoding="utf-8"))
+    corpus = ensure_default_corpus() if config.corpus == "default" else open_corpus(config.corpus)
+    if config.policy == "scripted":
+        agent = Agent(ScriptedPolicy(), ExtractiveAnswerer(), "scheduled")
+    elif config.policy in BASELINES:
+        agent = load_agent(None, temperature=config.temperature, seed=config.seed, device=config.device)
+    else:
+        mode = config.mode  # type: ignore[assignment]
+        agent = load_agent(
+            config.policy, mode=mode, temperature=config.temperature, seed=config.seed, device=config.device
+        )
+    reward = load_reward_model(config.reward_model, device=config.device) if config.reward_model else None
+    results: list[QuestionResult] = []
+    for n in config.best_of_values:
+        for question in questions:
+            started = time.perf_counter()
+            if config.policy in BASELINES:
+                text, quotes = _answer_without_browsing(
+                    config.policy, question.question, corpus, agent.answerer
+                )
+                declined, actions, reward_value, verified = False, 0, None, []
+            else:
+                outcome = best_of_n(
+                    question.question,
+                    agent.policy,
+                    corpus.search,
+                    corpus.fetcher,
+                    n=n,
+                    reward_model=reward if n > 1 else None,
+                    answerer=agent.answerer,
+                    corpus=corpus.name,
+                )
+                best = outcome.best
+                text, quotes = best.answer.text, best.record.quotes
+                declined, actions, reward_value = best.answer.declined, len(best.actions), best.reward
+                verified = [r.verified for r in best.answer.references if r.cited]
+            score = score_answer(
+                text,
+                question.gold_answers,
+                quotes,
+                declined=declined,
+                verified=verified,
+                max_words=config.max_words,
+            )
+            results.append(
+                QuestionResult(
+                    question=question.question,
+                    golds=list(question.gold_answers),
+                    n=n,
+                    answer=text,
+                    declined=declined,
+                    reachable=reachable.get(question.question) if reachable else None,
+                    actions=actions,
+                    seconds=round(time.perf_counter() - started, 3),
+                    reward=reward_value,
+                    score=asdict(score),
+                )
+            )
+    report = _report(config, results)
+    _write(config, report, results)
+    return report
+
+
+def _report(config: EvalConfig, results: list[QuestionResult]) -> dict[str, Any]:
+    by_n: dict[str, Any] = {}
+    for n in config.best_of_values:
+        rows = [r for r in results if r.n == n]
+        entry = {"all": summarize(rows)}
+        if any(r.reachable is not None for r in rows):
+            entry["reachable"] = summarize([r for r in rows if r.reachable])
+        by_n[str(n)] = entry
+    return {"config": asdict(config), "by_n": by_n}
+
+
+def markdown_table(report: dict[str, Any]) -> str:
+    """The report as a Markdown table: one row per n and question subset."""
+    columns = (
+        ("accuracy", "accuracy %"),
+        ("accuracy_short", "≤ max words %"),
+        ("correct_and_cited", "correct and cited %"),
+        ("sentences_cited", "sentences cited %"),
+        ("citations_verified", "citations verify %"),
+        ("declined", "declined %"),
+        ("mean_words", "words"),
+        ("mean_actions", "actions"),
+        ("p50_seconds", "p50 s"),
+    )
+    lines = [
+        "| policy | n | questions | " + " | ".join(label for _, label in columns) + " |",
+        "|---" * (len(columns) + 3) + "|",
+    ]
+    policy = report["config"]["policy"]
+    for n, entry in report["by_n"].items():
+        for subset, summary in entry.items():
+            values = " | ".join("—" if summary.get(key) is None else str(summary[key]) for key, _ in columns)
+            lines.append(f"| {policy} ({subset}) | {n} | {summary['questions']} | {values} |")
+    return "\n".join(lines) + "\n"
+
+
+def _write(config: EvalConfig, report: dict[str, Any], results: list[QuestionResult]) -> None:
+    folder = Path(config.output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (folder / "report.md").write_text(markdown_table(report), encoding="utf-8")
+    with (folder / "answers.jsonl").open("w", encoding="utf-8") as out:
+        for row in results:
+            out.write(json.dumps(asdict(row), ensure_ascii=False) + "\n")
+    if len(config.best_of_values) > 1:
+        _plot_quality(report, folder / "quality_vs_n.png")
+
+
+def _plot_quality(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ns = [int(n) for n in report["by_n"]]
+    figure, axis = plt.subplots(figsize=(6, 4), dpi=100)
+    for key in ("accuracy", "accuracy_short", "correct_and_cited"):
+        axis.plot(ns, [report["by_n"][str(n)]["all"][key] for n in ns], marker="o", label=key)
+    axis.set_xscale("log", base=2)
+    axis.set_xlabel("n (best of)")
+    axis.set_ylabel("%")
+    axis.set_title(f"Quality against n: {report['config']['policy']}")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``webgpt eval``: parse flags (and ``--config``), evaluate, print the table."""
+    from trl import TrlParser
+
+    try:
+        (config,) = TrlParser(dataclass_types=[EvalConfig]).parse_args_and_config(args=argv)
+        report = evaluate(config)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"Error: {error}")
+        return 2
+    print(markdown_table(report), end="")
+    print(f"report: {Path(config.output_dir) / 'report.json'}")
+    return 0
