@@ -160,7 +160,7 @@ def train_bc(config: BCConfig) -> BCResult:
 
     from agent.models import resolve_checkpoint
     from agent.prompts import default_format
-    from training.common import MetricsLog, last_checkpoint, save_run_config
+    from training.common import MetricsLog, ddp_backend, last_checkpoint, save_run_config
 
     set_seed(config.seed)
     output = Path(config.output_dir)
@@ -227,6 +227,7 @@ def train_bc(config: BCConfig) -> BCResult:
         report_to=[],
         disable_tqdm=True,
         dataset_num_proc=None,
+        ddp_backend=ddp_backend(),
     )
     trainer = SFTTrainer(
         model=model,
@@ -237,7 +238,13 @@ def train_bc(config: BCConfig) -> BCResult:
         peft_config=peft_config,
         callbacks=[MetricsLog(output, f"Behaviour cloning: {config.base_model}")],
     )
-    save_run_config(config, output, rows={"train": len(train), "eval": len(evaluation)}, base_path=base_path)
+    save_run_config(
+        config,
+        output,
+        rows={"train": len(train), "eval": len(evaluation)},
+        base_path=base_path,
+        world_size=trainer.args.world_size,
+    )
     started = time.perf_counter()
     outcome = trainer.train(resume_from_checkpoint=last_checkpoint(output))
     seconds = time.perf_counter() - started
@@ -278,6 +285,12 @@ def _peak_memory_mb() -> float:
     return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024
 
 
+def _main_process() -> bool:
+    import os
+
+    return os.environ.get("RANK", "0") == "0"
+
+
 def main(argv: list[str] | None = None) -> int:
     """``webgpt train bc``: parse flags (and ``--config``), train, print a summary line."""
     from trl import TrlParser
@@ -288,9 +301,15 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"Error: {error}")
         return 2
+    if not _main_process():
+        return 0
     print(
         f"trained {result.steps} steps on {result.train_rows} rows in {result.seconds} s "
         f"(train loss {result.train_loss}, eval loss {result.eval_loss}, "
         f"{result.tokens_per_second} tokens/s, peak {result.peak_memory_mb} MB): {result.output_dir}"
     )
     return 0
+
+
+if __name__ == "__main__":  # accelerate launch [--cpu --num_processes 2] -m training.bc --config ...
+    raise SystemExit(main())

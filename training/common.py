@@ -50,6 +50,17 @@ def _jsonable(value: Any) -> bool:
     return True
 
 
+def ddp_backend() -> str | None:
+    """``gloo`` when several processes train without a GPU (``torchrun --nproc_per_node 2``), else the
+    trainer's own choice."""
+    import os
+
+    import torch
+
+    several = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    return "gloo" if several and not torch.cuda.is_available() else None
+
+
 def last_checkpoint(output_dir: str | Path) -> str | None:
     """The newest ``checkpoint-N`` folder of an interrupted run (to resume from), or None."""
     from transformers.trainer_utils import get_last_checkpoint

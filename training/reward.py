@@ -26,7 +26,7 @@ from transformers import Trainer
 
 from agent.models import GRADIENT_CHECKPOINTING_WARNING, MODELS, load_tokenizer, resolve_checkpoint
 from demonstrations.exports import comparison_rows
-from training.common import MetricsLog, last_checkpoint, save_run_config
+from training.common import MetricsLog, ddp_backend, last_checkpoint, save_run_config
 from training.reward_data import (
     DataError,
     answer_text,
@@ -364,6 +364,7 @@ def train_reward(config: RMConfig) -> dict[str, float]:
         label_names=["pair_info"],
         dataloader_num_workers=config.dataloader_num_workers,
         report_to="none",
+        ddp_backend=ddp_backend(),
         include_num_input_tokens_seen="non_padding",  # logs train_tokens_per_second
         disable_tqdm=True,
         use_cpu=not torch.cuda.is_available(),
@@ -456,3 +457,7 @@ def _merge_repeated(
     for name, collected in values.items():
         out += [name, *collected]
     return out
+
+
+if __name__ == "__main__":  # accelerate launch [--cpu --num_processes 2] -m training.reward --config ...
+    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""``webgpt train bc|rm``: train the policy by behaviour cloning, or the reward model.
+"""``webgpt train bc|rm|rs``: behaviour cloning, the reward model, rejection sampling (expert iteration).
 
 Every flag comes from the stage's config dataclass (``training.bc.BCConfig``,
 ``training.reward.RMConfig``); ``--config PRESET.yaml`` sets many at once and flags override it:
@@ -28,5 +28,13 @@ def bc(ctx: typer.Context) -> None:
 def rm(ctx: typer.Context) -> None:
     """The reward model: learn from comparisons (flags: webgpt train rm --help)."""
     from training.reward import main
+
+    raise typer.Exit(main(ctx.args))
+
+
+@app.command("rs", context_settings=_PASS_THROUGH, add_help_option=False)
+def rs(ctx: typer.Context) -> None:
+    """Rejection sampling: keep the reward model's pick of n episodes as new demonstrations."""
+    from training.rejection_sampling import main
 
     raise typer.Exit(main(ctx.args))

@@ -1,0 +1,81 @@
+"""Rejection sampling: n episodes per training question, the reward model's pick kept as a demonstration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from demonstrations.exports import bc_rows
+from demonstrations.splits import split_of
+from demonstrations.store import EpisodeStore
+from training.rejection_sampling import RSConfig, rejection_sample
+
+QUESTIONS = [
+    {"question": "who is the eiffel tower named after", "answer": ["Gustave Eiffel"]},
+    {"question": "what is the capital and most populous city of france", "answer": ["Paris"]},
+    {"question": "when was the eiffel tower constructed", "answer": ["1887"]},
+    {"question": "what did alexandre gustave eiffel contribute to", "answer": ["Statue of Liberty"]},
+]
+
+
+@pytest.fixture
+def questions(tmp_path: Path) -> Path:
+    path = tmp_path / "questions.jsonl"
+    path.write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS), encoding="utf-8")
+    return path
+
+
+def test_the_best_of_n_is_kept_with_its_gold_and_every_candidate_too(
+    tiny_corpus, questions: Path, tiny_rm_dir: Path, tmp_path: Path
+) -> None:
+    train = [q["question"] for q in QUESTIONS if split_of(q["question"]) == "train"]
+    config = RSConfig(
+        questions=str(questions),
+        corpus=tiny_corpus.name,
+        policy="scripted",
+        n=2,
+        reward_model=str(tiny_rm_dir),
+        store=str(tmp_path / "kept.sqlite"),
+        candidates_store=str(tmp_path / "all.sqlite"),
+        require_correct=False,
+        temperature=1.0,
+    )
+    summary = rejection_sample(config)
+    assert summary.questions == len(train) and summary.candidates == 2 * len(train)
+    with EpisodeStore(tmp_path / "kept.sqlite") as store:
+        kept = list(store.iter_episodes())
+    with EpisodeStore(tmp_path / "all.sqlite") as store:
+        everything = list(store.iter_episodes())
+    assert len(everything) == 2 * len(train) and all(
+        e.metadata["reward"] is not None for e in everything if e.answer
+    )
+    assert {e.question for e in kept} <= set(train)  # never a test-split question
+    assert all(e.metadata["chosen"] and e.gold_answers and e.source == "model" for e in kept)
+    assert any(row["kind"] == "answer" for row in bc_rows(kept))
+
+
+def test_require_correct_keeps_only_winners_that_cite_their_gold(
+    tiny_corpus, questions: Path, tmp_path: Path
+) -> None:
+    config = RSConfig(
+        questions=str(questions),
+        corpus=tiny_corpus.name,
+        policy="scripted",
+        n=1,
+        store=str(tmp_path / "kept.sqlite"),
+    )
+    summary = rejection_sample(config)
+    with EpisodeStore(tmp_path / "kept.sqlite") as store:
+        kept = list(store.iter_episodes())
+    assert summary.kept == len(kept) == summary.correct_winners
+    for episode in kept:
+        assert any(g.lower() in episode.answer.text.lower() for g in episode.gold_answers)
+
+
+def test_settings_that_cannot_work_are_refused(questions: Path) -> None:
+    with pytest.raises(ValueError, match="reward_model"):
+        RSConfig(questions=str(questions), n=4)
+    with pytest.raises(ValueError, match="n must be"):
+        RSConfig(questions=str(questions), n=0)

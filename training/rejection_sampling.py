@@ -1,0 +1,169 @@
+"""Rejection sampling as new training data (expert iteration): for each training question, sample ``n``
+episodes with the policy, let the reward model pick the best, and keep it as a demonstration.
+
+    webgpt train rs --questions ../shared/data/qa/nq_open_dev.jsonl --corpus wiki --policy runs/bc \\
+        --reward_model runs/rm --n 4 --store runs/rs/round1.sqlite
+    webgpt demos export bc runs/rs/bc.jsonl --db runs/rs/round1.sqlite     # then train bc on it again
+
+With gold answers, ``require_correct`` keeps only winners that hold a gold answer and cite a quote that
+holds it (the policy's own successful samples); ``candidates_store`` keeps every candidate too, with
+its reward, for automatic reward-model comparisons (``webgpt train rm --automatic STORE``). Only the
+``train`` split is read: the questions evaluations report on never become training data.
+As an evaluation (quality against n), use ``webgpt eval --best_of 1,4,16``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from training.answer_metrics import score_answer
+
+
+@dataclass
+class RSConfig:
+    """Rejection-sampling settings (every field is a ``webgpt train rs`` flag)."""
+
+    questions: str = field(default="", metadata={"help": "Question set with gold answers (NQ JSONL, ...)."})
+    corpus: str = field(default="default", metadata={"help": "Corpus to browse."})
+    policy: str = field(default="smollm2-135m", metadata={"help": "Model id or folder, or scripted."})
+    mode: str | None = field(default=None, metadata={"help": "free, guided or scheduled."})
+    reward_model: str | None = field(
+        default=None, metadata={"help": "Picks the best of n (needed if n > 1)."}
+    )
+    n: int = field(default=4, metadata={"help": "Episodes sampled per question."})
+    temperature: float = field(
+        default=0.8, metadata={"help": "Sampling temperature (candidates must differ)."}
+    )
+    store: str = field(default="runs/rs/episodes.sqlite", metadata={"help": "Where the winners are stored."})
+    candidates_store: str | None = field(default=None, metadata={"help": "Also keep every candidate here."})
+    require_correct: bool = field(default=True, metadata={"help": "Keep only correct, cited winners."})
+    limit: int | None = None
+    offset: int = 0
+    seed: int = 0
+    device: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ValueError(f"n must be at least 1, not {self.n}")
+        if self.n > 1 and not self.reward_model:
+            raise ValueError("n above 1 needs --reward_model to pick the best episode")
+
+
+@dataclass
+class RSSummary:
+    questions: int = 0
+    kept: int = 0
+    candidates: int = 0
+    correct_winners: int = 0
+    seconds: float = 0.0
+    rewards: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "questions": self.questions,
+            "kept": self.kept,
+            "candidates": self.candidates,
+            "correct_winners": self.correct_winners,
+            "seconds": round(self.seconds, 1),
+            "mean_winner_reward": round(sum(self.rewards) / len(self.rewards), 4) if self.rewards else None,
+        }
+
+
+def rejection_sample(config: RSConfig) -> RSSummary:
+    """Sample, pick and store as ``config`` says (see the module docstring)."""
+    from agent.answer import ExtractiveAnswerer
+    from agent.best_of_n import best_of_n
+    from agent.policies import Agent, ScriptedPolicy, load_agent
+    from agent.reward import load_reward_model
+    from browser_env.corpus import ensure_default_corpus, open_corpus
+    from demonstrations.imports import load_questions
+    from demonstrations.splits import select
+    from demonstrations.store import EpisodeStore
+
+    questions = [q for q in select(load_questions(Path(config.questions)), "train") if q.gold_answers]
+    questions = questions[config.offset :][: config.limit] if config.limit else questions[config.offset :]
+    if not questions:
+        raise ValueError(f"{config.questions}: no training-split questions with gold answers")
+    corpus = ensure_default_corpus() if config.corpus == "default" else open_corpus(config.corpus)
+    if config.policy == "scripted":
+        agent = Agent(
+            ScriptedPolicy(seed=config.seed, temperature=config.temperature),
+            ExtractiveAnswerer(),
+            "scheduled",
+        )
+    else:
+        agent = load_agent(
+            config.policy,
+            mode=config.mode,  # type: ignore[arg-type]
+            temperature=config.temperature,
+            seed=config.seed,
+            device=config.device,
+        )
+    reward = load_reward_model(config.reward_model, device=config.device) if config.reward_model else None
+    summary = RSSummary()
+    started = time.perf_counter()
+    Path(config.store).parent.mkdir(parents=True, exist_ok=True)
+    candidates_store = EpisodeStore(config.candidates_store) if config.candidates_store else None
+    try:
+        with EpisodeStore(config.store) as store:
+            for question in questions:
+                outcome = best_of_n(
+                    question.question,
+                    agent.policy,
+                    corpus.search,
+                    corpus.fetcher,
+                    n=config.n,
+                    reward_model=reward if config.n > 1 else None,
+                    answerer=agent.answerer,
+                    corpus=corpus.name,
+                )
+                summary.questions += 1
+                summary.candidates += len(outcome.candidates)
+                if candidates_store is not None:
+                    for candidate in outcome.candidates:
+                        candidates_store.save_episode(
+                            _with_gold(candidate.record, question.gold_answers, config)
+                        )
+                best = outcome.best
+                score = score_answer(
+                    best.answer.text, question.gold_answers, best.record.quotes, declined=best.answer.declined
+                )
+                summary.correct_winners += score.correct_and_cited
+                if best.answer.declined or (config.require_correct and not score.correct_and_cited):
+                    continue
+                store.save_episode(_with_gold(best.record, question.gold_answers, config))
+                summary.kept += 1
+                if best.reward is not None:
+                    summary.rewards.append(best.reward)
+    finally:
+        if candidates_store is not None:
+            candidates_store.close()
+        summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _with_gold(record: Any, gold: list[str], config: RSConfig) -> Any:
+    from demonstrations.schemas import new_id
+
+    metadata = {**record.metadata, "rejection_sampling": {"n": config.n, "policy": config.policy}}
+    return record.model_copy(update={"gold_answers": list(gold), "metadata": metadata, "id": new_id()})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``webgpt train rs``: parse flags (and ``--config``), sample, store, print a summary line."""
+    from trl import TrlParser
+
+    try:
+        (config,) = TrlParser(dataclass_types=[RSConfig]).parse_args_and_config(args=argv)
+        summary = rejection_sample(config)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"Error: {error}")
+        return 2
+    print(
+        f"kept {summary.kept} of {summary.questions} questions ({summary.candidates} candidates, "
+        f"{summary.correct_winners} winners correct and cited) in {summary.seconds:.0f} s: {config.store}"
+    )
+    return 0
