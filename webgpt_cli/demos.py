@@ -103,6 +103,12 @@ def generate(
         int | None, typer.Option(help="Use only the first N questions that have gold answers.")
     ] = None,
     offset: Annotated[int, typer.Option(help="Skip the first N questions that have gold answers.")] = 0,
+    split: Annotated[
+        str,
+        typer.Option(
+            help="Part of the fixed question split: train, test or all (training data: train)."
+        ),
+    ] = "all",
     detours: Annotated[float, typer.Option(help="Probability of each detour per episode (0 to 1).")] = 0.2,
     seed: Annotated[
         int, typer.Option(help="Seed for the detours (each question's seed derives from it).")
@@ -135,7 +141,11 @@ def generate(
         records = load_questions(questions)
     except ImportFormatError as error:
         raise _fail(str(error)) from None
-    answerable = [q for q in records if q.gold_answers]
+    if split not in ("train", "test", "all"):
+        raise _fail("--split must be train, test or all")
+    from demonstrations.splits import select
+
+    answerable = [q for q in select(records, split) if q.gold_answers]  # type: ignore[arg-type]
     selected = answerable[offset:][:limit] if limit is not None else answerable[offset:]
     if not selected:
         raise _fail(f"{questions}: no questions with gold answers to demonstrate ({len(records)} read)")
@@ -171,6 +181,7 @@ def generate(
             "max_pages": max_pages,
             "offset": offset,
             "limit": limit,
+            "split": split,
         },
     }
     _print_generate_summary(summary)

@@ -19,3 +19,33 @@ def test_select_reads_records_and_all_keeps_everything() -> None:
     train, test = select(records, "train"), select(records, "test")
     assert len(train) + len(test) == 50 and not {r.id for r in train} & {r.id for r in test}
     assert select(records, "all") == records
+
+
+def test_demos_generate_reads_only_the_split_it_is_given(tiny_corpus, tmp_path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from webgpt_cli.app import app
+
+    questions = [f"who designed tower number {n}?" for n in range(40)]
+    path = tmp_path / "q.jsonl"
+    path.write_text(
+        "".join(json.dumps({"question": q, "answer": ["Gustave Eiffel"]}) + "\n" for q in questions)
+    )
+    report = tmp_path / "report.json"
+    args = [
+        "demos",
+        "generate",
+        "-q",
+        str(path),
+        "--corpus",
+        tiny_corpus.name,
+        "--db",
+        str(tmp_path / "s.sqlite"),
+    ]
+    result = CliRunner().invoke(app, [*args, "--split", "test", "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(report.read_text())["episodes"] == len(select(questions, "test")) > 0
+    bad = CliRunner().invoke(app, [*args, "--split", "dev"])
+    assert bad.exit_code != 0 and "--split must be train, test or all" in bad.output
