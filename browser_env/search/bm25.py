@@ -2,6 +2,7 @@
 
 Build by streaming texts into ``Bm25Builder.add`` and calling ``save``; query with ``Bm25Index.top``,
 which scores straight from bm25s's sparse matrix (memory-mapped) and keeps the ``n`` best passages.
+The vocabulary is read from sorted arrays (``vocabulary.py``), not from bm25s's JSON.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import Stemmer
+
+from browser_env.search.vocabulary import load_vocabulary, write_sorted_vocabulary
 
 STOPWORDS = "en"
 LANGUAGE = "english"
@@ -40,6 +43,7 @@ class Bm25Builder:
         retriever = bm25s.BM25()
         retriever.index((self.token_ids, vocab), show_progress=show_progress)
         retriever.save(folder, show_progress=show_progress)
+        write_sorted_vocabulary(folder, retriever.vocab_dict)
         stats = {"passages": len(self.token_ids), "vocabulary": len(vocab)}
         self.token_ids = []
         return stats
@@ -49,15 +53,16 @@ class Bm25Index:
     """A saved BM25 index; ``top(query, n)`` gives the best passage ids and scores, best first."""
 
     def __init__(self, folder: Path, *, mmap: bool = True) -> None:
-        self.retriever = bm25s.BM25.load(folder, mmap=mmap)
+        self.retriever = bm25s.BM25.load(folder, mmap=mmap, load_vocab=False)
+        self.vocabulary = load_vocabulary(folder, mmap=mmap)
         self.tokenizer = make_tokenizer()
         # Query words are stemmed and looked up among the indexed stems (the vocabulary saved with the index).
-        self.tokenizer.stem_to_sid = self.retriever.vocab_dict
-        self._empty = self.retriever.vocab_dict.get(EMPTY)
+        self.tokenizer.stem_to_sid = self.vocabulary  # type: ignore[assignment]
+        self._empty = self.vocabulary.get(EMPTY)
         scores = self.retriever.scores
         self._data, self._indices, self._indptr = scores["data"], scores["indices"], scores["indptr"]
         self.size = int(scores["num_docs"])
-        if len(self._indptr) != len(self.retriever.vocab_dict) + 1:
+        if len(self._indptr) != len(self.vocabulary) + 1:
             raise ValueError(f"{folder}: the BM25 vocabulary and matrix do not match")
 
     def __len__(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -11,8 +12,10 @@ from corpus_fixtures import write_jsonl
 from browser_env.corpus import build_corpus, open_corpus
 from browser_env.docstore import Document
 from browser_env.passages import passages, split_passages
-from browser_env.search import rrf
+from browser_env.search import rrf, vocabulary
+from browser_env.search.bm25 import Bm25Index
 from browser_env.search.snippet import snippet
+from browser_env.search.vocabulary import IDS, OFFSETS, STEMS, VOCAB_JSON, SortedVocabulary, load_vocabulary
 
 
 @pytest.fixture(autouse=True)
@@ -150,3 +153,61 @@ def test_documents_named_by_the_query_come_first(tmp_path):
     assert corpus.search.bm25.top("eiffel tower", 3)[0].size == 3
     assert corpus.search.search("eiffel tower", k=3)[0].title == "Eiffel Tower"
     assert corpus.search.search("who designed the Eiffel Tower?", k=3)[0].title == "Eiffel Tower"
+
+
+def _old_style_index(bm25_folder):
+    """The index as corpora built before the sorted vocabulary have it: bm25s's JSON only."""
+    for name in (STEMS, OFFSETS, IDS):
+        (bm25_folder / name).unlink()
+
+
+def test_sorted_vocabulary_maps_every_stem_as_the_json_does(tmp_path):
+    rows = [
+        {"title": "Ünïcode", "text": "Café naïve Straße 東京 tōkyō résumé emoji 🙂 plain words and more"},
+        {"title": "Numbers", "text": "1989 2001 3.14 thirty-three x86_64 the end"},
+    ]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in rows), encoding="utf-8")
+    folder = build_corpus("mixed", [str(path)], dense=False, show_progress=False).path / "bm25"
+    expected = json.loads((folder / VOCAB_JSON).read_text(encoding="utf-8"))
+    vocabulary = load_vocabulary(folder)
+    assert isinstance(vocabulary, SortedVocabulary)
+    assert dict(vocabulary.items()) == expected and len(vocabulary) == len(expected)
+    assert "not-a-stem" not in vocabulary and "\ud800" not in vocabulary and vocabulary.get("zz") is None
+    with pytest.raises(KeyError):
+        vocabulary["zz"]
+
+
+def test_an_index_with_only_the_json_vocabulary_gets_the_sorted_one_and_ranks_the_same(tmp_path):
+    corpus = build_corpus("five", [str(write_jsonl(tmp_path))], dense=False, show_progress=False)
+    queries = ["who is the eiffel tower named after", "green plants sunlight", "volcanic ash", "zzz", ""]
+    expected = [corpus.search.rank(q, 10) for q in queries]
+    corpus.close()
+    folder = corpus.path / "bm25"
+    _old_style_index(folder)
+    reopened = open_corpus("five").search
+    assert isinstance(reopened.bm25.vocabulary, SortedVocabulary)
+    assert all((folder / name).is_file() for name in (STEMS, OFFSETS, IDS))
+    for query, (ids, scores) in zip(queries, expected, strict=True):
+        got_ids, got_scores = reopened.rank(query, 10)
+        assert got_ids.tolist() == ids.tolist() and got_scores.tolist() == scores.tolist(), query
+    plain = Bm25Index(folder, mmap=False)  # loaded into memory: same answers
+    assert plain.top("volcanic ash", 3)[0].tolist() == reopened.bm25.top("volcanic ash", 3)[0].tolist()
+
+
+def test_a_stale_or_unwritable_sorted_vocabulary_falls_back_to_the_json(tmp_path, monkeypatch):
+    corpus = build_corpus("five", [str(write_jsonl(tmp_path))], dense=False, show_progress=False)
+    folder = corpus.path / "bm25"
+    expected = json.loads((folder / VOCAB_JSON).read_text(encoding="utf-8"))
+    earlier = (folder / VOCAB_JSON).stat().st_mtime_ns - 10**9
+    os.utime(folder / IDS, ns=(earlier, earlier))  # older than the JSON: the arrays are rewritten
+    assert isinstance(load_vocabulary(folder), SortedVocabulary)
+    assert (folder / IDS).stat().st_mtime_ns > earlier
+    _old_style_index(folder)
+
+    def read_only(*args: object) -> None:
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(vocabulary, "write_sorted_vocabulary", read_only)
+    assert load_vocabulary(folder) == expected
+    assert Bm25Index(folder).top("eiffel", 1)[0].size == 1
