@@ -4,9 +4,9 @@
     webgpt ask "..." --corpus wiki --best-of 4 --reward-model runs/rm --json --trace out.jsonl
 
 Progress (each command as it is taken) goes to stderr; the answer, or with ``--json`` one JSON object,
-goes to stdout. ``--trace FILE`` writes every candidate episode in the demonstrations schema: JSON
-lines, or straight into an episode store when FILE ends in ``.sqlite`` (then ``webgpt record`` shows
-them).
+goes to stdout (its ``timings`` hold the episode's and, under ``startup``, what came before it).
+``--trace FILE`` writes every candidate episode in the demonstrations schema: JSON lines, or straight
+into an episode store when FILE ends in ``.sqlite`` (then ``webgpt record`` shows them).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import re
 import sqlite3
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -91,6 +92,7 @@ def ask(
     ] = None,
 ) -> None:
     """Answer a question by browsing, citing verbatim quotes from the pages read."""
+    startup: dict[str, float | None] = {"process_start": _seconds_since_process_start()}
     from rich.console import Console
 
     console = Console(stderr=True, soft_wrap=True)
@@ -143,6 +145,7 @@ def ask(
         seed=seed,
         device=device,
         quiet=as_json,
+        startup=startup,
     )
     from agent.answer import answer_json
 
@@ -156,7 +159,8 @@ def ask(
         except Exception as error:  # the answer is printed all the same
             trace_error = f"could not write the trace to {trace}: {error}"
     if as_json:
-        payload = answer_json(best.answer, best.actions, len(result.candidates), result.timings.to_dict())
+        timings = {**result.timings.to_dict(), "startup": startup}
+        payload = answer_json(best.answer, best.actions, len(result.candidates), timings)
         typer.echo(json.dumps(payload, ensure_ascii=False))
     else:
         _show(best.answer, len(result.candidates), result.timings, None if trace_error else trace)
@@ -224,16 +228,21 @@ def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | N
     from agent.models import ModelNotFound
 
     quiet = options.pop("quiet")
+    startup = options.pop("startup")
     candidates = options["best_of"] * options["answers_per_episode"]
     with console.status("Opening the corpus…", spinner="dots") as status:
+        started = time.perf_counter()
         source = _open_corpus(corpus)
+        startup["corpus_open"] = _since(started)
         status.update("Loading the model…")
+        started = time.perf_counter()
         try:
             agent = _agent(policy, mode, options)
             reward = _reward(options.pop("reward_model"), options["device"])
         except (ModelNotFound, ValueError) as error:
             console.print(f"[red]{error}[/red]")
             raise typer.Exit(1) from error
+        startup["model_load"] = _since(started)
         from agent.best_of_n import best_of_n
         from browser_env.env import EnvConfig
 
@@ -264,11 +273,14 @@ def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | N
         status.update("Browsing…")
         config = EnvConfig(max_actions=options["max_actions"], max_quotes=options["max_quotes"])
         try:
+            started = time.perf_counter()
+            search, fetcher = source.search, source.fetcher
+            startup["index_load"] = _since(started)
             return best_of_n(
                 question,
                 agent.policy,
-                source.search,
-                source.fetcher,
+                search,
+                fetcher,
                 n=options["best_of"],
                 answers_per_episode=options["answers_per_episode"],
                 reward_model=reward,
@@ -283,6 +295,20 @@ def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | N
             raise _refuse(str(error), code=1) from None
         except sqlite3.DatabaseError as error:
             raise _refuse(str(source.damaged(f"{type(error).__name__}: {error}")), code=1) from None
+
+
+def _since(started: float) -> float:
+    return round(time.perf_counter() - started, 4)
+
+
+def _seconds_since_process_start() -> float | None:
+    """Wall time since this process started (interpreter start and imports), where Linux tells it."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: start time after boot
+        return round(time.clock_gettime(time.CLOCK_BOOTTIME) - started, 4)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
 
 
 def _open_corpus(name: str) -> Any:

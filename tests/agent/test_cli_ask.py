@@ -50,6 +50,9 @@ def test_ask_json_with_the_scripted_policy(tiny_corpus, tmp_path: Path) -> None:
     assert payload["supported"] is True and payload["problems"] == []
     assert_verbatim_and_valid(payload, tiny_corpus)
     assert payload["timings"]["total"] >= payload["timings"]["search"] >= 0
+    startup = payload["timings"]["startup"]
+    assert set(startup) == {"process_start", "corpus_open", "model_load", "index_load"}
+    assert all(value >= 0 for value in startup.values())  # in process (CliRunner) too: Linux knows
     records = [EpisodeRecord.model_validate_json(line) for line in trace.read_text().splitlines()]
     assert len(records) == 1 and records[0].corpus == tiny_corpus.name
     assert [s.command for s in records[0].steps] == payload["actions"]
