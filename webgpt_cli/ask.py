@@ -11,12 +11,15 @@ into an episode store when FILE ends in ``.sqlite`` (then ``webgpt record`` show
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import re
 import sqlite3
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -231,18 +234,19 @@ def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | N
     startup = options.pop("startup")
     candidates = options["best_of"] * options["answers_per_episode"]
     with console.status("Opening the corpus…", spinner="dots") as status:
-        started = time.perf_counter()
-        source = _open_corpus(corpus)
-        startup["corpus_open"] = _since(started)
-        status.update("Loading the model…")
-        started = time.perf_counter()
-        try:
-            agent = _agent(policy, mode, options)
-            reward = _reward(options.pop("reward_model"), options["device"])
-        except (ModelNotFound, ValueError) as error:
-            console.print(f"[red]{error}[/red]")
-            raise typer.Exit(1) from error
-        startup["model_load"] = _since(started)
+        with _loading():
+            started = time.perf_counter()
+            source = _open_corpus(corpus)
+            startup["corpus_open"] = _since(started)
+            status.update("Loading the model…")
+            started = time.perf_counter()
+            try:
+                agent = _agent(policy, mode, options)
+                reward = _reward(options.pop("reward_model"), options["device"])
+            except (ModelNotFound, ValueError) as error:
+                console.print(f"[red]{error}[/red]")
+                raise typer.Exit(1) from error
+            startup["model_load"] = _since(started)
         from agent.best_of_n import best_of_n
         from browser_env.env import EnvConfig
 
@@ -295,6 +299,21 @@ def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | N
             raise _refuse(str(error), code=1) from None
         except sqlite3.DatabaseError as error:
             raise _refuse(str(source.damaged(f"{type(error).__name__}: {error}")), code=1) from None
+
+
+@contextlib.contextmanager
+def _loading() -> Iterator[None]:
+    """Loading makes some 400k long-lived objects (torch, transformers, the model); collecting garbage
+    meanwhile only rescans them, again and again. Collect nothing while loading, then leave those objects
+    out of every later collection, the one at exit included."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def _since(started: float) -> float:

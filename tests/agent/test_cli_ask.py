@@ -149,3 +149,13 @@ def test_ask_json_with_the_default_model(tiny_corpus, default_model_dir) -> None
     assert payload["declined"] is False and payload["answer"].strip()
     assert_verbatim_and_valid(payload, tiny_corpus)
     assert payload["timings"]["generated_tokens"] > 0
+
+
+def test_ask_turns_garbage_collection_back_on_after_loading(tiny_corpus) -> None:
+    import gc
+
+    assert gc.isenabled()
+    result = ask("Who designed the Eiffel Tower?", "--corpus", tiny_corpus.name, "--policy", "scripted")
+    assert result.exit_code == 0, result.output
+    assert gc.isenabled()
+    gc.unfreeze()  # what loading left out of collections: back in, for the tests that follow
