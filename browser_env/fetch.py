@@ -21,8 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-import httpx
-
 from browser_env.decoding import decode_html
 from browser_env.docstore import Document, DocumentStore
 from browser_env.page import Page
@@ -159,6 +157,8 @@ class HttpFetcher:
         self.max_bytes = max_bytes
         self.user_agent = user_agent
         self.use_browser = use_browser
+        import httpx  # only here: only live fetching needs it
+
         self._client = httpx.Client(
             follow_redirects=True,
             max_redirects=10,
@@ -204,6 +204,8 @@ class HttpFetcher:
 
     def _download(self, url: str) -> tuple[str, str, bytes, str | None]:
         """(final URL, "html" or "text", body, charset) or a FetchError saying what went wrong."""
+        import httpx
+
         host = urlsplit(url).netloc or url
         deadline = time.monotonic() + 3 * self.timeout
         try:
