@@ -234,19 +234,20 @@ def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | N
     startup = options.pop("startup")
     candidates = options["best_of"] * options["answers_per_episode"]
     with console.status("Opening the corpus…", spinner="dots") as status:
-        with _loading():
-            started = time.perf_counter()
-            source = _open_corpus(corpus)
-            startup["corpus_open"] = _since(started)
-            status.update("Loading the model…")
-            started = time.perf_counter()
-            try:
+        started = time.perf_counter()
+        source = _open_corpus(corpus)  # may build the default corpus: garbage collection stays on
+        startup["corpus_open"] = _since(started)
+        status.update("Loading the model…")
+        started = time.perf_counter()
+        try:
+            _convert_first(policy)
+            with _loading():
                 agent = _agent(policy, mode, options)
                 reward = _reward(options.pop("reward_model"), options["device"])
-            except (ModelNotFound, ValueError) as error:
-                console.print(f"[red]{error}[/red]")
-                raise typer.Exit(1) from error
-            startup["model_load"] = _since(started)
+        except (ModelNotFound, ValueError) as error:
+            console.print(f"[red]{error}[/red]")
+            raise typer.Exit(1) from error
+        startup["model_load"] = _since(started)
         from agent.best_of_n import best_of_n
         from browser_env.env import EnvConfig
 
@@ -314,6 +315,14 @@ def _loading() -> Iterator[None]:
         gc.freeze()
         if enabled:
             gc.enable()
+
+
+def _convert_first(policy: str) -> None:
+    """A known model id converted on first use: done before ``_loading``, with garbage collection on."""
+    from agent.models import MODELS, resolve_checkpoint
+
+    if policy in MODELS:
+        resolve_checkpoint(policy)
 
 
 def _since(started: float) -> float:
