@@ -70,11 +70,11 @@ def smollm2_gguf_path() -> Path:
 
 def convert_gguf(gguf: Path, target: Path) -> Path:
     """Dequantize ``gguf`` into a normal transformers checkpoint at ``target`` (written atomically)."""
+    if (target / "config.json").is_file():
+        return target
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if (target / "config.json").is_file():
-        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
