@@ -105,9 +105,7 @@ def generate(
     offset: Annotated[int, typer.Option(help="Skip the first N questions that have gold answers.")] = 0,
     split: Annotated[
         str,
-        typer.Option(
-            help="Part of the fixed question split: train, test or all (training data: train)."
-        ),
+        typer.Option(help="Part of the fixed question split: train, test or all (training data: train)."),
     ] = "all",
     detours: Annotated[float, typer.Option(help="Probability of each detour per episode (0 to 1).")] = 0.2,
     seed: Annotated[
