@@ -42,6 +42,7 @@ from demonstrations.recorder.security import (
     AccessMiddleware,
     AccessTokens,
     AllowedHosts,
+    BodyLimit,
     as_tokens,
     require_csrf,
 )
@@ -84,6 +85,7 @@ def create_app(
     tokens = as_tokens(token)
     app = FastAPI(title="webgpt recorder", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(AccessMiddleware, tokens=tokens, hosts=AllowedHosts.for_bind(host, allowed_hosts))
+    app.add_middleware(BodyLimit)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     install_text_filters(templates.env)

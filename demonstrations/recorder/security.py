@@ -22,6 +22,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import HTTPException, Request
@@ -310,3 +311,70 @@ async def require_csrf(request: Request) -> None:
             status_code=403,
             detail="missing or wrong CSRF token: reload the page and try again",
         )
+
+
+MAX_BODY_BYTES = 256 * 1024  # a command, an answer or a comparison is a few KB at most
+
+
+class BodyLimit:
+    """Refuses request bodies over ``limit`` bytes with 413, whether announced by Content-Length or
+    streamed, before the application reads them (a pure ASGI middleware)."""
+
+    def __init__(self, app: Any, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(send)
+            return
+        received = 0
+
+        async def limited_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge
+            return message
+
+        started = False
+
+        async def tracked_send(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracked_send)
+        except BaseException as error:  # the inner middleware may wrap it in an exception group
+            if not _too_large(error) or started:
+                raise
+            await self._refuse(send)
+
+    async def _refuse(self, send: Any) -> None:
+        body = (
+            f"the request is over {self.limit // 1024} KB; commands, answers and comparisons are far "
+            "shorter: nothing was recorded"
+        ).encode()
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _too_large(error: BaseException) -> bool:
+    if isinstance(error, _TooLarge):
+        return True
+    return isinstance(error, BaseExceptionGroup) and any(_too_large(e) for e in error.exceptions)

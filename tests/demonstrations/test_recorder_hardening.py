@@ -381,3 +381,27 @@ def test_a_stale_tab_in_chromium_is_refused_and_shows_the_current_state(store: E
             "Top",
         ]
         browser.close()
+
+
+def test_request_bodies_over_the_limit_are_refused_before_they_are_read(store: EpisodeStore) -> None:
+    from demonstrations.recorder.security import MAX_BODY_BYTES
+
+    with serve(create_app(store, env_factory(), corpus="tiny")) as url:
+        alice = Annotator(url)
+        episode_id = alice.start(question=QUESTION)
+        step_url = f"/episodes/{episode_id}/step"
+        huge = "Search " + "x" * (MAX_BODY_BYTES + 10)
+        headers = {**JSON_HEADERS, "X-CSRF-Token": alice.csrf}
+        declared = alice.client.post(step_url, json={"command": huge}, headers=headers)
+        assert declared.status_code == 413 and "nothing was recorded" in declared.text
+
+        def chunks():
+            yield b'{"command": "Search '
+            for _ in range(MAX_BODY_BYTES // 1024 + 2):
+                yield b"x" * 1024
+            yield b'"}'
+
+        streamed = alice.client.post(step_url, content=chunks(), headers=headers)
+        assert streamed.status_code == 413
+        assert store.step_count(episode_id) == 0  # nothing of the refused requests was stored
+        assert alice.step(episode_id, "Search eiffel tower")["error"] is None
