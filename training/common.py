@@ -145,3 +145,23 @@ def plot_metrics(metrics: str | Path, out: str | Path, title: str) -> Path | Non
     figure.savefig(path)
     plt.close(figure)
     return path
+
+
+def load_named_agent(
+    policy: str,
+    *,
+    mode: str | None = None,
+    temperature: float | None = None,
+    seed: int = 0,
+    device: str | None = None,
+) -> Any:
+    """The agent for a ``--policy`` value: ``scripted`` (the scripted policy and the extractive answerer,
+    no model), else a model id, checkpoint folder or hub id (``agent.policies.load_agent``)."""
+    from agent.answer import ExtractiveAnswerer
+    from agent.policies import Agent, ScriptedPolicy, load_agent
+
+    if policy == "scripted":
+        return Agent(
+            ScriptedPolicy(seed=seed, temperature=temperature or 0.0), ExtractiveAnswerer(), "scheduled"
+        )
+    return load_agent(policy, mode=mode, temperature=temperature, seed=seed, device=device)  # type: ignore[arg-type]

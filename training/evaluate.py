@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from training.answer_metrics import mean, score_answer
+from training.common import load_named_agent
 
 BASELINES = ("closed-book", "bm25-top3")
 
@@ -123,9 +124,8 @@ def _answer_without_browsing(kind: str, question: str, corpus: Any, answerer: An
 
 def evaluate(config: EvalConfig) -> dict[str, Any]:
     """Run the evaluation ``config`` describes; returns the report (also written to ``output_dir``)."""
-    from agent.answer import ExtractiveAnswerer
     from agent.best_of_n import best_of_n
-    from agent.policies import Agent, ScriptedPolicy, load_agent
+    from agent.models import DEFAULT_MODEL_ID
     from agent.reward import load_reward_model
     from browser_env.corpus import ensure_default_corpus, open_corpus
     from demonstrations.imports import load_questions
@@ -141,15 +141,11 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     if config.reachable:
         reachable = json.loads(Path(config.reachable).read_text(encoding="utf-8"))
     corpus = ensure_default_corpus() if config.corpus == "default" else open_corpus(config.corpus)
-    if config.policy == "scripted":
-        agent = Agent(ScriptedPolicy(), ExtractiveAnswerer(), "scheduled")
-    elif config.policy in BASELINES:
-        agent = load_agent(None, temperature=config.temperature, seed=config.seed, device=config.device)
-    else:
-        mode = config.mode  # type: ignore[assignment]
-        agent = load_agent(
-            config.policy, mode=mode, temperature=config.temperature, seed=config.seed, device=config.device
-        )
+    name = DEFAULT_MODEL_ID if config.policy in BASELINES else config.policy
+    mode = None if config.policy in BASELINES else config.mode
+    agent = load_named_agent(
+        name, mode=mode, temperature=config.temperature, seed=config.seed, device=config.device
+    )
     reward = load_reward_model(config.reward_model, device=config.device) if config.reward_model else None
     results: list[QuestionResult] = []
     for n in config.best_of_values:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from training.answer_metrics import score_answer
+from training.common import load_named_agent
 
 
 @dataclass
@@ -74,9 +75,7 @@ class RSSummary:
 
 def rejection_sample(config: RSConfig) -> RSSummary:
     """Sample, pick and store as ``config`` says (see the module docstring)."""
-    from agent.answer import ExtractiveAnswerer
     from agent.best_of_n import best_of_n
-    from agent.policies import Agent, ScriptedPolicy, load_agent
     from agent.reward import load_reward_model
     from browser_env.corpus import ensure_default_corpus, open_corpus
     from demonstrations.imports import load_questions
@@ -88,20 +87,13 @@ def rejection_sample(config: RSConfig) -> RSSummary:
     if not questions:
         raise ValueError(f"{config.questions}: no training-split questions with gold answers")
     corpus = ensure_default_corpus() if config.corpus == "default" else open_corpus(config.corpus)
-    if config.policy == "scripted":
-        agent = Agent(
-            ScriptedPolicy(seed=config.seed, temperature=config.temperature),
-            ExtractiveAnswerer(),
-            "scheduled",
-        )
-    else:
-        agent = load_agent(
-            config.policy,
-            mode=config.mode,  # type: ignore[arg-type]
-            temperature=config.temperature,
-            seed=config.seed,
-            device=config.device,
-        )
+    agent = load_named_agent(
+        config.policy,
+        mode=config.mode,
+        temperature=config.temperature,
+        seed=config.seed,
+        device=config.device,
+    )
     reward = load_reward_model(config.reward_model, device=config.device) if config.reward_model else None
     summary = RSSummary()
     started = time.perf_counter()

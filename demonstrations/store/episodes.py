@@ -71,19 +71,25 @@ class Episodes(Database):
             [(episode_id, i, quote.url, quote.model_dump_json()) for i, quote in enumerate(quotes)],
         )
 
+    @staticmethod
+    def _open_step_count(db: sqlite3.Connection, episode_id: str, finished_means: str) -> int:
+        """How many steps an unfinished episode has; ``KeyError`` if there is no such episode,
+        ``ValueError`` (ending with ``finished_means``) if it is finished."""
+        row = db.execute(
+            "SELECT end_reason, (SELECT COUNT(*) FROM steps WHERE episode_id = ?) FROM episodes WHERE id = ?",
+            (episode_id, episode_id),
+        ).fetchone()
+        if row is None:
+            raise KeyError(episode_id)
+        end_reason, count = row
+        if end_reason is not None:
+            raise ValueError(f"episode {episode_id} is finished ({end_reason}); {finished_means}")
+        return int(count)
+
     def append_step(self, episode_id: str, step: StepRecord) -> None:
         """Add one step and commit it. Its index must be the next one; finished episodes take no steps."""
         with self._write() as db:
-            row = db.execute(
-                "SELECT end_reason, (SELECT COUNT(*) FROM steps WHERE episode_id = ?)"
-                " FROM episodes WHERE id = ?",
-                (episode_id, episode_id),
-            ).fetchone()
-            if row is None:
-                raise KeyError(episode_id)
-            end_reason, count = row
-            if end_reason is not None:
-                raise ValueError(f"episode {episode_id} is finished ({end_reason}); it takes no more steps")
+            count = self._open_step_count(db, episode_id, "it takes no more steps")
             if step.index != count:
                 raise ValueError(
                     f"episode {episode_id} has {count} steps; the next step's index must be {count}"
@@ -95,16 +101,7 @@ class Episodes(Database):
         then as if the step had never been taken. ``KeyError`` for no such episode, ``ValueError`` if
         the episode is finished or ``index`` is not its last step."""
         with self._write() as db:
-            row = db.execute(
-                "SELECT end_reason, (SELECT COUNT(*) FROM steps WHERE episode_id = ?)"
-                " FROM episodes WHERE id = ?",
-                (episode_id, episode_id),
-            ).fetchone()
-            if row is None:
-                raise KeyError(episode_id)
-            end_reason, count = row
-            if end_reason is not None:
-                raise ValueError(f"episode {episode_id} is finished ({end_reason}); its steps cannot change")
+            count = self._open_step_count(db, episode_id, "its steps cannot change")
             if count == 0 or index != count - 1:
                 raise ValueError(f"episode {episode_id} has {count} steps; step {index} is not its last")
             db.execute("DELETE FROM steps WHERE episode_id = ? AND idx = ?", (episode_id, index))
