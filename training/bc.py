@@ -223,7 +223,8 @@ def train_bc(config: BCConfig) -> BCResult:
         save_total_limit=config.save_total_limit,
         seed=config.seed,
         bf16=config.bf16,
-        gradient_checkpointing=config.gradient_checkpointing,
+        use_cpu=not torch.cuda.is_available(),  # bf16 on a CPU needs it said
+        activation_checkpointing=config.gradient_checkpointing,
         report_to=[],
         disable_tqdm=True,
         dataset_num_proc=None,
