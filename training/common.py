@@ -157,9 +157,13 @@ def load_named_agent(
 ) -> Any:
     """The agent for a ``--policy`` value: ``scripted`` (the scripted policy and the extractive answerer,
     no model), else a model id, checkpoint folder or hub id (``agent.policies.load_agent``)."""
+    from transformers.utils import logging as hf_logging
+
     from agent.answer import ExtractiveAnswerer
     from agent.policies import Agent, ScriptedPolicy, load_agent
 
+    hf_logging.set_verbosity_error()  # as `webgpt ask`: library notices are not the user's business
+    hf_logging.disable_progress_bar()
     if policy == "scripted":
         return Agent(
             ScriptedPolicy(seed=seed, temperature=temperature or 0.0), ExtractiveAnswerer(), "scheduled"
