@@ -24,6 +24,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from demonstrations.scripted.demonstrator import ScriptedConfig
+
+SCRIPTED_DEFAULTS = ScriptedConfig()
+
 if TYPE_CHECKING:
     from demonstrations.schemas import ComparisonRecord
     from demonstrations.store import EpisodeStore
@@ -111,8 +115,10 @@ def generate(
     seed: Annotated[
         int, typer.Option(help="Seed for the detours (each question's seed derives from it).")
     ] = 0,
-    max_searches: Annotated[int, typer.Option(help="Searches before giving up on a question.")] = 2,
-    max_pages: Annotated[int, typer.Option(help="Results opened per search.")] = 3,
+    max_searches: Annotated[
+        int, typer.Option(help="Searches before giving up on a question.")
+    ] = SCRIPTED_DEFAULTS.max_searches,
+    max_pages: Annotated[int, typer.Option(help="Results opened per search.")] = SCRIPTED_DEFAULTS.max_pages,
     db: DbOption = None,
     report: Annotated[Path | None, typer.Option(help="Also write the summary as JSON to this file.")] = None,
 ) -> None:

@@ -4,8 +4,8 @@ For a question with gold answers it drives the real ``BrowserEnv`` through its c
 every step it takes is one a person could have typed and every quote is verified by the environment:
 
 1. ``Search`` the question (later, if needed, a keyword reformulation of it);
-2. open the most promising results (the title or snippet mentions a gold answer or shares the
-   question's words), skipping pages it has already seen;
+2. open the most promising results (by the question's words in their titles and snippets; the gold
+   answer plays no part, so a cloned policy could choose the same), skipping pages it has seen;
 3. on a page holding a sentence that contains a gold answer and is about the question (see
    ``best_sentence``), bring that sentence into view (``Scrolled down`` when it is near, else
    ``Find in page:`` with a question word from it, since a policy cannot type an answer it has not
@@ -45,7 +45,6 @@ from demonstrations.recording import RecordingEnv
 from demonstrations.schemas import AnswerRecord, EpisodeRecord, QuestionRecord, QuoteRecord, now
 from demonstrations.scripted.reading import (
     Target,
-    answer_pattern,
     best_sentence,
     clause_around,
     find_text,
@@ -68,7 +67,7 @@ class ScriptedConfig:
 
     detour_rate: float = 0.0
     max_searches: int = 2
-    max_pages: int = 3
+    max_pages: int = 4
     min_overlap: int = 2
     min_coverage: float = 0.6
     max_quote_words: int = 50
@@ -214,8 +213,9 @@ class ScriptedDemonstrator:
         return last + 1 < total
 
     def _rank_results(self, run: _Run) -> list[tuple[int, str]]:
-        """Unseen results, most promising first: the title or snippet mentions a gold answer (strongly),
-        or shares the question's words (title words count double); ties keep the engine's order."""
+        """Unseen results, most promising first by what the results page shows: the question's words in
+        the title (counted double) and the snippet; ties keep the engine's order. The gold answer plays
+        no part: a policy cloned from these episodes could have chosen the same."""
         if not self._results_page():
             return []
         keys = keywords(run.question)
@@ -224,9 +224,8 @@ class ScriptedDemonstrator:
             if result["url"] in run.seen_urls:
                 continue
             blurb = f"{result['title']} {result['snippet']}"
-            mentions = any(answer_pattern(answer).search(blurb) for answer in run.gold)
             overlap = len(keys & stems(result["title"])) * 2 + len(keys & stems(blurb))
-            scored.append((-(10 * mentions + overlap), result["rank"], result["id"], result["url"]))
+            scored.append((-overlap, result["rank"], result["id"], result["url"]))
         scored.sort()
         return [(link_id, url) for _, _, link_id, url in scored]
 
