@@ -251,6 +251,11 @@ def render_action(action: AnyAction) -> str:
     return _BY_KIND[type(action)].render(action)
 
 
+def syntax_of(kind: type) -> str:
+    """The syntax of a command, as the help and ``info["valid_commands"]`` write it."""
+    return _BY_KIND[kind].syntax
+
+
 def command_names() -> str:
     return ", ".join(spec.syntax for spec in COMMANDS)
 

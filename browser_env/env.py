@@ -34,6 +34,7 @@ from browser_env.actions import (
     Top,
     parse_action,
     render_action,
+    syntax_of,
 )
 from browser_env.config import MAX_COMMAND_CHARS, EnvConfig
 from browser_env.page import Link, Page, domain_of
@@ -289,25 +290,25 @@ class BrowserEnv:
         state = self._state
         if state.end_reason is not None:
             return []
-        valid = ["Search <query>"]
+        valid = [Search]
         page = self.page
         if page is not None:
             first, last, total = self._scrollbar()
             if visible_links:
-                valid.append("Clicked on link <link ID>")
-            valid.append("Find in page: <text>")
+                valid.append(ClickLink)
+            valid.append(FindInPage)
             if not is_search_url(page.url):
-                valid.append("Quote: <text>")
+                valid.append(Quote)
             if last < total - 1:
-                valid.append("Scrolled down <1|2|3>")
+                valid.append(ScrollDown)
             if first > 0:
-                valid += ["Scrolled up <1|2|3>", "Top"]
+                valid += [ScrollUp, Top]
             if len(state.history) >= 2:
-                valid.append("Back")
+                valid.append(Back)
         if state.quotes:
-            valid.append("End: Answer")
-        valid.append("End: <Nonsense|Controversial>")
-        return valid
+            valid.append(EndAnswer)
+        valid.append(EndDecline)
+        return [syntax_of(kind) for kind in valid]
 
     # Commands --------------------------------------------------------------------------------------------
     def _apply(self, action: AnyAction) -> str | None:

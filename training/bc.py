@@ -296,8 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     """``webgpt train bc``: parse flags (and ``--config``), train, print a summary line."""
     from trl import TrlParser
 
-    (config,) = TrlParser(dataclass_types=[BCConfig]).parse_args_and_config(args=argv)
     try:
+        (config,) = TrlParser(dataclass_types=[BCConfig]).parse_args_and_config(args=argv)
         result = train_bc(config)
     except (FileNotFoundError, ValueError) as error:
         print(f"Error: {error}")

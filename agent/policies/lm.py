@@ -22,7 +22,21 @@ from agent.config import AGENT_DEFAULTS, SamplingConfig
 from agent.policies.engine import LMEngine, Prefill
 from agent.prompts import BrowsingPrompter, PromptFormat
 from browser_env import textmatch
-from browser_env.actions import InvalidAction, parse_action
+from browser_env.actions import (
+    Back,
+    ClickLink,
+    EndAnswer,
+    EndDecline,
+    FindInPage,
+    InvalidAction,
+    Quote,
+    ScrollDown,
+    ScrollUp,
+    Search,
+    Top,
+    parse_action,
+    syntax_of,
+)
 from browser_env.protocol import strip_links
 
 # Each choice the guided policy scores, as the text the model would write to start that command.
@@ -40,19 +54,19 @@ CHOICES: dict[str, str] = {
     "controversial": "End: Controversial",
 }
 
-# Each choice, by the command syntax ``info["valid_commands"]`` lists when it can succeed now.
-_SYNTAX = {
-    "search": "Search <query>",
-    "click": "Clicked on link <link ID>",
-    "find": "Find in page: <text>",
-    "quote": "Quote: <text>",
-    "down": "Scrolled down <1|2|3>",
-    "up": "Scrolled up <1|2|3>",
-    "top": "Top",
-    "back": "Back",
-    "answer": "End: Answer",
-    "nonsense": "End: <Nonsense|Controversial>",
-    "controversial": "End: <Nonsense|Controversial>",
+# Each choice, by the command kind whose syntax ``info["valid_commands"]`` lists when it can succeed now.
+_KIND = {
+    "search": Search,
+    "click": ClickLink,
+    "find": FindInPage,
+    "quote": Quote,
+    "down": ScrollDown,
+    "up": ScrollUp,
+    "top": Top,
+    "back": Back,
+    "answer": EndAnswer,
+    "nonsense": EndDecline,
+    "controversial": EndDecline,
 }
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+")
 _WORD = re.compile(r"\w+")
@@ -140,8 +154,8 @@ class LMPolicy:
         """The choices that are valid now, each with what it needs (link ids, sentences)."""
         valid = set(info.get("valid_commands", []))
         choices: dict[str, Any] = {}
-        for name, syntax in _SYNTAX.items():
-            if syntax in valid:
+        for name, kind in _KIND.items():
+            if syntax_of(kind) in valid:
                 choices[name] = None
         if "click" in choices:
             choices["click"] = [link["id"] for link in info["visible_links"]]
