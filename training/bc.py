@@ -160,7 +160,7 @@ def train_bc(config: BCConfig) -> BCResult:
 
     from agent.models import resolve_checkpoint
     from agent.prompts import default_format
-    from training.common import MetricsLog, ddp_backend, last_checkpoint, save_run_config
+    from training.common import MetricsLog, ddp_backend, last_checkpoint, peak_memory, save_run_config
 
     set_seed(config.seed)
     output = Path(config.output_dir)
@@ -261,7 +261,7 @@ def train_bc(config: BCConfig) -> BCResult:
         train_loss=outcome.training_loss,
         eval_loss=eval_loss,
         tokens_per_second=round(tokens / seconds, 1) if tokens and seconds else None,
-        peak_memory_mb=round(_peak_memory_mb(), 1),
+        peak_memory_mb=round(peak_memory()["peak_rss_mib"], 1),
     )
 
 
@@ -276,14 +276,6 @@ def _save(trainer: Any, tokenizer: Any, output: Path, config: BCConfig, prompt_f
         adapter.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
     agent = AgentConfig(mode=config.mode, few_shot=False, prompt_format=prompt_format, attribute=False)  # type: ignore[arg-type]
     (output / AGENT_CONFIG).write_text(json.dumps(agent.to_dict(), indent=2) + "\n", encoding="utf-8")
-
-
-def _peak_memory_mb() -> float:
-    import resource
-    import sys
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024
 
 
 def _main_process() -> bool:

@@ -169,3 +169,15 @@ def load_named_agent(
             ScriptedPolicy(seed=seed, temperature=temperature or 0.0), ExtractiveAnswerer(), "scheduled"
         )
     return load_agent(policy, mode=mode, temperature=temperature, seed=seed, device=device)  # type: ignore[arg-type]
+
+
+def peak_memory() -> dict[str, float]:
+    """Peak resident memory of this process and, on a GPU, peak allocated GPU memory (MiB)."""
+    import resource
+
+    import torch
+
+    out = {"peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if torch.cuda.is_available():
+        out["peak_gpu_mib"] = torch.cuda.max_memory_allocated() / 2**20
+    return out

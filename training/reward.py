@@ -26,7 +26,7 @@ from transformers import Trainer
 
 from agent.models import GRADIENT_CHECKPOINTING_WARNING, MODELS, load_tokenizer, resolve_checkpoint
 from demonstrations.exports import comparison_rows
-from training.common import MetricsLog, ddp_backend, last_checkpoint, save_run_config
+from training.common import MetricsLog, ddp_backend, last_checkpoint, peak_memory, save_run_config
 from training.reward_data import (
     DataError,
     answer_text,
@@ -396,18 +396,6 @@ def train_reward(config: RMConfig) -> dict[str, float]:
         trainer.save_metrics("eval", final)
         metrics.update(final)
     return metrics
-
-
-def peak_memory() -> dict[str, float]:
-    """Peak resident memory of this process and, on a GPU, peak allocated GPU memory (MiB)."""
-    import resource
-
-    import torch
-
-    out = {"peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    if torch.cuda.is_available():
-        out["peak_gpu_mib"] = torch.cuda.max_memory_allocated() / 2**20
-    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
