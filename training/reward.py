@@ -31,6 +31,7 @@ from training.reward_data import (
     DataError,
     answer_text,
     automatic_comparisons,
+    cap_per_source,
     encode,
     normalize_row,
     read_comparison_rows,
@@ -96,7 +97,10 @@ class RMConfig:
         512, "Tokens per input; longer inputs lose the end of their quotes, never the answer."
     )
     eval_fraction: float = _flag(0.1, "Share of questions held out (by hash of the question; 0: none).")
-    max_eval_pairs: int = _flag(1000, "At most this many held-out pairs are scored.")
+    max_eval_pairs: int = _flag(1000, "At most this many held-out pairs of each source are scored.")
+    max_pairs_per_source: int = _flag(
+        0, "At most this many training pairs of each source, drawn with the seed (0: all)."
+    )
     eval_steps: int = _flag(50, "Evaluate every N optimizer steps (and at the end).")
     logging_steps: int = _flag(5, "Log the training loss every N steps.")
     save_steps: int = _flag(50, "Checkpoint every N steps (resume picks the last).")
@@ -324,7 +328,8 @@ def train_reward(config: RMConfig) -> dict[str, float]:
     train_rows, eval_rows = split_by_question(rows, config.eval_fraction)
     if not train_rows:
         raise DataError(f"all {len(rows)} pairs were held out; lower --eval_fraction")
-    eval_rows = eval_rows[: config.max_eval_pairs]
+    train_rows = cap_per_source(train_rows, config.max_pairs_per_source, config.seed)
+    eval_rows = cap_per_source(eval_rows, config.max_eval_pairs, config.seed)
     tokenizer = load_tokenizer(resolve_checkpoint(config.base_model))
     sources: list[str] = []
     train_set = PairDataset(train_rows, tokenizer, config.max_length, sources)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -112,6 +113,22 @@ def split_by_question(
     for row in rows:
         (evaluation if held_out(row["question"], fraction) else train).append(row)
     return train, evaluation
+
+
+def cap_per_source(rows: Sequence[dict[str, Any]], limit: int, seed: int = 0) -> list[dict[str, Any]]:
+    """At most ``limit`` rows of each source (0: all), drawn with ``seed``; the rest keep their order."""
+    if limit <= 0:
+        return list(rows)
+    by_source: dict[str, list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        by_source[str(row.get("source"))].append(index)
+    rng = random.Random(seed)
+    kept = {
+        i
+        for indices in by_source.values()
+        for i in (indices if len(indices) <= limit else rng.sample(indices, limit))
+    }
+    return [row for index, row in enumerate(rows) if index in kept]
 
 
 def answer_text(side: str) -> str:

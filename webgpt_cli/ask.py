@@ -26,6 +26,7 @@ from typing import Annotated, Any
 import typer
 
 from agent.config import MAX_CANDIDATES, SAMPLING_DEFAULTS
+from agent.models import DEFAULT_MODEL_ID, SHIPPED_POLICY_ID, SHIPPED_REWARD_ID
 from browser_env.config import EnvConfig
 
 SCRIPTED = "scripted"
@@ -44,17 +45,23 @@ def ask(
     policy: Annotated[
         str,
         typer.Option(
-            help="Policy: model id (smollm2-135m), checkpoint folder, hub id, or 'scripted' (no model)."
+            help=f"Policy: the shipped trained one ({SHIPPED_POLICY_ID}), the untrained base "
+            f"({DEFAULT_MODEL_ID}), a checkpoint folder, a hub id, or 'scripted' (no model)."
         ),
-    ] = "smollm2-135m",
+    ] = SHIPPED_POLICY_ID,
     mode: Annotated[
         str | None,
         typer.Option(
-            help="free | guided | scheduled (default: scheduled for the untrained base, else free)."
+            help="free | guided | scheduled (default: the checkpoint's own, guided for the shipped "
+            "policy; scheduled for the untrained base; else free)."
         ),
     ] = None,
     reward_model: Annotated[
-        str | None, typer.Option("--reward-model", help="Reward model checkpoint folder (for --best-of).")
+        str | None,
+        typer.Option(
+            "--reward-model",
+            help=f"Reward model for --best-of: a folder (default: the shipped {SHIPPED_REWARD_ID}).",
+        ),
     ] = None,
     best_of: Annotated[
         int,
@@ -120,7 +127,7 @@ def ask(
             f"{best_of * answers_per_episode} candidates; the limit is {MAX_CANDIDATES}"
         )
     if best_of * answers_per_episode > 1 and reward_model is None:
-        raise typer.BadParameter("best-of-n needs a reward model to choose with", param_hint="--reward-model")
+        reward_model = SHIPPED_REWARD_ID
     if mode is not None and mode not in ("free", "guided", "scheduled"):
         raise typer.BadParameter("use free, guided or scheduled", param_hint="--mode")
     if trace is not None:
@@ -241,6 +248,7 @@ def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | N
         started = time.perf_counter()
         try:
             _convert_first(policy)
+            _convert_first(options["reward_model"])
             with _loading():
                 agent = _agent(policy, mode, options)
                 reward = _reward(options.pop("reward_model"), options["device"])
@@ -317,12 +325,13 @@ def _loading() -> Iterator[None]:
             gc.enable()
 
 
-def _convert_first(policy: str) -> None:
-    """A known model id converted on first use: done before ``_loading``, with garbage collection on."""
-    from agent.models import MODELS, resolve_checkpoint
+def _convert_first(name: str | None) -> None:
+    """A known model id (or the base of shipped weights) converted on first use: done before
+    ``_loading``, with garbage collection on."""
+    from agent.models import MODELS, prepare_checkpoint
 
-    if policy in MODELS:
-        resolve_checkpoint(policy)
+    if name in MODELS:
+        prepare_checkpoint(name)
 
 
 def _since(started: float) -> float:

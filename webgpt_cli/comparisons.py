@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from agent.models import DEFAULT_MODEL_ID, SHIPPED_POLICY_ID
 from webgpt_cli.ask import SCRIPTED
 from webgpt_cli.demos import DbOption, _fail, _open_corpus, _open_store
 
@@ -30,9 +31,10 @@ def queue_comparisons(
     policy: Annotated[
         str,
         typer.Option(
-            help="Policy: model id (smollm2-135m), checkpoint folder, hub id, or 'scripted' (no model)."
+            help=f"Policy: the shipped trained one ({SHIPPED_POLICY_ID}), the untrained base "
+            f"({DEFAULT_MODEL_ID}), a checkpoint folder, a hub id, or 'scripted' (no model)."
         ),
-    ] = "smollm2-135m",
+    ] = SHIPPED_POLICY_ID,
     limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N questions.")] = None,
     tries: Annotated[
         int, typer.Option(min=2, max=16, help="Episodes sampled per question to find two different answers.")

@@ -1,4 +1,5 @@
-"""``webgpt train bc|rm|rs``: behaviour cloning, the reward model, rejection sampling (expert iteration).
+"""``webgpt train bc|rm|rs|recipe``: behaviour cloning, the reward model, rejection sampling (expert
+iteration), and the shipped weights' whole recipe.
 
 Every flag comes from the stage's config dataclass (``training.bc.BCConfig``,
 ``training.reward.RMConfig``); ``--config PRESET.yaml`` sets many at once and flags override it:
@@ -36,5 +37,13 @@ def rm(ctx: typer.Context) -> None:
 def rs(ctx: typer.Context) -> None:
     """Rejection sampling: keep the reward model's pick of n episodes as new demonstrations."""
     from training.rejection_sampling import main
+
+    raise typer.Exit(main(ctx.args))
+
+
+@app.command("recipe", context_settings=_PASS_THROUGH, add_help_option=False)
+def recipe(ctx: typer.Context) -> None:
+    """The shipped weights' recipe, every stage, resumable (flags: webgpt train recipe --help)."""
+    from training.recipe import main
 
     raise typer.Exit(main(ctx.args))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agent.config import AGENT_CONFIG, AGENT_DEFAULTS, SAMPLING_DEFAULTS, AgentConfig, Mode, SamplingConfig
+from agent.config import AGENT_CONFIG, SAMPLING_DEFAULTS, AgentConfig, Mode, SamplingConfig
 from agent.policies.base import Policy, ReplayPolicy
 from agent.policies.scripted import ScriptedPolicy
 
@@ -39,19 +39,21 @@ def load_agent(
     seed: int | None = None,
     few_shot: bool | None = None,
     device: str | None = None,
-    max_prompt_tokens: int = AGENT_DEFAULTS.max_prompt_tokens,
+    max_prompt_tokens: int | None = None,
 ) -> Agent:
-    """The policy and the answerer for ``model`` (default: the untrained SmolLM2-135M-Instruct, which
-    browses in ``scheduled`` mode and answers with a one-example prompt). ``temperature`` None means
+    """The policy and the answerer for ``model`` (default: the shipped trained policy, which browses in
+    the mode its ``webgpt.json`` names; the untrained SmolLM2-135M-Instruct, ``smollm2-135m``, browses
+    in ``scheduled`` mode and answers with a one-example prompt). ``max_prompt_tokens`` None means the
+    checkpoint's own (``webgpt.json``), else 2,048. ``temperature`` None means
     0.8 (WebGPT's) for free and guided browsing and for sampled answers, but the best-scoring choice in
     scheduled mode."""
     from agent.answer import ModelAnswerer
-    from agent.models import DEFAULT_MODEL_ID, load_causal_lm
+    from agent.models import DEFAULT_MODEL_ID, SHIPPED_POLICY_ID, load_causal_lm
     from agent.policies.engine import LMEngine
     from agent.policies.lm import LMPolicy
     from agent.policies.scripted import QuestionLikelihood
 
-    model = model or DEFAULT_MODEL_ID
+    model = model or SHIPPED_POLICY_ID
     loaded = load_causal_lm(model, device=device)
     settings = AgentConfig.from_checkpoint(loaded.path)
     untrained = model == DEFAULT_MODEL_ID
@@ -77,7 +79,7 @@ def load_agent(
             guided=mode == "guided",
             few_shot=bool(few_shot),
             sampling=sampling,
-            max_prompt_tokens=max_prompt_tokens,
+            max_prompt_tokens=max_prompt_tokens or settings.max_prompt_tokens,
             prompt_format=prompt_format,
             name=model,
         )

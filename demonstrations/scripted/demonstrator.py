@@ -45,8 +45,8 @@ from demonstrations.recording import RecordingEnv
 from demonstrations.schemas import AnswerRecord, EpisodeRecord, QuestionRecord, QuoteRecord, now
 from demonstrations.scripted.reading import (
     Target,
+    answer_text,
     best_sentence,
-    clause_around,
     find_text,
     quote_text,
     search_queries,
@@ -308,6 +308,5 @@ class ScriptedDemonstrator:
 
     def _write_answer(self, found: tuple[QuoteRecord, Target]) -> AnswerRecord:
         quote, target = found
-        clause = clause_around(quote.text, target.answer, self.config.clause_words)
-        text = f"{target.gold_answer} [1]. According to {quote.title}, “{clause}” [1]."
+        text = answer_text(target, quote.title, quote.text, 1, self.config.clause_words)
         return AnswerRecord(text=text, citations=[1])

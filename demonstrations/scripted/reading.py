@@ -188,6 +188,13 @@ def clause_around(text: str, answer: str, max_words: int) -> str:
     return f"{head}{inner.rstrip('.')}{tail}"
 
 
+def answer_text(target: Target, title: str, quote: str, number: int, clause_words: int) -> str:
+    """The demonstrations' answer: the gold answer as the quote words it, then the clause of quote
+    ``number`` around it: ``<answer> [n]. According to <title>, “<clause>” [n].``"""
+    clause = clause_around(quote, target.answer, clause_words)
+    return f"{target.gold_answer} [{number}]. According to {title}, “{clause}” [{number}]."
+
+
 def _window(tokens: list[str], answer: str, max_words: int) -> str:
     joined = " ".join(tokens)
     match = answer_pattern(answer).search(joined)

@@ -81,6 +81,31 @@ def test_a_closed_book_model_and_best_of_n_need_what_they_need(
     assert "| " + str(tiny_lm_dir) + " (all) | 2 | 2 |" in markdown_table(report)
 
 
+def test_quality_against_n_reads_one_set_of_samples(
+    tiny_corpus, questions: Path, tmp_path: Path, tiny_rm_dir: Path
+) -> None:
+    evaluate(
+        EvalConfig(
+            questions=str(questions),
+            corpus=tiny_corpus.name,
+            split="all",
+            policy="scripted",
+            best_of="1,3",
+            reward_model=str(tiny_rm_dir),
+            temperature=1.0,
+            output_dir=str(tmp_path / "n"),
+        )
+    )
+    rows = [json.loads(line) for line in (tmp_path / "n" / "answers.jsonl").read_text().splitlines()]
+    assert sorted(r["n"] for r in rows) == [1, 1, 1, 3, 3, 3]  # one set of samples, read at each n
+    assert any(isinstance(r["reward"], float) for r in rows)
+    for question in {r["question"] for r in rows}:
+        one, three = sorted((r for r in rows if r["question"] == question), key=lambda r: r["n"])
+        assert one["reward"] is None
+        assert three["declined"] or isinstance(three["reward"], float), three
+        assert three["seconds"] >= one["seconds"]  # three episodes take longer than the first alone
+
+
 def test_the_test_split_is_the_default_and_other_splits_are_refused(questions: Path) -> None:
     assert EvalConfig(questions=str(questions)).split == "test"
     with pytest.raises(ValueError, match="split"):

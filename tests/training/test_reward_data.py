@@ -179,3 +179,16 @@ def test_automatic_comparisons_pair_right_and_supported_against_the_rest(tmp_pat
 def read_comparison_rows_from(pairs: list[ComparisonRecord], folder: Path) -> list[dict]:
     write_rows(comparison_rows(pairs), folder / "auto.jsonl", kind="comparisons")
     return read_comparison_rows([folder / "auto.jsonl"])
+
+
+def test_cap_per_source_keeps_at_most_the_limit_of_each_source() -> None:
+    from training.reward_data import cap_per_source
+
+    rows = [{"source": "truthfulqa", "n": i} for i in range(10)] + [
+        {"source": "automatic", "n": i} for i in range(3)
+    ]
+    capped = cap_per_source(rows, 4, seed=1)
+    assert [r["source"] for r in capped].count("truthfulqa") == 4
+    assert [r["source"] for r in capped].count("automatic") == 3
+    assert capped == [r for r in rows if r in capped]  # order kept
+    assert cap_per_source(rows, 4, seed=1) == capped and cap_per_source(rows, 0) == rows

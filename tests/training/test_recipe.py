@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+
+from agent.models import ModelNotFound, load_causal_lm, resolve_checkpoint
+from training.answer_samples import sample_answer_episodes
+from training.recipe import RecipeConfig, install_adapter, mix_rows
+from training.reward_data import automatic_comparisons
+
+
+def _demo_rows() -> list[dict]:
+    rows = []
+    for episode in range(10):
+        answered = episode < 4
+        for step in range(5):
+            rows.append(
+                {
+                    "kind": "browse",
+                    "episode_id": f"e{episode}",
+                    "prompt": f"{episode}/{step}",
+                    "completion": "Back",
+                    "source": "scripted",
+                }
+            )
+        if answered:
+            rows.append(
+                {
+                    "kind": "answer",
+                    "episode_id": f"e{episode}",
+                    "prompt": f"{episode}/a",
+                    "completion": "x [1].",
+                    "source": "scripted",
+                }
+            )
+    return rows
+
+
+def _read_rows() -> list[dict]:
+    return [
+        {
+            "kind": "answer",
+            "episode_id": f"reading:{q}",
+            "prompt": f"{q}/{v}",
+            "completion": "y [1].",
+            "source": "reading",
+        }
+        for q in range(20)
+        for v in range(3)
+    ]
+
+
+def test_the_mix_takes_what_the_recipe_says_and_holds_back_whole_questions() -> None:
+    config = RecipeConfig(reading_rows=30, answered_browse_rows=7, declined_browse_rows=3, seed=5)
+    mix, held_back = mix_rows(_demo_rows(), _read_rows(), config)
+    kinds = [(r["kind"], r["source"]) for r in mix]
+    assert kinds.count(("answer", "scripted")) == 4  # every demonstration answer
+    assert kinds.count(("answer", "reading")) == 30
+    browse = [r for r in mix if r["kind"] == "browse"]
+    assert sum(r["episode_id"] in {"e0", "e1", "e2", "e3"} for r in browse) == 7
+    assert sum(r["episode_id"] not in {"e0", "e1", "e2", "e3"} for r in browse) == 3
+    trained = {r["episode_id"] for r in mix if r["source"] == "reading"}
+    assert trained.isdisjoint({r["episode_id"] for r in held_back})
+    assert len(held_back) == 60 - 30
+    again, _ = mix_rows(_demo_rows(), _read_rows(), config)
+    assert [r["prompt"] for r in again] == [r["prompt"] for r in mix]  # the seed fixes the mix
+
+
+def test_unknown_stages_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown stage 'bake'"):
+        RecipeConfig(stages="data,bake").stage_list()
+
+
+@pytest.fixture(scope="module")
+def adapter_run(tmp_path_factory: pytest.TempPathFactory, tiny_lm_dir: Path) -> Path:
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    run = tmp_path_factory.mktemp("bc-run")
+    with warnings.catch_warnings():  # PEFT reads a deprecated alias when it wraps the model
+        warnings.simplefilter("ignore", FutureWarning)
+        model = get_peft_model(
+            AutoModelForCausalLM.from_pretrained(tiny_lm_dir), LoraConfig(r=4, target_modules="all-linear")
+        )
+    model.peft_config["default"].base_model_name_or_path = str(tiny_lm_dir)
+    model.save_pretrained(run)
+    (run / "webgpt.json").write_text(json.dumps({"mode": "guided", "prompt_format": "plain"}))
+    return run
+
+
+def test_install_writes_a_bf16_adapter_that_loads(adapter_run: Path, tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    target = tmp_path / "weights" / "policy"
+    install_adapter(adapter_run, target)
+    tensors = load_file(str(target / "adapter_model.safetensors"))
+    assert tensors and all(t.dtype == torch.bfloat16 for t in tensors.values())
+    assert json.loads((target / "webgpt.json").read_text())["mode"] == "guided"
+    install_adapter(adapter_run, target)  # again: replaced, no scratch folder left
+    assert sorted(p.name for p in target.parent.iterdir()) == ["policy"]
+    loaded = load_causal_lm(str(target))
+    assert loaded.model.config.num_hidden_layers == 2
+
+
+def test_install_refuses_a_run_without_an_adapter(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="train that stage first"):
+        install_adapter(tmp_path, tmp_path / "out")
+
+
+def test_missing_shipped_weights_say_what_to_use_instead(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import agent.models
+
+    monkeypatch.setattr(agent.models, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(ModelNotFound, match="--policy smollm2-135m"):
+        resolve_checkpoint(agent.models.SHIPPED_POLICY_ID)
+
+
+def test_sampled_answers_become_answer_only_episodes(tiny_lm_dir: Path) -> None:
+    quotes = [
+        {
+            "url": "https://example.org/eiffel",
+            "title": "Eiffel Tower",
+            "domain": "example.org",
+            "text": "It is named after the engineer Gustave Eiffel, whose company designed the tower.",
+        },
+    ]
+    rows = [
+        {"question": "Who designed the Eiffel Tower?", "quotes": quotes, "gold_answers": ["Gustave Eiffel"]}
+    ]
+    episodes = list(sample_answer_episodes(str(tiny_lm_dir), rows, n=3, seed=0))
+    assert len(episodes) == 3
+    for episode in episodes:
+        assert episode.source == "model" and episode.end_reason == "answer" and episode.steps == []
+        assert episode.gold_answers == ["Gustave Eiffel"] and episode.quotes[0].text == quotes[0]["text"]
+        assert episode.answer is not None and episode.metadata["answer_only"] is True
+    good = episodes[0].model_copy(
+        update={"id": "good", "answer": episodes[0].answer.model_copy(update={"text": "Gustave Eiffel [1]."})}
+    )
+    pairs = automatic_comparisons([good, *episodes])
+    assert pairs and all(p.source == "automatic" for p in pairs)  # the right one beats the others

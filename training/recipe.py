@@ -1,0 +1,320 @@
+"""The recipe of the shipped weights, end to end, one resumable command:
+
+    webgpt train recipe                              # all stages, into runs/ship
+    webgpt train recipe --stages bc,samples,rm      # some of them
+
+Stages (each skipped when its output is there, so running the command again resumes):
+
+1. ``demos``: the scripted demonstrator on the training split of the questions (never the test split);
+2. ``data``: behaviour-cloning rows: the demonstrations' answer rows, answer rows from reading BM25's
+   results (``demonstrations.reading_rows``) and a sample of browsing rows (from answered and from
+   declined episodes), mixed and shuffled with the seed;
+3. ``bc``: ``webgpt train bc`` with the BC preset;
+4. ``samples``: the trained policy writes ``sample_answers`` answers to held-back reading prompts
+   (answer rows not in the BC mix); each becomes an answer-only episode, the input of automatic
+   comparisons (a correct, supported answer against one that is not);
+5. ``rm``: ``webgpt train rm`` with the RM preset on TruthfulQA pairs and those automatic comparisons;
+6. ``install``: both adapters into ``agent/weights/`` (bf16), where ``webgpt ask`` finds them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+STAGES = ("demos", "data", "bc", "samples", "rm", "install")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class RecipeConfig:
+    """The shipped recipe's settings (every field is a ``webgpt train recipe`` flag)."""
+
+    questions: str = field(
+        default=str(ROOT.parent / "shared" / "data" / "qa" / "nq_open_dev.jsonl"),
+        metadata={"help": "Questions with gold answers (NQ-open JSONL); only the train split is used."},
+    )
+    truthfulqa: str = field(
+        default=str(ROOT.parent / "shared" / "data" / "qa" / "TruthfulQA.csv"),
+        metadata={"help": "TruthfulQA CSV for reward-model pairs ('' to leave them out)."},
+    )
+    corpus: str = field(default="wiki", metadata={"help": "Corpus the demonstrations browse."})
+    output_dir: str = field(default="runs/ship", metadata={"help": "Folder of every stage's outputs."})
+    stages: str = field(default=",".join(STAGES), metadata={"help": "Comma list of stages to run."})
+    seed: int = 0
+    reading_variants: int = field(default=3, metadata={"help": "Answer rows per question read."})
+    reading_rows: int = field(default=620, metadata={"help": "Reading answer rows in the BC mix."})
+    answered_browse_rows: int = field(default=330, metadata={"help": "Browsing rows of answered episodes."})
+    declined_browse_rows: int = field(default=90, metadata={"help": "Browsing rows of declined episodes."})
+    bc_preset: str = str(ROOT / "training" / "presets" / "bc-smollm2-cpu.yaml")
+    rm_preset: str = str(ROOT / "training" / "presets" / "rm-smollm2-cpu.yaml")
+    sample_answers: int = field(default=4, metadata={"help": "Answers sampled per held-back prompt."})
+    sample_prompts: int = field(default=240, metadata={"help": "Held-back prompts the policy answers."})
+    bc_flags: str = field(default="", metadata={"help": "Extra `train bc` flags, e.g. '--base_model X'."})
+    rm_flags: str = field(default="", metadata={"help": "Extra `train rm` flags."})
+    weights_dir: str = field(
+        default="", metadata={"help": "Install into this folder (default agent/weights)."}
+    )
+
+    def stage_list(self) -> list[str]:
+        chosen = [s.strip() for s in self.stages.split(",") if s.strip()]
+        unknown = [s for s in chosen if s not in STAGES]
+        if unknown:
+            raise ValueError(f"unknown stage {unknown[0]!r}: use {', '.join(STAGES)}")
+        return chosen
+
+
+class Recipe:
+    def __init__(self, config: RecipeConfig) -> None:
+        self.config = config
+        self.out = Path(config.output_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+
+    # paths -----------------------------------------------------------------------------------------
+    @property
+    def demos_db(self) -> Path:
+        return self.out / "demos.sqlite"
+
+    @property
+    def bc_data(self) -> Path:
+        return self.out / "bc.jsonl"
+
+    @property
+    def held_back(self) -> Path:
+        return self.out / "held-back-reading.jsonl"
+
+    @property
+    def samples(self) -> Path:
+        return self.out / "answer-samples.jsonl"
+
+    @property
+    def truthfulqa_pairs(self) -> Path:
+        return self.out / "truthfulqa-pairs.jsonl"
+
+    # stages ----------------------------------------------------------------------------------------
+    def train_questions(self) -> list[Any]:
+        from demonstrations.imports import load_questions
+        from demonstrations.splits import select
+
+        return [q for q in select(load_questions(self.config.questions), "train") if q.gold_answers]
+
+    def demos(self) -> None:
+        done = self.out / "demos.json"
+        if done.is_file():
+            return
+        from browser_env.corpus import open_corpus
+        from demonstrations.generate import generate_demonstrations
+        from demonstrations.scripted import ScriptedConfig
+        from demonstrations.store import EpisodeStore
+
+        self.demos_db.unlink(missing_ok=True)  # a half-made store from an interrupted run
+        questions = self.train_questions()
+        with open_corpus(self.config.corpus) as corpus, EpisodeStore(self.demos_db) as store:
+            result = generate_demonstrations(
+                questions, corpus, store, ScriptedConfig(), seed=self.config.seed
+            )
+        _write_json(done, result.to_dict())
+
+    def data(self) -> None:
+        if self.bc_data.is_file():
+            return
+        from browser_env.corpus import open_corpus
+        from demonstrations.exports import bc_rows
+        from demonstrations.reading_rows import reading_rows
+        from demonstrations.store import EpisodeStore
+
+        with EpisodeStore(self.demos_db) as store:
+            demo_rows = list(bc_rows(store.iter_episodes()))
+        with open_corpus(self.config.corpus) as corpus:
+            read = list(
+                reading_rows(
+                    corpus,
+                    self.train_questions(),
+                    seed=self.config.seed,
+                    top_k=20,
+                    variants=self.config.reading_variants,
+                )
+            )
+        mix, held_back = mix_rows(demo_rows, read, self.config)
+        _write_jsonl(self.held_back, held_back)
+        _write_jsonl(self.bc_data, mix)
+        counts: dict[str, int] = {}
+        for row in mix:
+            key = f"{row['kind']}:{row['source']}"
+            counts[key] = counts.get(key, 0) + 1
+        _write_json(
+            self.out / "data.json", {"rows": len(mix), "held_back": len(held_back), "by_kind": counts}
+        )
+
+    def bc(self) -> None:
+        from training.bc import main
+
+        flags = [
+            "--config",
+            self.config.bc_preset,
+            "--data",
+            str(self.bc_data),
+            "--output_dir",
+            str(self.bc_dir),
+        ]
+        if main([*flags, *self.config.bc_flags.split()]) != 0:
+            raise RuntimeError("behaviour cloning failed (see above)")
+
+    @property
+    def bc_dir(self) -> Path:
+        return self.out / "bc"
+
+    @property
+    def rm_dir(self) -> Path:
+        return self.out / "rm"
+
+    def sample(self) -> None:
+        if self.samples.is_file():
+            return
+        from training.answer_samples import sample_answer_episodes
+
+        rows = _read_jsonl(self.held_back)
+        random.Random(self.config.seed).shuffle(rows)
+        episodes = sample_answer_episodes(
+            str(self.bc_dir),
+            rows[: self.config.sample_prompts],
+            n=self.config.sample_answers,
+            seed=self.config.seed,
+        )
+        _write_jsonl(self.samples, (e.model_dump(mode="json") for e in episodes))
+
+    def rm(self) -> None:
+        from training.reward import main
+
+        data: list[str] = []
+        if self.config.truthfulqa:
+            if not self.truthfulqa_pairs.is_file():
+                from demonstrations.exports import comparison_rows
+                from demonstrations.imports import read_truthfulqa_pairs
+
+                _write_jsonl(
+                    self.truthfulqa_pairs, comparison_rows(read_truthfulqa_pairs(self.config.truthfulqa))
+                )
+            data = ["--data", str(self.truthfulqa_pairs)]
+        flags = ["--config", self.config.rm_preset, *data, "--automatic", str(self.samples)]
+        if main([*flags, "--output_dir", str(self.rm_dir), *self.config.rm_flags.split()]) != 0:
+            raise RuntimeError("reward-model training failed (see above)")
+
+    def install(self) -> None:
+        from agent.models import SHIPPED_POLICY_ID, SHIPPED_REWARD_ID, WEIGHTS_DIR
+
+        target = Path(self.config.weights_dir) if self.config.weights_dir else WEIGHTS_DIR
+        install_adapter(self.bc_dir, target / SHIPPED_POLICY_ID)
+        install_adapter(self.rm_dir, target / SHIPPED_REWARD_ID)
+
+    def run(self) -> None:
+        actions = {
+            "demos": self.demos,
+            "data": self.data,
+            "bc": self.bc,
+            "samples": self.sample,
+            "rm": self.rm,
+            "install": self.install,
+        }
+        for stage in self.config.stage_list():
+            print(f"== {stage}", flush=True)
+            actions[stage]()
+
+
+def mix_rows(
+    demo_rows: Sequence[dict[str, Any]], read_rows: Sequence[dict[str, Any]], config: RecipeConfig
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The BC mix (every demonstration answer row, ``reading_rows`` reading rows, and browsing rows of
+    answered and declined episodes, each drawn with the seed) and the reading rows held back from it
+    (whole questions, so the held-back prompts are new to the policy)."""
+    rng = random.Random(config.seed)
+    answered = {r["episode_id"] for r in demo_rows if r["kind"] == "answer"}
+    answers = [r for r in demo_rows if r["kind"] == "answer"]
+    browse_answered = [r for r in demo_rows if r["kind"] == "browse" and r["episode_id"] in answered]
+    browse_declined = [r for r in demo_rows if r["kind"] == "browse" and r["episode_id"] not in answered]
+    questions = sorted({r["episode_id"] for r in read_rows})
+    rng.shuffle(questions)
+    kept: set[str] = set()
+    reading: list[dict[str, Any]] = []
+    for key in questions:  # whole questions, until the reading budget is spent
+        group = [r for r in read_rows if r["episode_id"] == key]
+        if len(reading) + len(group) > config.reading_rows:
+            break
+        kept.add(key)
+        reading += group
+    held_back = [r for r in read_rows if r["episode_id"] not in kept]
+    rng.shuffle(browse_answered)
+    rng.shuffle(browse_declined)
+    mix = [
+        *answers,
+        *reading,
+        *browse_answered[: config.answered_browse_rows],
+        *browse_declined[: config.declined_browse_rows],
+    ]
+    rng.shuffle(mix)
+    return mix, held_back
+
+
+def install_adapter(run: Path, target: Path) -> None:
+    """Copy a run's final adapter (weights in bf16), its config, tokenizer and ``webgpt.json``."""
+    from safetensors.torch import load_file, save_file
+
+    weights = run / "adapter_model.safetensors"
+    if not weights.is_file():
+        raise FileNotFoundError(f"{run} holds no adapter_model.safetensors: train that stage first")
+    scratch = target.with_name(f".{target.name}.new")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    tensors = {name: tensor.bfloat16().contiguous() for name, tensor in load_file(str(weights)).items()}
+    save_file(tensors, str(scratch / weights.name), metadata={"format": "pt"})
+    for name in (
+        "adapter_config.json",
+        "webgpt.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "chat_template.jinja",
+        "special_tokens_map.json",
+    ):
+        if (run / name).is_file():
+            shutil.copy2(run / name, scratch / name)
+    shutil.rmtree(target, ignore_errors=True)
+    scratch.rename(target)
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    scratch = path.with_name(path.name + ".partial")
+    with scratch.open("w", encoding="utf-8") as file:
+        for row in rows:
+            file.write(json.dumps(row, ensure_ascii=False) + "\n")
+    scratch.replace(path)
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as file:
+        return [json.loads(line) for line in file if line.strip()]
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``webgpt train recipe``: run the shipped recipe's stages."""
+    from trl import TrlParser
+
+    try:
+        (config,) = TrlParser(dataclass_types=[RecipeConfig]).parse_args_and_config(args=argv)
+        Recipe(config).run()
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        print(f"Error: {error}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
