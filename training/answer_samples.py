@@ -24,7 +24,7 @@ def sample_answer_episodes(
     *,
     n: int = 4,
     seed: int = 0,
-    temperature: float = 1.0,
+    temperature: float = 0.8,
 ) -> Iterator[EpisodeRecord]:
     """``n`` sampled answers from ``policy`` for each row (``question``, ``quotes``, ``gold_answers``)."""
     agent = load_named_agent(policy, temperature=temperature, seed=seed)

@@ -63,6 +63,9 @@ class BCConfig:
     bf16: bool = False
     gradient_checkpointing: bool = False
     mode: str = field(default="free", metadata={"help": "How the agent drives the result: free or guided."})
+    answer_max_new_tokens: int = field(
+        default=160, metadata={"help": "Longest answer the trained agent writes, in tokens (webgpt.json)."}
+    )
     max_rows: int | None = field(default=None, metadata={"help": "Use at most this many rows (quick runs)."})
 
     def __post_init__(self) -> None:
@@ -280,6 +283,7 @@ def _save(trainer: Any, tokenizer: Any, output: Path, config: BCConfig, prompt_f
         prompt_format=prompt_format,
         attribute=False,
         max_prompt_tokens=config.max_length,  # observations shortened at inference as in training
+        answer_max_new_tokens=config.answer_max_new_tokens,
     )
     (output / AGENT_CONFIG).write_text(json.dumps(agent.to_dict(), indent=2) + "\n", encoding="utf-8")
 
