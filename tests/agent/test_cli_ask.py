@@ -126,7 +126,8 @@ def test_best_of_n_from_the_command_line(tiny_corpus, tiny_rm_dir, tmp_path: Pat
     ("args", "message"),
     [
         (["--web", "live"], "not available in this version"),
-        (["--best-of", "3"], "needs a reward model"),
+        (["--best-of", "40", "--answers-per-episode", "2"], "the limit is 64"),
+        (["--best-of", "3", "--reward-model", "/no/such/rm"], "no such model folder"),
         (["--corpus", "no-such-corpus"], "no corpus named"),
         (["--policy", "/no/such/model"], "no such model folder"),
         (["--mode", "telepathy"], "free, guided or scheduled"),

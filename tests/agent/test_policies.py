@@ -12,7 +12,7 @@ from agent.policies.lm import LMPolicy, SamplingConfig, window_sentences
 from agent.policies.scripted import QuestionLikelihood, ScheduleConfig, ScriptedPolicy
 from agent.rollout import EpisodeResult, run_episode
 from browser_env import textmatch
-from browser_env.actions import InvalidAction, Quote, parse_action
+from browser_env.actions import ClickLink, InvalidAction, Quote, parse_action, syntax_of
 from browser_env.env import EnvConfig
 from browser_env.memory_web import MemoryWeb
 
@@ -89,6 +89,40 @@ def test_guided_mode_only_takes_valid_actions_and_quotes_verbatim(random_engine,
     for quote in result.record.quotes:
         page = web.fetch(quote.url)
         assert textmatch.locate_quote(page.text, quote.text) is not None
+
+
+def test_guided_mode_never_reopens_a_page_or_repeats_a_query(random_engine, web) -> None:
+    from browser_env.protocol.keywords import keywords
+    from demonstrations.scripted.reading import search_queries
+
+    options = search_queries(QUESTION)
+    for seed in range(4):
+        sampling = SamplingConfig(temperature=1.0, seed=seed, max_new_tokens=12)
+        policy = LMPolicy(random_engine, guided=True, sampling=sampling)
+        steps = run_episode(QUESTION, policy, web, web, config=EnvConfig(max_actions=16)).record.steps
+        opened = [
+            steps[i + 1].url for i, s in enumerate(steps[:-1]) if s.command.startswith("Clicked on link")
+        ]
+        assert len(opened) == len(set(opened)), opened
+        queries = [s.command.removeprefix("Search ") for s in steps if s.command.startswith("Search ")]
+        for query in queries:  # the question, its keywords, or a written query about the question
+            assert query in options or keywords(query) & keywords(QUESTION), query
+        if len(queries) <= len(options):
+            assert len({q.casefold() for q in queries}) == len(queries), queries
+
+
+def test_guided_clicks_leave_out_pages_already_read(random_engine) -> None:
+    policy = LMPolicy(random_engine, guided=True)
+    policy.reset(QUESTION)
+    links = [
+        {"id": 0, "url": "https://example.org/eiffel.html"},
+        {"id": 1, "url": "https://example.org/paris.html"},
+    ]
+    info = {"valid_commands": [syntax_of(ClickLink)], "visible_links": links, "url": links[0]["url"]}
+    policy._visited.add(links[0]["url"])
+    assert policy.valid_choices(info)["click"] == [1]
+    policy._visited.add(links[1]["url"])
+    assert "click" not in policy.valid_choices(info)
 
 
 def test_scripted_policy_quotes_the_answer_and_ends(web) -> None:
