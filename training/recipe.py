@@ -54,7 +54,7 @@ class RecipeConfig:
     bc_preset: str = str(ROOT / "training" / "presets" / "bc-smollm2-cpu.yaml")
     rm_preset: str = str(ROOT / "training" / "presets" / "rm-smollm2-cpu.yaml")
     sample_answers: int = field(default=4, metadata={"help": "Answers sampled per held-back prompt."})
-    sample_prompts: int = field(default=120, metadata={"help": "Held-back prompts the policy answers."})
+    sample_prompts: int = field(default=42, metadata={"help": "Held-back prompts the policy answers."})
     bc_flags: str = field(default="", metadata={"help": "Extra `train bc` flags, e.g. '--base_model X'."})
     rm_flags: str = field(default="", metadata={"help": "Extra `train rm` flags."})
     weights_dir: str = field(
