@@ -261,7 +261,7 @@ def mix_rows(
 
 
 def install_adapter(run: Path, target: Path) -> None:
-    """Copy a run's final adapter (weights in bf16), its config, tokenizer and ``webgpt.json``."""
+    """Copy a run's final adapter (weights in bf16), its config and ``webgpt.json``."""
     from safetensors.torch import load_file, save_file
 
     weights = run / "adapter_model.safetensors"
@@ -272,14 +272,8 @@ def install_adapter(run: Path, target: Path) -> None:
     scratch.mkdir(parents=True)
     tensors = {name: tensor.bfloat16().contiguous() for name, tensor in load_file(str(weights)).items()}
     save_file(tensors, str(scratch / weights.name), metadata={"format": "pt"})
-    for name in (
-        "adapter_config.json",
-        "webgpt.json",
-        "tokenizer.json",
-        "tokenizer_config.json",
-        "chat_template.jinja",
-        "special_tokens_map.json",
-    ):
+    (scratch / weights.name).chmod(0o644)
+    for name in ("adapter_config.json", "webgpt.json"):  # the tokenizer is the base model's
         if (run / name).is_file():
             shutil.copy2(run / name, scratch / name)
     shutil.rmtree(target, ignore_errors=True)
