@@ -142,14 +142,30 @@ def test_bad_options_fail_clearly(args: list[str], message: str, tiny_corpus) ->
 
 
 @pytest.mark.slow
-def test_ask_json_with_the_default_model(tiny_corpus, default_model_dir) -> None:
-    result = ask("Who designed the Eiffel Tower?", "--corpus", tiny_corpus.name, "--json", "--seed", "0")
+def test_ask_json_with_the_untrained_base_model(tiny_corpus, default_model_dir) -> None:
+    args = ["--corpus", tiny_corpus.name, "--policy", "smollm2-135m", "--json", "--seed", "0"]
+    result = ask("Who designed the Eiffel Tower?", *args)
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert set(payload) >= KEYS
     assert payload["declined"] is False and payload["answer"].strip()
     assert_verbatim_and_valid(payload, tiny_corpus)
     assert payload["timings"]["generated_tokens"] > 0
+
+
+@pytest.mark.slow
+def test_ask_uses_the_shipped_policy_by_default(tiny_corpus, default_model_dir) -> None:
+    args = ["--corpus", tiny_corpus.name, "--json", "--seed", "0", "--max-actions", "8"]
+    result = ask("Who designed the Eiffel Tower?", *args)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert set(payload) >= KEYS
+    assert 1 <= len(payload["actions"]) <= 8 and payload["timings"]["generated_tokens"] > 0
+    for action in payload["actions"]:  # guided: every command valid
+        assert not isinstance(parse_action(action), InvalidAction), action
+    for reference in payload["references"]:
+        page = tiny_corpus.fetcher.fetch(reference["url"])
+        assert textmatch.locate_quote(page.text, reference["quote"]) is not None, reference
 
 
 def test_ask_turns_garbage_collection_back_on_after_loading(tiny_corpus) -> None:
