@@ -124,7 +124,7 @@ def test_full_fine_tuning_learns_the_commands_and_the_agent_uses_them(
         max_steps=30,
         per_device_train_batch_size=4,
         learning_rate=1e-2,
-        max_length=512,
+        max_length=1024,  # the chat turn with the action help needs room at inference
         eval_fraction=0.0,
         logging_steps=1,
         save_steps=100,
