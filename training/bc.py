@@ -62,7 +62,9 @@ class BCConfig:
     seed: int = 0
     bf16: bool = False
     gradient_checkpointing: bool = False
-    mode: str = field(default="free", metadata={"help": "How the agent drives the result: free or guided."})
+    mode: str = field(
+        default="free", metadata={"help": "How the agent drives the result: free, guided or scheduled."}
+    )
     answer_max_new_tokens: int = field(
         default=160, metadata={"help": "Longest answer the trained agent writes, in tokens (webgpt.json)."}
     )
@@ -75,8 +77,8 @@ class BCConfig:
             raise ValueError(f"kinds must be a comma list of {', '.join(KINDS)}, not {self.kinds!r}")
         if self.prompt_format not in (None, "chat", "plain"):
             raise ValueError(f"prompt_format must be chat or plain, not {self.prompt_format!r}")
-        if self.mode not in ("free", "guided"):
-            raise ValueError(f"mode must be free or guided, not {self.mode!r}")
+        if self.mode not in ("free", "guided", "scheduled"):
+            raise ValueError(f"mode must be free, guided or scheduled, not {self.mode!r}")
         if not 0 <= self.eval_fraction < 1:
             raise ValueError("eval_fraction must be in [0, 1)")
 

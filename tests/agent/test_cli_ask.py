@@ -161,7 +161,7 @@ def test_ask_uses_the_shipped_policy_by_default(tiny_corpus, default_model_dir) 
     payload = json.loads(result.stdout)
     assert set(payload) >= KEYS
     assert 1 <= len(payload["actions"]) <= 8 and payload["timings"]["generated_tokens"] > 0
-    for action in payload["actions"]:  # guided: every command valid
+    for action in payload["actions"]:
         assert not isinstance(parse_action(action), InvalidAction), action
     for reference in payload["references"]:
         page = tiny_corpus.fetcher.fetch(reference["url"])

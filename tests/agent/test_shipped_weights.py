@@ -34,7 +34,7 @@ def test_shipped_adapters_are_small_bf16_and_name_the_default_base(model_id: str
 
 def test_the_shipped_policy_says_how_it_was_trained() -> None:
     settings = AgentConfig.from_checkpoint(shipped_weights(SHIPPED_POLICY_ID))
-    assert settings.mode == "guided" and settings.prompt_format == "plain" and settings.few_shot is False
+    assert settings.mode == "scheduled" and settings.prompt_format == "plain" and settings.few_shot is False
     assert settings.max_prompt_tokens == 512 and settings.attribute is False
 
 
@@ -44,7 +44,8 @@ def test_the_default_agent_is_the_shipped_policy(default_model_dir) -> None:
     from agent.policies.lm import LMPolicy
 
     agent = load_agent(seed=0)
-    assert isinstance(agent.policy, LMPolicy) and agent.policy.guided and agent.mode == "guided"
-    assert agent.policy.prompter.max_prompt_tokens == 512
+    assert agent.mode == "scheduled" and agent.policy.name == SHIPPED_POLICY_ID
     assert agent.answerer.prompt_format == "plain" and agent.answerer.max_new_tokens == 96
-    assert agent.policy.name == SHIPPED_POLICY_ID
+    guided = load_agent(mode="guided", seed=0)  # the trained policy choosing its own commands
+    assert isinstance(guided.policy, LMPolicy) and guided.policy.guided
+    assert guided.policy.prompter.max_prompt_tokens == 512
