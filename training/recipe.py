@@ -74,27 +74,13 @@ class Recipe:
         self.config = config
         self.out = Path(config.output_dir)
         self.out.mkdir(parents=True, exist_ok=True)
-
-    # paths -----------------------------------------------------------------------------------------
-    @property
-    def demos_db(self) -> Path:
-        return self.out / "demos.sqlite"
-
-    @property
-    def bc_data(self) -> Path:
-        return self.out / "bc.jsonl"
-
-    @property
-    def held_back(self) -> Path:
-        return self.out / "held-back-reading.jsonl"
-
-    @property
-    def samples(self) -> Path:
-        return self.out / "answer-samples.jsonl"
-
-    @property
-    def truthfulqa_pairs(self) -> Path:
-        return self.out / "truthfulqa-pairs.jsonl"
+        self.demos_db = self.out / "demos.sqlite"
+        self.bc_data = self.out / "bc.jsonl"
+        self.held_back = self.out / "held-back-reading.jsonl"
+        self.samples = self.out / "answer-samples.jsonl"
+        self.truthfulqa_pairs = self.out / "truthfulqa-pairs.jsonl"
+        self.bc_dir = self.out / "bc"
+        self.rm_dir = self.out / "rm"
 
     # stages ----------------------------------------------------------------------------------------
     def train_questions(self) -> list[Any]:
@@ -164,14 +150,6 @@ class Recipe:
         ]
         if main([*flags, *self.config.bc_flags.split()]) != 0:
             raise RuntimeError("behaviour cloning failed (see above)")
-
-    @property
-    def bc_dir(self) -> Path:
-        return self.out / "bc"
-
-    @property
-    def rm_dir(self) -> Path:
-        return self.out / "rm"
 
     def sample(self) -> None:
         if self.samples.is_file():
