@@ -12,6 +12,10 @@ whose gold lies in a cited quote, declines, actions, latency. Reported overall a
 answer BM25 reaches (``--reachable``, a cache written by ``bench/teacher.py``). Writes ``report.json``,
 ``report.md`` (a table), ``answers.jsonl`` and ``quality_vs_n.png`` to ``output_dir``. Reads only the
 ``--split`` you give (``test`` by default): training never reads ``test``.
+
+``answers.jsonl`` grows one question at a time, so a long run that is stopped resumes where it stopped
+when run again with the same settings into the same ``output_dir`` (``settings.json`` there records
+them; other settings are refused rather than mixed in).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +54,9 @@ class EvalConfig:
     seed: int = 0
     max_words: int = field(default=40, metadata={"help": "Accuracy is also reported at most this long."})
     reachable: str | None = field(default=None, metadata={"help": "reachable-<corpus>.json (bench/teacher)."})
+    reachable_only: bool = field(
+        default=False, metadata={"help": "Only the questions whose answer BM25 reaches (needs --reachable)."}
+    )
     output_dir: str = field(default="runs/eval", metadata={"help": "Where the report goes."})
     device: str | None = None
 
@@ -140,6 +148,14 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     reachable: dict[str, bool] = {}
     if config.reachable:
         reachable = json.loads(Path(config.reachable).read_text(encoding="utf-8"))
+    elif config.reachable_only:
+        raise ValueError("--reachable_only needs --reachable (a cache written by bench/teacher.py)")
+    if config.reachable_only:
+        questions = [q for q in questions if reachable.get(q.question)]
+    wanted = {q.question for q in questions}
+    results = [r for r in _resume(config) if r.question in wanted]
+    done = {r.question for r in results}
+    questions = [q for q in questions if q.question not in done]
     corpus = ensure_default_corpus() if config.corpus == "default" else open_corpus(config.corpus)
     name = DEFAULT_MODEL_ID if config.policy in BASELINES else config.policy
     mode = None if config.policy in BASELINES else config.mode
@@ -147,7 +163,6 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
         name, mode=mode, temperature=config.temperature, seed=config.seed, device=config.device
     )
     reward = load_reward_model(config.reward_model, device=config.device) if config.reward_model else None
-    results: list[QuestionResult] = []
     values = config.best_of_values
     for question in questions:
         if config.policy in BASELINES:
@@ -157,6 +172,7 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
             outcomes = {n: (text, quotes, False, 0, None, [], seconds) for n in values}
         else:
             outcomes = _best_of_each_n(question.question, agent, corpus, values, reward)
+        rows = []
         for n, (text, quotes, declined, actions, reward_value, verified, seconds) in outcomes.items():
             score = score_answer(
                 text,
@@ -166,7 +182,7 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
                 verified=verified,
                 max_words=config.max_words,
             )
-            results.append(
+            rows.append(
                 QuestionResult(
                     question=question.question,
                     golds=list(question.gold_answers),
@@ -180,9 +196,56 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
                     score=asdict(score),
                 )
             )
+        _append(config, rows)
+        results.extend(rows)
     report = _report(config, results)
-    _write(config, report, results)
+    _write(config, report)
     return report
+
+
+_NOT_SETTINGS = ("limit", "output_dir", "device")
+
+
+def _settings(config: EvalConfig) -> dict[str, Any]:
+    return {k: v for k, v in asdict(config).items() if k not in _NOT_SETTINGS}
+
+
+def _resume(config: EvalConfig) -> list[QuestionResult]:
+    """The rows an earlier run with the same settings left in ``output_dir`` (none for a new folder).
+    A line cut short by a killed run is dropped, and so is its question: it runs again."""
+    folder = Path(config.output_dir)
+    settings_path, answers_path = folder / "settings.json", folder / "answers.jsonl"
+    settings = _settings(config)
+    if settings_path.is_file() and answers_path.is_file():
+        earlier = json.loads(settings_path.read_text(encoding="utf-8"))
+        if earlier != settings:
+            changed = sorted(k for k in settings if earlier.get(k) != settings[k])
+            raise ValueError(
+                f"{folder} holds an evaluation with other settings ({', '.join(changed)}); "
+                "choose another --output_dir or remove that folder"
+            )
+        rows: list[QuestionResult] = []
+        for line in answers_path.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(QuestionResult(**json.loads(line)))
+            except (json.JSONDecodeError, TypeError):
+                break
+        counts = Counter(r.question for r in rows)
+        complete = [r for r in rows if counts[r.question] == len(config.best_of_values)]
+        answers_path.write_text(
+            "".join(json.dumps(asdict(r), ensure_ascii=False) + "\n" for r in complete), encoding="utf-8"
+        )
+        return complete
+    folder.mkdir(parents=True, exist_ok=True)
+    settings_path.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    answers_path.write_text("", encoding="utf-8")
+    return []
+
+
+def _append(config: EvalConfig, rows: list[QuestionResult]) -> None:
+    with (Path(config.output_dir) / "answers.jsonl").open("a", encoding="utf-8") as out:
+        out.write("".join(json.dumps(asdict(row), ensure_ascii=False) + "\n" for row in rows))
+        out.flush()
 
 
 def _best_of_each_n(
@@ -265,14 +328,10 @@ def markdown_table(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write(config: EvalConfig, report: dict[str, Any], results: list[QuestionResult]) -> None:
+def _write(config: EvalConfig, report: dict[str, Any]) -> None:
     folder = Path(config.output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     (folder / "report.md").write_text(markdown_table(report), encoding="utf-8")
-    with (folder / "answers.jsonl").open("w", encoding="utf-8") as out:
-        for row in results:
-            out.write(json.dumps(asdict(row), ensure_ascii=False) + "\n")
     if len(config.best_of_values) > 1:
         _plot_quality(report, folder / "quality_vs_n.png")
 

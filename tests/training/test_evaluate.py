@@ -136,3 +136,54 @@ def test_the_command_line_prints_the_table(tiny_corpus, questions: Path, tmp_pat
     assert result.exit_code == 0, result.output
     assert "| scripted (all) | 1 | 3 |" in result.output
     assert "--best_of" in CliRunner().invoke(app, ["eval", "--help"]).output
+
+
+def test_a_stopped_run_resumes_and_other_settings_are_refused(
+    tiny_corpus, questions: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "eval"
+    config = EvalConfig(
+        questions=str(questions), corpus=tiny_corpus.name, split="all", policy="scripted", output_dir=str(out)
+    )
+    evaluate(config)
+    answers = out / "answers.jsonl"
+    first, second, _ = answers.read_text(encoding="utf-8").splitlines()
+    answers.write_text(f"{first}\n{second[: len(second) // 2]}", encoding="utf-8")  # killed mid-write
+    report = evaluate(config)
+    rows = [json.loads(line) for line in answers.read_text(encoding="utf-8").splitlines()]
+    assert report["by_n"]["1"]["all"]["questions"] == 3 and len(rows) == 3
+    assert rows[0] == json.loads(first)  # kept, not run again
+    assert sorted(r["question"] for r in rows) == sorted(q["question"] for q in QUESTIONS)
+    with pytest.raises(ValueError, match="other settings .*max_words"):
+        evaluate(
+            EvalConfig(
+                questions=str(questions),
+                corpus=tiny_corpus.name,
+                split="all",
+                policy="scripted",
+                output_dir=str(out),
+                max_words=20,
+            )
+        )
+
+
+def test_only_reachable_questions_when_asked(tiny_corpus, questions: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="needs --reachable"):
+        evaluate(
+            EvalConfig(questions=str(questions), corpus=tiny_corpus.name, split="all", reachable_only=True)
+        )
+    cache = tmp_path / "reachable.json"
+    cache.write_text(json.dumps({QUESTIONS[0]["question"]: True, QUESTIONS[1]["question"]: False}))
+    report = evaluate(
+        EvalConfig(
+            questions=str(questions),
+            corpus=tiny_corpus.name,
+            split="all",
+            policy="scripted",
+            reachable=str(cache),
+            reachable_only=True,
+            output_dir=str(tmp_path / "reach"),
+        )
+    )
+    assert report["by_n"]["1"]["all"]["questions"] == 1
+    assert report["by_n"]["1"]["reachable"]["questions"] == 1
