@@ -69,6 +69,11 @@ def main() -> None:
     parser.add_argument("--reachable-only", action="store_true", help="run only the reachable questions")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--detours", type=float, default=0.0)
+    defaults = ScriptedConfig()
+    parser.add_argument("--max-searches", type=int, default=defaults.max_searches)
+    parser.add_argument("--max-pages", type=int, default=defaults.max_pages)
+    parser.add_argument("--min-coverage", type=float, default=defaults.min_coverage)
+    parser.add_argument("--min-similarity", type=float, default=defaults.min_similarity)
     parser.add_argument("--sample-out", type=Path, default=None)
     parser.add_argument("--labels", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
@@ -82,7 +87,15 @@ def main() -> None:
         questions = [q for q in questions if reach[q.question]]
     questions = questions[: args.limit] if args.limit else questions
     demonstrator = ScriptedDemonstrator(
-        corpus.make_env(), ScriptedConfig(detour_rate=args.detours), corpus=corpus.name
+        corpus.make_env(),
+        ScriptedConfig(
+            detour_rate=args.detours,
+            max_searches=args.max_searches,
+            max_pages=args.max_pages,
+            min_coverage=args.min_coverage,
+            min_similarity=args.min_similarity,
+        ),
+        corpus=corpus.name,
     )
     tally: Counter[str] = Counter()
     reasons: Counter[str] = Counter()

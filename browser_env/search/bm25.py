@@ -8,6 +8,7 @@ The vocabulary is read from sorted arrays (``vocabulary.py``), not from bm25s's 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -71,6 +72,14 @@ class Bm25Index:
     def query_ids(self, query: str) -> list[int]:
         ids = next(iter(self.tokenizer.streaming_tokenize([query], update_vocab=False)))
         return [token for token in ids if token != self._empty]
+
+    def idf(self, word: str) -> float:
+        """How rare ``word`` is among the passages: BM25's inverse document frequency of its rarest
+        indexed stem's commonest part (words never indexed count as rare as a word seen once)."""
+        ids = self.query_ids(word)
+        counts = [int(self._indptr[t + 1] - self._indptr[t]) for t in ids] or [1]
+        found = max(counts)
+        return math.log(1 + (self.size - found + 0.5) / (found + 0.5))
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage (zeros when no query word is in the index)."""

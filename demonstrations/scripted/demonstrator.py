@@ -32,6 +32,7 @@ From the command line: ``webgpt demos generate --corpus wiki --questions FILE``.
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,7 @@ from demonstrations.recording import RecordingEnv
 from demonstrations.schemas import AnswerRecord, EpisodeRecord, QuestionRecord, QuoteRecord, now
 from demonstrations.scripted.reading import (
     Target,
+    TermWeight,
     answer_text,
     best_sentence,
     find_text,
@@ -52,6 +54,7 @@ from demonstrations.scripted.reading import (
     search_queries,
     vague_query,
 )
+from demonstrations.scripted.similarity import QuestionSimilarity
 
 MODEL_ID = "scripted-v1"
 DETOURS = ("reformulate", "wrong_page", "scroll_past")
@@ -61,15 +64,20 @@ DETOURS = ("reformulate", "wrong_page", "scroll_past")
 class ScriptedConfig:
     """How the demonstrator browses. ``detour_rate``: probability of each detour per episode;
     ``max_searches``/``max_pages``: searches, and results opened per search, before declining;
-    ``min_overlap``/``min_coverage``: how many of the question's content words a supporting sentence
-    and its page title must share; ``max_quote_words``: longer sentences are quoted as a window around
-    the answer; ``clause_words``: words of the quote repeated in the answer."""
+    ``min_overlap``/``min_coverage``: how many of the question's content words a supporting passage
+    with its page title and section heading must share (``min_coverage`` weighted by how rare each word
+    is in the corpus when ``weighted`` and the search engine can say); ``max_quote_words``: longer
+    sentences are quoted as a window around the answer; ``clause_words``: words of the quote repeated in
+    the answer; ``min_similarity``: how close in meaning (MiniLM cosine) a supporting passage must be
+    to the question, None for no such check."""
 
     detour_rate: float = 0.0
-    max_searches: int = 2
-    max_pages: int = 4
+    max_searches: int = 3
+    max_pages: int = 8
     min_overlap: int = 2
     min_coverage: float = 0.6
+    weighted: bool = True
+    min_similarity: float | None = 0.55
     max_quote_words: int = 50
     clause_words: int = 30
     decline_command: str = "End: Nonsense"
@@ -97,6 +105,8 @@ class ScriptedDemonstrator:
         self.env = env
         self.config = config or ScriptedConfig()
         self.corpus = corpus
+        self.weight = term_weight(env.search_backend) if self.config.weighted else None
+        self.similarity = QuestionSimilarity() if self.config.min_similarity is not None else None
 
     # ------------------------------------------------------------------------------------------ episode
     def run(
@@ -141,6 +151,7 @@ class ScriptedDemonstrator:
         if supported and target_quote is not None:
             metadata["answer_found"] = target_quote[1].answer
             metadata["gold_answer"] = target_quote[1].gold_answer
+            metadata["support"] = target_quote[1].reason
         elif reason:
             budget_out = self.env.end_reason == EndReason.ACTION_BUDGET
             metadata["reason"] = "action budget ran out" if budget_out else reason
@@ -162,7 +173,7 @@ class ScriptedDemonstrator:
         )
 
     def _browse(self, run: _Run) -> tuple[tuple[QuoteRecord, Target] | None, str | None]:
-        queries = search_queries(run.question)[: self.config.max_searches]
+        queries = search_queries(run.question, self.weight)[: self.config.max_searches]
         if "reformulate" in run.detours:
             vague = vague_query(run.question)
             if vague and vague not in queries:
@@ -213,9 +224,10 @@ class ScriptedDemonstrator:
         return last + 1 < total
 
     def _rank_results(self, run: _Run) -> list[tuple[int, str]]:
-        """Unseen results, most promising first by what the results page shows: the question's words in
-        the title (counted double) and the snippet; ties keep the engine's order. The gold answer plays
-        no part: a policy cloned from these episodes could have chosen the same."""
+        """Unseen results, most promising first by what the results page shows: first those whose snippet
+        answers the question (it holds a gold answer and passes the support test: the gold is used only
+        to recognise the answer when it is read, as a person reading the snippets would), then by the
+        question's words in the title (counted double) and the snippet; ties keep the engine's order."""
         if not self._results_page():
             return []
         keys = keywords(run.question)
@@ -225,9 +237,11 @@ class ScriptedDemonstrator:
                 continue
             blurb = f"{result['title']} {result['snippet']}"
             overlap = len(keys & stems(result["title"])) * 2 + len(keys & stems(blurb))
-            scored.append((-overlap, result["rank"], result["id"], result["url"]))
+            shown = Page(result["url"], result["title"], result["snippet"])
+            answers = self._best_sentence(shown, run) is not None
+            scored.append((not answers, -overlap, result["rank"], result["id"], result["url"]))
         scored.sort()
-        return [(link_id, url) for _, _, link_id, url in scored]
+        return [(link_id, url) for *_, link_id, url in scored]
 
     def _wrong_page(self, run: _Run, candidates: list[tuple[int, str]]) -> None:
         """Open a result that does not hold the answer, glance at it, and go back."""
@@ -304,9 +318,21 @@ class ScriptedDemonstrator:
             run.gold,
             min_overlap=self.config.min_overlap,
             min_coverage=self.config.min_coverage,
+            weight=self.weight,
+            max_words=self.config.max_quote_words,
+            similarity=self.similarity,
+            min_similarity=self.config.min_similarity or 0.0,
         )
 
     def _write_answer(self, found: tuple[QuoteRecord, Target]) -> AnswerRecord:
         quote, target = found
         text = answer_text(target, quote.title, quote.text, 1, self.config.clause_words)
         return AnswerRecord(text=text, citations=[1])
+
+
+def term_weight(search: object) -> TermWeight | None:
+    """How rare a word is in the corpus behind ``search`` (BM25's IDF), when it has a BM25 index."""
+    bm25 = getattr(search, "bm25", None)
+    if bm25 is None:
+        return None
+    return functools.lru_cache(maxsize=65536)(bm25.idf)
