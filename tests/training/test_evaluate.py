@@ -154,7 +154,7 @@ def test_a_stopped_run_resumes_and_other_settings_are_refused(
     assert report["by_n"]["1"]["all"]["questions"] == 3 and len(rows) == 3
     assert rows[0] == json.loads(first)  # kept, not run again
     assert sorted(r["question"] for r in rows) == sorted(q["question"] for q in QUESTIONS)
-    with pytest.raises(ValueError, match="other settings .*max_words"):
+    with pytest.raises(ValueError, match=r"other settings .*max_words"):
         evaluate(
             EvalConfig(
                 questions=str(questions),
