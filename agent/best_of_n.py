@@ -1,5 +1,7 @@
 """Best-of-n (rejection sampling, as WebGPT did it): sample n episodes, and optionally m answers per
-episode, score every answer with the reward model in one batch, return the best, keep them all.
+episode, score every answer with the reward model in one batch, return the best, keep them all. A
+policy that browses the same way every time (``deterministic``, such as scheduled browsing at
+temperature 0) browses once and samples all n × m answers from that one episode.
 
     result = best_of_n(question, policy, corpus.search, corpus.fetcher, n=4, reward_model=rm,
                        answerer=answerer)
@@ -89,6 +91,10 @@ def best_of_n(
     if n * answers_per_episode > 1 and reward_model is None:
         raise ValueError("best-of-n with more than one candidate needs a reward model")
     policies = list(policy) if isinstance(policy, Sequence) else [policy]
+    if n > 1 and all(getattr(p, "deterministic", False) for p in policies):
+        # Episodes that would all take the same steps: browse once and sample every answer there, in
+        # one batch. Candidates keep their order: the first k are what best-of-k would have drawn.
+        n, answers_per_episode = 1, n * answers_per_episode
     timings = Timings()
     results: list[EpisodeResult] = []
     for index in range(n):

@@ -251,9 +251,11 @@ def _append(config: EvalConfig, rows: list[QuestionResult]) -> None:
 def _best_of_each_n(
     question: str, agent: Any, corpus: Any, values: list[int], reward: Any
 ) -> dict[int, tuple[str, list[Any], bool, int, float | None, list[bool], float]]:
-    """One set of ``max(values)`` sampled episodes, and for each n the reward model's pick among the
+    """One set of ``max(values)`` sampled candidates, and for each n the reward model's pick among the
     first n (as more samples would have been drawn one by one): quality against n from one run. The
-    time for n is that of its first n episodes, plus the scoring when n > 1."""
+    time for n is that of its first n episodes, plus the scoring when n > 1 (a policy that browses the
+    same way every time browses once and samples every answer there: its time is that one episode's,
+    all answers included, for every n)."""
     from agent.best_of_n import best_of_n, select_best
 
     most = max(values)
@@ -277,7 +279,7 @@ def _best_of_each_n(
     scoring = outcome.timings.reward
     picks = {}
     for n in values:
-        best = select_best([c for c in outcome.candidates if c.episode < n])
+        best = select_best(outcome.candidates[:n])
         verified = [r.verified for r in best.answer.references if r.cited]
         seconds = sum(episode_seconds[:n]) + (scoring * n / most if n > 1 else 0.0)
         picks[n] = (

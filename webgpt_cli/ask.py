@@ -270,8 +270,9 @@ def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | N
 
         def on_episode(result: Any) -> None:
             if options["best_of"] > 1:
+                episodes = 1 if getattr(agent.policy, "deterministic", False) else options["best_of"]
                 console.print(
-                    f"Episode {len(done) + 1} of {options['best_of']} done "
+                    f"Episode {len(done) + 1} of {episodes} done "
                     f"({len(result.answers)} answer(s), {len(result.actions)} actions)",
                     highlight=False,
                 )

@@ -132,6 +132,11 @@ class ScriptedPolicy:
         self.engine = getattr(self.scorer, "engine", None)
         self.reset("")
 
+    @property
+    def deterministic(self) -> bool:
+        """Whether every episode of a question takes the same steps (no sampling)."""
+        return self.temperature <= 0
+
     def _pick(self, scores: list[float], eligible: list[int]) -> int:
         """The best eligible candidate, or at a temperature one drawn with probability ∝ exp(score / T)."""
         if self.temperature <= 0 or len(eligible) == 1:

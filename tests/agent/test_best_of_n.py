@@ -133,3 +133,26 @@ def test_a_peft_reward_adapter_loads(tiny_rm_dir: Path, tmp_path: Path) -> None:
     loaded = load_reward_model(str(tmp_path), dtype="float32")
     with torch.inference_mode():
         assert float(loaded.loaded.model(input_ids=ids).logits[0, 0]) == pytest.approx(expected, abs=1e-4)
+
+
+def test_a_policy_that_browses_the_same_way_browses_once_and_samples_every_answer(tiny_corpus) -> None:
+    from agent.policies.scripted import ScriptedPolicy
+
+    class Scorer:
+        def score_many(self, items):
+            return [float(len(answer)) for _, _, answer in items]
+
+    calls: list[int] = []
+    result = best_of_n(
+        QUESTION,
+        ScriptedPolicy(),
+        tiny_corpus.search,
+        tiny_corpus.fetcher,
+        n=3,
+        reward_model=Scorer(),  # type: ignore[arg-type]
+        on_episode=lambda _: calls.append(1),
+    )
+    assert len(calls) == 1  # one episode, not three identical ones
+    assert [(c.episode, c.sample) for c in result.candidates] == [(0, 0), (0, 1), (0, 2)]
+    sampled = ScriptedPolicy(temperature=1.0)
+    assert not sampled.deterministic and ScriptedPolicy().deterministic

@@ -101,8 +101,8 @@ def test_best_of_shows_progress_on_stderr_while_sampling_and_scoring(tiny_corpus
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["candidates"] == 3
     lines = result.stderr.splitlines()
-    for n in (1, 2, 3):
-        assert any(line.startswith(f"Episode {n} of 3 done (1 answer(s), ") for line in lines), lines
+    # The scripted policy browses the same way every time: one episode, three answers sampled there.
+    assert any(line.startswith("Episode 1 of 1 done (3 answer(s), ") for line in lines), lines
     assert "Scored 3 of 3 answers" in lines
 
 
