@@ -119,6 +119,13 @@ def generate(
         int, typer.Option(help="Searches before giving up on a question.")
     ] = SCRIPTED_DEFAULTS.max_searches,
     max_pages: Annotated[int, typer.Option(help="Results opened per search.")] = SCRIPTED_DEFAULTS.max_pages,
+    min_similarity: Annotated[
+        float,
+        typer.Option(
+            help="How close in meaning (MiniLM cosine, -1 to 1) a quoted passage must be to the question; "
+            "-1 turns the check off: more questions supported, fewer of them truly."
+        ),
+    ] = SCRIPTED_DEFAULTS.min_similarity or -1.0,
     db: DbOption = None,
     report: Annotated[Path | None, typer.Option(help="Also write the summary as JSON to this file.")] = None,
 ) -> None:
@@ -139,6 +146,8 @@ def generate(
         raise _fail("--offset must be 0 or more and --limit 1 or more")
     if max_searches < 1 or max_pages < 1:
         raise _fail("--max-searches and --max-pages must be 1 or more")
+    if not -1.0 <= min_similarity <= 1.0:
+        raise _fail("--min-similarity must be between -1 and 1")
     if report is not None:
         _check_writable(report, "--report")
     try:
@@ -155,7 +164,12 @@ def generate(
         raise _fail(f"{questions}: no questions with gold answers to demonstrate ({len(records)} read)")
     opened = _open_corpus(corpus)
     store = _open_store(db)
-    config = ScriptedConfig(detour_rate=detours, max_searches=max_searches, max_pages=max_pages)
+    config = ScriptedConfig(
+        detour_rate=detours,
+        max_searches=max_searches,
+        max_pages=max_pages,
+        min_similarity=None if min_similarity <= -1.0 else min_similarity,
+    )
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     try:
         with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as progress:
@@ -183,6 +197,7 @@ def generate(
             "seed": seed,
             "max_searches": max_searches,
             "max_pages": max_pages,
+            "min_similarity": min_similarity,
             "offset": offset,
             "limit": limit,
             "split": split,
