@@ -93,7 +93,7 @@ def main() -> None:
             max_searches=args.max_searches,
             max_pages=args.max_pages,
             min_coverage=args.min_coverage,
-            min_similarity=args.min_similarity,
+            min_similarity=None if args.min_similarity <= -1 else args.min_similarity,
         ),
         corpus=corpus.name,
     )
