@@ -5,7 +5,7 @@ mention the answer."""
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
 
 class QuestionSimilarity:
@@ -13,7 +13,7 @@ class QuestionSimilarity:
 
     def __init__(self) -> None:
         self._question: str | None = None
-        self._vector: np.ndarray | None = None
+        self._vector: Any = None  # numpy vector, imported with the model
 
     def __call__(self, question: str, passage: str) -> float:
         from browser_env.search.dense import encode

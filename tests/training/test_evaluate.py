@@ -23,19 +23,23 @@ def questions(tmp_path: Path) -> Path:
     return path
 
 
+def scripted(questions: Path, corpus: str, out: Path, **settings) -> EvalConfig:
+    """The scripted policy over every question of ``questions``, reported to ``out``."""
+    return EvalConfig(
+        questions=str(questions),
+        corpus=corpus,
+        split="all",
+        policy="scripted",
+        output_dir=str(out),
+        **settings,
+    )
+
+
 def test_the_scripted_policy_is_measured_on_every_metric(
     tiny_corpus, questions: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "eval"
-    report = evaluate(
-        EvalConfig(
-            questions=str(questions),
-            corpus=tiny_corpus.name,
-            split="all",
-            policy="scripted",
-            output_dir=str(out),
-        )
-    )
+    report = evaluate(scripted(questions, tiny_corpus.name, out))
     summary = report["by_n"]["1"]["all"]
     assert summary["questions"] == 3
     assert (
@@ -142,9 +146,7 @@ def test_a_stopped_run_resumes_and_other_settings_are_refused(
     tiny_corpus, questions: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "eval"
-    config = EvalConfig(
-        questions=str(questions), corpus=tiny_corpus.name, split="all", policy="scripted", output_dir=str(out)
-    )
+    config = scripted(questions, tiny_corpus.name, out)
     evaluate(config)
     answers = out / "answers.jsonl"
     first, second, _ = answers.read_text(encoding="utf-8").splitlines()
@@ -155,16 +157,7 @@ def test_a_stopped_run_resumes_and_other_settings_are_refused(
     assert rows[0] == json.loads(first)  # kept, not run again
     assert sorted(r["question"] for r in rows) == sorted(q["question"] for q in QUESTIONS)
     with pytest.raises(ValueError, match=r"other settings .*max_words"):
-        evaluate(
-            EvalConfig(
-                questions=str(questions),
-                corpus=tiny_corpus.name,
-                split="all",
-                policy="scripted",
-                output_dir=str(out),
-                max_words=20,
-            )
-        )
+        evaluate(scripted(questions, tiny_corpus.name, out, max_words=20))
 
 
 def test_only_reachable_questions_when_asked(tiny_corpus, questions: Path, tmp_path: Path) -> None:
@@ -175,15 +168,7 @@ def test_only_reachable_questions_when_asked(tiny_corpus, questions: Path, tmp_p
     cache = tmp_path / "reachable.json"
     cache.write_text(json.dumps({QUESTIONS[0]["question"]: True, QUESTIONS[1]["question"]: False}))
     report = evaluate(
-        EvalConfig(
-            questions=str(questions),
-            corpus=tiny_corpus.name,
-            split="all",
-            policy="scripted",
-            reachable=str(cache),
-            reachable_only=True,
-            output_dir=str(tmp_path / "reach"),
-        )
+        scripted(questions, tiny_corpus.name, tmp_path / "reach", reachable=str(cache), reachable_only=True)
     )
     assert report["by_n"]["1"]["all"]["questions"] == 1
     assert report["by_n"]["1"]["reachable"]["questions"] == 1
