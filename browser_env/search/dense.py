@@ -40,11 +40,18 @@ def load_encoder() -> Any:
     """The sentence-transformers model, loaded once per process."""
     import torch
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
     bf16 = torch.cuda.is_available() or torch.cpu._is_avx512_bf16_supported()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     kwargs = {"dtype": torch.bfloat16} if bf16 else {}
-    model = SentenceTransformer(str(model_path()), device=device, model_kwargs=kwargs)
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a weights-loading bar is noise in logs and in other bars
+    try:
+        model = SentenceTransformer(str(model_path()), device=device, model_kwargs=kwargs)
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
     model.max_seq_length = MAX_TOKENS
     return model
 
