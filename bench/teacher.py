@@ -17,13 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
-import string
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from search import normalize  # bench/search.py: how a passage "holds" a gold answer
 
 from browser_env.corpus import open_corpus
 from demonstrations.generate import question_seed, quote_verifies
@@ -33,13 +33,6 @@ from demonstrations.splits import select
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_QUESTIONS = ROOT.parent / "shared" / "data" / "qa" / "nq_open_dev.jsonl"
-
-
-def normalize(text: str) -> str:
-    """SQuAD-style: lower case, no punctuation or articles, single spaces; padded to match whole words."""
-    text = text.lower().translate(str.maketrans("", "", string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " " + " ".join(text.split()) + " "
 
 
 def reachable(corpus: Any, questions: list[Any], cache: Path) -> dict[str, bool]:
