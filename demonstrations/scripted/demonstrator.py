@@ -94,6 +94,8 @@ class _Run:
     taken: list[str] = field(default_factory=list)
     queries: list[str] = field(default_factory=list)
     seen_urls: set[str] = field(default_factory=set)
+    opened_because: dict[str, str] = field(default_factory=dict)
+    pages: list[dict[str, str]] = field(default_factory=list)
 
 
 class ScriptedDemonstrator:
@@ -144,6 +146,7 @@ class ScriptedDemonstrator:
             "supported": supported,
             "detours": sorted(set(run.taken)),
             "queries": run.queries,
+            "pages": run.pages,
             "seed": seed,
         }
         if record is not None:
@@ -239,6 +242,11 @@ class ScriptedDemonstrator:
             overlap = len(keys & stems(result["title"])) * 2 + len(keys & stems(blurb))
             shown = Page(result["url"], result["title"], result["snippet"])
             answers = self._best_sentence(shown, run) is not None
+            run.opened_because[result["url"]] = (
+                "its snippet answers the question"
+                if answers
+                else f"its title and snippet share {overlap} question word(s) (title words count double)"
+            )
             scored.append((not answers, -overlap, result["rank"], result["id"], result["url"]))
         scored.sort()
         return [(link_id, url) for *_, link_id, url in scored]
@@ -265,7 +273,19 @@ class ScriptedDemonstrator:
         page = self.env.page
         if page is None:
             return None
-        target = self._best_sentence(page, run)
+        misses: list[str] = []
+        target = self._best_sentence(page, run, misses)
+        verdict = (
+            target.reason if target else "; ".join(dict.fromkeys(misses)) or "no sentence holds a gold answer"
+        )
+        run.pages.append(
+            {
+                "url": page.url,
+                "title": page.title,
+                "opened_because": run.opened_because.get(page.url, ""),
+                "verdict": ("quoted: " if target else "refused: ") + verdict,
+            }
+        )
         if target is None:
             return None
         self._bring_into_view(run, page, target)
@@ -311,7 +331,7 @@ class ScriptedDemonstrator:
         top = self.env.info["scrollbar"][0]
         return top <= line < top + self.env.config.window_lines
 
-    def _best_sentence(self, page: Page, run: _Run) -> Target | None:
+    def _best_sentence(self, page: Page, run: _Run, misses: list[str] | None = None) -> Target | None:
         return best_sentence(
             page,
             run.question,
@@ -322,6 +342,7 @@ class ScriptedDemonstrator:
             max_words=self.config.max_quote_words,
             similarity=self.similarity,
             min_similarity=self.config.min_similarity or 0.0,
+            misses=misses,
         )
 
     def _write_answer(self, found: tuple[QuoteRecord, Target]) -> AnswerRecord:

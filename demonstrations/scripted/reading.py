@@ -137,6 +137,7 @@ def best_sentence(
     max_words: int = 50,
     similarity: Similarity | None = None,
     min_similarity: float = 0.0,
+    misses: list[str] | None = None,
 ) -> Target | None:
     """The passage on ``page`` that answers the question: a sentence that contains a gold answer (as
     whole words, not inside a ``[n]`` reference mark), quoted after the sentence before it when that one
@@ -157,7 +158,8 @@ def best_sentence(
     An answer the question names itself is not looked for, numbers must not be part of longer numbers or
     percentages, and references sections are skipped.
 
-    ``Target.reason`` says what it covered."""
+    ``Target.reason`` says what it covered; ``misses``, when given, gets why each other sentence that
+    holds a gold answer was refused."""
     question_terms = _QuestionTerms(question, gold, weight)
     if not question_terms.keys and not question_terms.required:
         return None
@@ -193,7 +195,9 @@ def best_sentence(
             gold_answer, match = found
             own = stems(sentence)
             if not own & question_terms.topical and not _ANAPHORA.match(sentence):
-                continue  # the sentence must be about the question, or refer back (early on) to one that is
+                # the sentence must be about the question, or refer back (early on) to one that is
+                _refused(misses, "the answer's sentence holds no question word")
+                continue
             around = title_stems | stems(heading)
             passage, before = sentence, set()
             if index > 0:
@@ -207,9 +211,12 @@ def best_sentence(
                 ):
                     passage, before = joined, extra
             if question_terms.ranking and not question_terms.ranking & set(words(passage)):
-                continue  # "who won the most ...": the passage must say most, not just name a winner
+                # "who won the most ...": the passage must say most, not just name a winner
+                _refused(misses, f"does not rank ({', '.join(sorted(question_terms.ranking))})")
+                continue
             judged = question_terms.judge(own | before, own | before | around, min_overlap, min_coverage)
-            if judged is None:
+            if isinstance(judged, str):
+                _refused(misses, judged)
                 continue
             coverage, covered = judged
             score = coverage + 0.01 * len(own & question_terms.keys) - 0.0001 * len(passage)
@@ -217,6 +224,7 @@ def best_sentence(
                 continue
             close = similarity(question, f"{page.title}: {passage}") if similarity else None
             if close is not None and close < min_similarity:
+                _refused(misses, f"means too little like the question (similarity {close:.2f})")
                 continue
             span = textmatch.find_span(page.text, passage, start_of_line)
             answer_span = textmatch.find_span(page.text, match.group(0), span[0]) if span else None
@@ -272,26 +280,37 @@ class _QuestionTerms:
 
     def judge(
         self, quoted: set[str], about: set[str], min_overlap: int, min_coverage: float
-    ) -> tuple[float, list[str]] | None:
+    ) -> tuple[float, list[str]] | str:
         """The weighted coverage and covered words when ``about`` (what a passage is about: ``quoted``,
-        the words of the quote itself, with its title and heading) passes, else None."""
+        the words of the quote itself, with its title and heading) passes, else why it does not."""
         if not self.keys:
-            return None
+            return "the question has no content words"
         covered = {k for k in self.keys if _matches(k, about)}
         coverage = sum(self.weights[k] for k in covered) / self.total
-        in_quote = any(_matches(k, quoted) for k in covered)
-        if not in_quote or len(covered) < min(len(self.keys), min_overlap) or coverage < min_coverage:
-            return None
-        if not self.required <= covered or (self.specific and not self.specific & covered):
-            return None
+        missing = [self.word_of[k] for k in sorted(self.keys - covered, key=lambda k: -self.weights[k])]
+        if not any(_matches(k, quoted) for k in covered):
+            return "the quote holds none of the question's words"
+        if len(covered) < min(len(self.keys), min_overlap) or coverage < min_coverage:
+            return f"covers {coverage:.0%} of the question's weighted words (missing: {', '.join(missing)})"
+        if not self.required <= covered:
+            return f"lacks {', '.join(self.word_of[k] for k in sorted(self.required - covered))}"
+        if self.specific and not self.specific & covered:
+            rarest_words = ", ".join(self.word_of[k] for k in sorted(self.specific))
+            return f"lacks the question's rarest word ({rarest_words})"
         if self.pairs and not any(pair <= covered for pair in self.pairs) and coverage < _PAIR_WAIVED:
-            return None
+            return "has no two adjacent question words together"
         rarest = max(self.weights.values())
-        if self.weighted and any(
-            self.weights[k] >= _MISSING_SHARE * rarest for k in (self.topical - covered)
-        ):
-            return None
+        rare_missing = [
+            self.word_of[k] for k in self.topical - covered if self.weights[k] >= _MISSING_SHARE * rarest
+        ]
+        if self.weighted and rare_missing:
+            return f"lacks the rare word {', '.join(sorted(rare_missing))}"
         return coverage, [self.word_of[k] for k in sorted(covered, key=lambda k: -self.weights[k])]
+
+
+def _refused(misses: list[str] | None, reason: str) -> None:
+    if misses is not None:
+        misses.append(reason)
 
 
 def _matches(key: str, about: set[str]) -> bool:

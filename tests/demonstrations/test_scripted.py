@@ -86,6 +86,9 @@ def test_answerable_questions_get_a_verified_quote_and_a_cited_answer(web, quest
             assert answer_pattern(episode.metadata["answer_found"]).search(quote.text)
             assert episode.steps[-1].command == "End: Answer"
             assert episode.steps[-2].command.startswith("Quote: ")
+            last = episode.metadata["pages"][-1]  # why it opened the page, and why the quote supports
+            assert last["url"] == quote.url and last["verdict"].startswith("quoted: covers ")
+            assert last["opened_because"] and episode.metadata["support"] in last["verdict"]
 
 
 def test_unsupported_questions_end_declined_after_a_bounded_search(web, questions):
@@ -104,6 +107,9 @@ def test_unsupported_questions_end_declined_after_a_bounded_search(web, question
         assert commands[0].startswith("Search ")
         assert sum(c.startswith("Clicked on link") for c in commands) <= 2 * ScriptedConfig().max_searches
         assert commands.count("Back") == sum(c.startswith("Clicked on link") for c in commands)
+        pages = episode.metadata["pages"]
+        assert len(pages) == sum(c.startswith("Clicked on link") for c in commands)
+        assert all(p["verdict"].startswith("refused: ") and p["opened_because"] for p in pages)
 
 
 def test_far_answers_are_reached_with_find_in_page_on_a_question_word(web, questions):

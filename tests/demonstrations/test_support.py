@@ -119,3 +119,20 @@ def test_the_narrowest_query_keeps_the_rarest_words_in_order():
     assert queries[0] == "where is the statue of athena in the parthenon located"
     assert queries[-1] == "statue athena parthenon"
     assert search_queries("who invented the telephone") == ["who invented the telephone"]
+
+
+def test_each_refusal_says_why():
+    misses: list[str] = []
+    mention = page(
+        "Nürburgring", "Michael Schumacher won the German F1 grand prix at the Nürburgring in 1995."
+    )
+    assert (
+        best_sentence(mention, "who has won the most f1 grand prix", ["Michael Schumacher"], misses=misses)
+        is None
+    )
+    assert misses == ["does not rank (all-time, highest, largest, most, record)"]
+    misses.clear()
+    elsewhere = page("Temple of Zeus", "The cella of the temple housed a great statue of Athena in gold.")
+    question = "the inner sanctuary of the parthenon where the statue of athena is located is known as the"
+    assert best_sentence(elsewhere, question, ["cella"], weight=rarity, misses=misses) is None
+    assert len(misses) == 1 and "parthenon" in misses[0]
