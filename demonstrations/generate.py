@@ -36,6 +36,7 @@ class GenerationSummary:
 
     episodes: int = 0
     supported: int = 0
+    alternatives: int = 0  # supported episodes beyond a question's first (other pages)
     declined: int = 0
     end_reasons: Counter[str] = field(default_factory=Counter)
     quotes: int = 0
@@ -54,6 +55,7 @@ class GenerationSummary:
         return {
             "episodes": self.episodes,
             "supported": self.supported,
+            "alternatives": self.alternatives,
             "declined": self.declined,
             "end_reasons": dict(self.end_reasons),
             "quotes": self.quotes,
@@ -87,20 +89,37 @@ def generate_demonstrations(
     config: ScriptedConfig | None = None,
     *,
     seed: int = 0,
+    episodes_per_question: int = 1,
     on_episode: Callable[[EpisodeRecord, GenerationSummary], None] | None = None,
 ) -> GenerationSummary:
     """Demonstrate each question (they need gold answers), storing each episode as soon as it ends.
-    Ctrl-C stops cleanly: the episodes finished so far are stored and the summary says so."""
+    With ``episodes_per_question`` above 1, a supported question is demonstrated again, avoiding the
+    pages already quoted, until a further episode finds no other support (that one is not stored) or
+    the count is reached: distinct queries and pages for the same question. Ctrl-C stops cleanly: the
+    episodes finished so far are stored and the summary says so."""
+    if episodes_per_question < 1:
+        raise ValueError("episodes_per_question must be at least 1")
     demonstrator = ScriptedDemonstrator(corpus.make_env(), config, corpus=corpus.name)
     summary = GenerationSummary()
     started = time.perf_counter()
     try:
         for question in questions:
-            episode = demonstrator.run(question, seed=question_seed(seed, question.question))
-            store.save_episode(episode)
-            _tally(summary, episode, corpus.fetcher)
-            if on_episode is not None:
-                on_episode(episode, summary)
+            quoted: set[str] = set()
+            for attempt in range(episodes_per_question):
+                key = question.question if attempt == 0 else f"{question.question}\n{attempt}"
+                episode = demonstrator.run(question, seed=question_seed(seed, key), avoid_urls=quoted)
+                supported = bool(episode.metadata.get("supported"))
+                if attempt and not supported:
+                    break
+                episode.metadata["attempt"] = attempt
+                store.save_episode(episode)
+                _tally(summary, episode, corpus.fetcher)
+                summary.alternatives += bool(attempt)
+                if on_episode is not None:
+                    on_episode(episode, summary)
+                if not supported:
+                    break
+                quoted |= {quote.url for quote in episode.quotes}
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:

@@ -126,6 +126,13 @@ def generate(
             "-1 turns the check off: more questions supported, fewer of them truly."
         ),
     ] = SCRIPTED_DEFAULTS.min_similarity or -1.0,
+    episodes_per_question: Annotated[
+        int,
+        typer.Option(
+            help="Supported questions are demonstrated again, avoiding pages already quoted, up to this "
+            "many episodes each (other queries and pages: more varied training data)."
+        ),
+    ] = 1,
     db: DbOption = None,
     report: Annotated[Path | None, typer.Option(help="Also write the summary as JSON to this file.")] = None,
 ) -> None:
@@ -148,6 +155,8 @@ def generate(
         raise _fail("--max-searches and --max-pages must be 1 or more")
     if not -1.0 <= min_similarity <= 1.0:
         raise _fail("--min-similarity must be between -1 and 1")
+    if episodes_per_question < 1:
+        raise _fail("--episodes-per-question must be 1 or more")
     if report is not None:
         _check_writable(report, "--report")
     try:
@@ -177,9 +186,18 @@ def generate(
 
             def advance(episode: Any, tally: Any) -> None:
                 description = f"supported {tally.supported} · declined {tally.declined}"
-                progress.update(task, advance=1, description=description)
+                first = not episode.metadata.get("attempt")  # the bar counts questions
+                progress.update(task, advance=int(first), description=description)
 
-            result = generate_demonstrations(selected, opened, store, config, seed=seed, on_episode=advance)
+            result = generate_demonstrations(
+                selected,
+                opened,
+                store,
+                config,
+                seed=seed,
+                episodes_per_question=episodes_per_question,
+                on_episode=advance,
+            )
     finally:
         store.close()
         opened.close()
@@ -198,6 +216,7 @@ def generate(
             "max_searches": max_searches,
             "max_pages": max_pages,
             "min_similarity": min_similarity,
+            "episodes_per_question": episodes_per_question,
             "offset": offset,
             "limit": limit,
             "split": split,
@@ -235,6 +254,8 @@ def _print_generate_summary(summary: dict[str, Any]) -> None:
         f"({summary['episodes_per_second']} episodes/s, {summary['steps']} steps)"
     )
     typer.echo(f"  supported: {summary['supported']} ({100 * summary['supported'] / episodes:.1f}%)")
+    if summary["alternatives"]:
+        typer.echo(f"    of them further episodes of a supported question: {summary['alternatives']}")
     typer.echo(f"  declined:  {summary['declined']} ({100 * summary['declined'] / episodes:.1f}%)")
     typer.echo(f"  end reasons: {summary['end_reasons']}")
     typer.echo(f"  quotes verified against their pages: {summary['quotes_verified']} of {summary['quotes']}")

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import random
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,8 +118,11 @@ class ScriptedDemonstrator:
         gold_answers: list[str] | None = None,
         *,
         seed: int | None = None,
+        avoid_urls: Collection[str] = (),
     ) -> EpisodeRecord:
-        """One whole episode for ``question``; ``gold_answers`` default to the record's own."""
+        """One whole episode for ``question``; ``gold_answers`` default to the record's own. Pages in
+        ``avoid_urls`` (quoted by earlier episodes of the question) are not opened, so a further episode
+        finds other support or declines."""
         record = question if isinstance(question, QuestionRecord) else None
         text = record.question if record else str(question)
         gold = [
@@ -130,7 +134,7 @@ class ScriptedDemonstrator:
             raise ValueError(f"the scripted demonstrator needs gold answers to look for: {text!r}")
         rng = random.Random(seed)
         detours = {name for name in DETOURS if rng.random() < self.config.detour_rate}
-        run = _Run(text, gold, rng, detours, RecordingEnv(self.env))
+        run = _Run(text, gold, rng, detours, RecordingEnv(self.env), seen_urls=set(avoid_urls))
         created = now()
         run.recording.reset(seed=seed, options={"question": text})
         target_quote, reason = self._browse(run)
@@ -149,6 +153,8 @@ class ScriptedDemonstrator:
             "pages": run.pages,
             "seed": seed,
         }
+        if avoid_urls:
+            metadata["avoided_urls"] = sorted(avoid_urls)
         if record is not None:
             metadata["question_id"] = record.id
         if supported and target_quote is not None:

@@ -114,3 +114,44 @@ def test_generate_errors_are_clear(tmp_path, tiny_corpus):
         ],
     )
     assert result.exit_code == 1 and "--detours" in result.output
+
+
+def test_supported_questions_get_further_episodes_on_other_pages(tmp_path):
+    from browser_env.corpus import build_corpus
+
+    pages = [
+        ("Eiffel Tower", "The Eiffel Tower was designed by the engineer Gustave Eiffel and his company."),
+        ("Gustave Eiffel", "Gustave Eiffel designed the Eiffel Tower for the 1889 World's Fair in Paris."),
+        ("Paris", "Paris is the capital of France and home to many museums and monuments."),
+    ]
+    web = tmp_path / "web.jsonl"
+    web.write_text(
+        "".join(
+            json.dumps({"url": f"https://en.wikipedia.org/wiki/{t.replace(' ', '_')}", "title": t, "text": x})
+            + "\n"
+            for t, x in pages
+        )
+    )
+    build_corpus("demos-twice", [str(web)], dense=False, force=True, show_progress=False).close()
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"question": "who designed the eiffel tower", "answer": ["Gustave Eiffel"]})
+    )
+    db, report = tmp_path / "s.sqlite", tmp_path / "r.json"
+    args = ["demos", "generate", "-c", "demos-twice", "-q", str(questions), "--detours", "0"]
+    result = runner.invoke(
+        app, [*args, "--episodes-per-question", "3", "--db", str(db), "--report", str(report)]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(report.read_text())
+    assert summary["episodes"] == 2 and summary["supported"] == 2 and summary["alternatives"] == 1
+    store = EpisodeStore(db)
+    try:
+        episodes = sorted(store.iter_episodes(), key=lambda e: e.metadata["attempt"])
+    finally:
+        store.close()
+    first, second = (e.quotes[0].url for e in episodes)
+    assert first != second  # the further episode quotes another page
+    assert episodes[1].metadata["avoided_urls"] == [first]
+    refused = runner.invoke(app, [*args, "--episodes-per-question", "0", "--db", str(db)])
+    assert refused.exit_code != 0 and "--episodes-per-question" in refused.output
