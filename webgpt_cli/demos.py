@@ -167,7 +167,8 @@ def generate(
         raise _fail("--split must be train, test or all")
     from demonstrations.splits import select
 
-    answerable = [q for q in select(records, split) if q.gold_answers]  # type: ignore[arg-type]
+    in_split = select(records, split)  # type: ignore[arg-type]
+    answerable = [q for q in in_split if q.gold_answers]
     selected = answerable[offset:][:limit] if limit is not None else answerable[offset:]
     if not selected:
         raise _fail(f"{questions}: no questions with gold answers to demonstrate ({len(records)} read)")
@@ -207,7 +208,8 @@ def generate(
         "corpus": corpus,
         "questions_file": str(questions),
         "questions_read": len(records),
-        "questions_without_gold_answers": len(records) - len(answerable),
+        "questions_without_gold_answers": len(in_split) - len(answerable),
+        "questions_outside_split": len(records) - len(in_split),
         **result.to_dict(),
         "db": str(store.path),
         "settings": {
@@ -262,6 +264,8 @@ def _print_generate_summary(summary: dict[str, Any]) -> None:
     typer.echo(f"  detours taken: {summary['detours'] or 'none'}")
     if summary["questions_without_gold_answers"]:
         typer.echo(f"  skipped (no gold answers): {summary['questions_without_gold_answers']}")
+    if summary["questions_outside_split"]:
+        typer.echo(f"  not in the {summary['settings']['split']} split: {summary['questions_outside_split']}")
     typer.echo(f"  stored in {summary['db']}")
 
 

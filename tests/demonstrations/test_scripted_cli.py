@@ -155,3 +155,25 @@ def test_supported_questions_get_further_episodes_on_other_pages(tmp_path):
     assert episodes[1].metadata["avoided_urls"] == [first]
     refused = runner.invoke(app, [*args, "--episodes-per-question", "0", "--db", str(db)])
     assert refused.exit_code != 0 and "--episodes-per-question" in refused.output
+
+
+def test_the_report_counts_questions_outside_the_split_apart(tmp_path, tiny_corpus):
+    reports = {}
+    for split in ("train", "test"):
+        report = tmp_path / f"{split}.json"
+        args = [
+            "demos",
+            "generate",
+            "-c",
+            tiny_corpus,
+            "-q",
+            str(FIXTURES / "tiny_questions.jsonl"),
+            "--split",
+        ]
+        result = runner.invoke(app, [*args, split, "--db", str(tmp_path / "s.db"), "--report", str(report)])
+        reports[split] = json.loads(report.read_text()) if result.exit_code == 0 else None
+    done = [r for r in reports.values() if r is not None]
+    assert done, reports  # the six questions fall in at least one split
+    for report in done:
+        assert report["questions_without_gold_answers"] == 0
+        assert report["episodes"] + report["questions_outside_split"] == report["questions_read"]
