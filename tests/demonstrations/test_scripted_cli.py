@@ -158,19 +158,12 @@ def test_supported_questions_get_further_episodes_on_other_pages(tmp_path):
 
 
 def test_the_report_counts_questions_outside_the_split_apart(tmp_path, tiny_corpus):
+    questions = str(FIXTURES / "tiny_questions.jsonl")
     reports = {}
     for split in ("train", "test"):
-        report = tmp_path / f"{split}.json"
-        args = [
-            "demos",
-            "generate",
-            "-c",
-            tiny_corpus,
-            "-q",
-            str(FIXTURES / "tiny_questions.jsonl"),
-            "--split",
-        ]
-        result = runner.invoke(app, [*args, split, "--db", str(tmp_path / "s.db"), "--report", str(report)])
+        report, db = tmp_path / f"{split}.json", str(tmp_path / "s.db")
+        options = ["-c", tiny_corpus, "-q", questions, "--split", split, "--db", db, "--report", str(report)]
+        result = runner.invoke(app, ["demos", "generate", *options])
         reports[split] = json.loads(report.read_text()) if result.exit_code == 0 else None
     done = [r for r in reports.values() if r is not None]
     assert done, reports  # the six questions fall in at least one split
