@@ -18,6 +18,7 @@ from agent.config import AGENT_DEFAULTS, SAMPLING_DEFAULTS
 from agent.policies.engine import LMEngine
 from agent.prompts import PromptFormat, encode_answer_prompt
 from browser_env.protocol import EndReason
+from browser_env.protocol.keywords import stems
 from browser_env.protocol.observation import MARK
 from browser_env.web import Fetcher
 from demonstrations.formats import QuoteLike
@@ -69,11 +70,16 @@ class Answerer(Protocol):
     def write(self, question: str, quotes: Sequence[QuoteLike], n: int = 1) -> list[str]: ...
 
 
+ECHO_RETRIES = 3  # answers sampled for each one that only repeats the question
+
+
 class ModelAnswerer:
     """Answers from a causal LM: greedy for one answer, sampled at ``temperature`` for several. For models
     not trained on answers: ``fallback_prefix`` starts a second try when the first comes out empty (the
     untrained model tends to copy a quote's header instead of answering), and with ``attribute``
-    uncited sentences that a quote supports get its ``[n]`` (``agent.citations.attribute_citations``)."""
+    uncited sentences that a quote supports get its ``[n]`` (``agent.citations.attribute_citations``). An
+    answer that only repeats the question's words (``echoes_question``) is sampled again, up to
+    ``ECHO_RETRIES`` times, and kept when every retry does the same."""
 
     def __init__(
         self,
@@ -128,6 +134,12 @@ class ModelAnswerer:
             retries = self._sample(prefill, len(empty), self.fallback_prefix, headers)
             for i, text in zip(empty, retries, strict=True):
                 texts[i] = text
+        echoes = [i for i, text in enumerate(texts) if echoes_question(text, question)]
+        if echoes:  # "Eiffel Tower [1]." to "Who designed the Eiffel Tower?" answers nothing: sample again
+            retries = self._sample(prefill, ECHO_RETRIES * len(echoes), "", headers)
+            fresh = iter([text for text in retries if text and not echoes_question(text, question)])
+            for i in echoes:
+                texts[i] = next(fresh, texts[i])
         return texts
 
     def _sample(self, prefill: Any, n: int, prefix: str, headers: frozenset[str]) -> list[str]:
@@ -146,6 +158,15 @@ class ModelAnswerer:
         return [
             tidy(_clean(prefix + self.engine.decode(output), headers)) if output else "" for output in outputs
         ]
+
+
+def echoes_question(answer: str, question: str) -> bool:
+    """Whether the answer's lead (what comes before its first citation) only repeats the question's own
+    words; never for a question that offers a choice ("batman or spider man")."""
+    if " or " in f" {question.casefold()} ":
+        return False
+    lead = stems(answer.split("[", 1)[0])
+    return bool(lead) and lead <= stems(question)
 
 
 @dataclass(frozen=True)

@@ -275,3 +275,21 @@ def test_model_answers_are_sampled_on_the_models_device(tiny_lm_dir, device: str
     texts = answerer.write("Q?", quotes, n=3)
     again = ModelAnswerer(engine, temperature=1.0, max_new_tokens=12, seed=0).write("Q?", quotes, n=3)
     assert texts == again and len(set(texts)) > 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "question", "echoes"),
+    [
+        ("Eiffel Tower [1]. According to Eiffel Tower, …", "Who designed the Eiffel Tower?", True),
+        ("The towers [1].", "Who designed the Eiffel Tower?", True),  # plural and article do not hide it
+        ("Gustave Eiffel [1].", "Who designed the Eiffel Tower?", False),
+        ("Batman [1].", "who came out first batman or spider man", False),  # a choice the question offers
+        ("[1] nothing before the citation", "Who designed the Eiffel Tower?", False),
+    ],
+)
+def test_an_answer_that_only_repeats_the_question_is_recognised(
+    answer: str, question: str, echoes: bool
+) -> None:
+    from agent.answer import echoes_question
+
+    assert echoes_question(answer, question) is echoes
