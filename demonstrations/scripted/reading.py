@@ -146,7 +146,8 @@ def best_sentence(
 
     - at least ``min_coverage`` of the question's content words, each weighted by ``weight`` (how rare
       the word is in the corpus, so that ``parthenon`` counts more than ``located``; equal weights
-      without one), and at least ``min_overlap`` of them, one in the answer's sentence itself;
+      without one), and at least ``min_overlap`` of them, one in the quote itself; the answer's
+      sentence holds one too, or refers back early ("he", "it") to the sentence before;
     - every word that looks specific: numbers, short acronyms (``uk``, ``nhl``);
     - the most specific word (the rarest; the longest without ``weight``);
     - both words of one adjacent pair (``lost girl``) when the question has such pairs;
@@ -161,7 +162,7 @@ def best_sentence(
     ``Target.reason`` says what it covered; ``misses``, when given, gets why each other sentence that
     holds a gold answer was refused."""
     question_terms = _QuestionTerms(question, gold, weight)
-    if not question_terms.keys and not question_terms.required:
+    if not question_terms.keys:  # numbers and acronyms count among the keys
         return None
     title_stems = stems(page.title)
     asked = stems(question)

@@ -141,13 +141,18 @@ def test_bad_options_fail_clearly(args: list[str], message: str, tiny_corpus) ->
     assert message in result.output
 
 
-@pytest.mark.slow
-def test_ask_json_with_the_untrained_base_model(tiny_corpus, default_model_dir) -> None:
-    args = ["--corpus", tiny_corpus.name, "--policy", "smollm2-135m", "--json", "--seed", "0"]
-    result = ask("Who designed the Eiffel Tower?", *args)
+def ask_json(corpus, *options: str) -> dict:
+    """``webgpt ask --json`` on the README's question over ``corpus``: the payload, with every key."""
+    result = ask("Who designed the Eiffel Tower?", "--corpus", corpus.name, "--json", "--seed", "0", *options)
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert set(payload) >= KEYS
+    return payload
+
+
+@pytest.mark.slow
+def test_ask_json_with_the_untrained_base_model(tiny_corpus, default_model_dir) -> None:
+    payload = ask_json(tiny_corpus, "--policy", "smollm2-135m")
     assert payload["declined"] is False and payload["answer"].strip()
     assert_verbatim_and_valid(payload, tiny_corpus)
     assert payload["timings"]["generated_tokens"] > 0
@@ -155,11 +160,7 @@ def test_ask_json_with_the_untrained_base_model(tiny_corpus, default_model_dir) 
 
 @pytest.mark.slow
 def test_ask_uses_the_shipped_policy_by_default(tiny_corpus, default_model_dir) -> None:
-    args = ["--corpus", tiny_corpus.name, "--json", "--seed", "0", "--max-actions", "8"]
-    result = ask("Who designed the Eiffel Tower?", *args)
-    assert result.exit_code == 0, result.output
-    payload = json.loads(result.stdout)
-    assert set(payload) >= KEYS
+    payload = ask_json(tiny_corpus, "--max-actions", "8")
     assert 1 <= len(payload["actions"]) <= 8 and payload["timings"]["generated_tokens"] > 0
     for action in payload["actions"]:
         assert not isinstance(parse_action(action), InvalidAction), action
