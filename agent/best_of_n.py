@@ -61,6 +61,13 @@ def select_best(candidates: Sequence[Candidate]) -> Candidate:
     return max(enumerate(candidates), key=key)[1]
 
 
+def episodes_to_run(policy: Policy | Sequence[Policy], n: int) -> int:
+    """How many episodes best-of-``n`` runs: one when every policy browses the same way every time
+    (``deterministic``), else ``n``."""
+    policies = list(policy) if isinstance(policy, Sequence) else [policy]
+    return 1 if n > 1 and all(getattr(p, "deterministic", False) for p in policies) else n
+
+
 def best_of_n(
     question: str,
     policy: Policy | Sequence[Policy],
@@ -91,10 +98,10 @@ def best_of_n(
     if n * answers_per_episode > 1 and reward_model is None:
         raise ValueError("best-of-n with more than one candidate needs a reward model")
     policies = list(policy) if isinstance(policy, Sequence) else [policy]
-    if n > 1 and all(getattr(p, "deterministic", False) for p in policies):
-        # Episodes that would all take the same steps: browse once and sample every answer there, in
-        # one batch. Candidates keep their order: the first k are what best-of-k would have drawn.
-        n, answers_per_episode = 1, n * answers_per_episode
+    episodes = episodes_to_run(policies, n)
+    # Episodes that would all take the same steps: browse once and sample every answer there, in one
+    # batch. Candidates keep their order: the first k are what best-of-k would have drawn.
+    n, answers_per_episode = episodes, n * answers_per_episode // episodes
     timings = Timings()
     results: list[EpisodeResult] = []
     for index in range(n):

@@ -256,7 +256,7 @@ def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | N
             console.print(f"[red]{error}[/red]")
             raise typer.Exit(1) from error
         startup["model_load"] = _since(started)
-        from agent.best_of_n import best_of_n
+        from agent.best_of_n import best_of_n, episodes_to_run
         from browser_env.env import EnvConfig
 
         def on_step(event: Any) -> None:
@@ -270,7 +270,7 @@ def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | N
 
         def on_episode(result: Any) -> None:
             if options["best_of"] > 1:
-                episodes = 1 if getattr(agent.policy, "deterministic", False) else options["best_of"]
+                episodes = episodes_to_run(agent.policy, options["best_of"])
                 console.print(
                     f"Episode {len(done) + 1} of {episodes} done "
                     f"({len(result.answers)} answer(s), {len(result.actions)} actions)",
