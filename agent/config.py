@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 Mode = Literal["free", "guided", "scheduled"]
 MODES: tuple[Mode, ...] = ("free", "guided", "scheduled")
+READERS = ("ranker", "likelihood")
 AGENT_CONFIG = "webgpt.json"
 MAX_CANDIDATES = 64
 """The most candidate answers best-of-n samples and scores in one call (episodes × answers per
@@ -59,6 +60,10 @@ class AgentConfig:
     """chat (the model's chat template) or plain; None picks chat when the tokenizer has a template."""
     attribute: bool | None = None
     """Add [n] to uncited answer sentences that a quote supports (for models not trained to cite)."""
+    reader: str | None = None
+    """What scheduled browsing reads pages with: ranker (skims each page and quotes the sentence the
+    shipped sentence ranker scores highest; the default) or likelihood (quotes from the visible window
+    what most raises the model's likelihood of the question)."""
     max_prompt_tokens: int = 2048
     """Observations are shortened to fit (see ``agent.prompts.fit_observation``)."""
     answer_max_new_tokens: int = 160
@@ -67,6 +72,8 @@ class AgentConfig:
     def __post_init__(self) -> None:
         if self.mode is not None and self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}: use free, guided or scheduled")
+        if self.reader is not None and self.reader not in READERS:
+            raise ValueError(f"unknown reader {self.reader!r}: use {' or '.join(READERS)}")
         if self.max_prompt_tokens < 64 or self.answer_max_new_tokens < 1:
             raise ValueError("max_prompt_tokens must be at least 64 and answer_max_new_tokens at least 1")
 

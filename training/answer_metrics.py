@@ -69,7 +69,8 @@ def gold_in_cited_quote(answer: str, golds: Sequence[str], quotes: Sequence[Cite
 
 @dataclass(frozen=True)
 class AnswerScore:
-    """Every per-question metric of one answer (``declined``: no answer was given)."""
+    """Every per-question metric of one answer (``declined``: no answer was given; ``gold_in_quotes``:
+    some collected quote holds a gold answer, whatever the answer says: what browsing found)."""
 
     declined: bool
     exact: bool
@@ -80,6 +81,7 @@ class AnswerScore:
     cited_share: float | None
     verified_share: float | None
     correct_and_cited: bool
+    gold_in_quotes: bool
 
 
 def score_answer(
@@ -94,8 +96,9 @@ def score_answer(
     """All metrics for one answer; ``verified`` gives, per cited reference, whether its quote verified."""
     from browser_env.protocol import parse_citations
 
+    held = any(contains_gold(quote.text, golds) for quote in quotes)
     if declined:
-        return AnswerScore(True, False, False, False, 0, False, None, None, False)
+        return AnswerScore(True, False, False, False, 0, False, None, None, False, held)
     cited = parse_citations(answer)
     checks = [v for v in verified if v is not None]
     correct = contains_gold(answer, golds)
@@ -109,6 +112,7 @@ def score_answer(
         cited_share=cited_sentence_share(answer),
         verified_share=sum(checks) / len(checks) if checks else None,
         correct_and_cited=correct and gold_in_cited_quote(answer, golds, quotes),
+        gold_in_quotes=held,
     )
 
 

@@ -42,7 +42,9 @@ class EvalConfig:
     questions: str = field(default="", metadata={"help": "Question set: NQ JSONL, TruthfulQA CSV, HotpotQA."})
     corpus: str = field(default="default", metadata={"help": "Corpus to browse."})
     split: str = field(default="test", metadata={"help": "test, train or all (the fixed question split)."})
-    limit: int | None = field(default=None, metadata={"help": "At most this many questions."})
+    limit: int | None = field(
+        default=None, metadata={"help": "At most this many questions (counted after --reachable_only)."}
+    )
     policy: str = field(
         default=SHIPPED_POLICY_ID,
         metadata={"help": "Model id or folder, scripted, closed-book or bm25-top3."},
@@ -106,6 +108,7 @@ def summarize(rows: list[QuestionResult]) -> dict[str, Any]:
         "accuracy_short": pct([r.score["correct_short"] for r in rows]),
         "correct_and_cited": pct([r.score["correct_and_cited"] for r in rows]),
         "correct_citing_gold": pct([r.score["correct_and_cited"] for r in correct]),
+        "quotes_hold_gold": pct([r.score.get("gold_in_quotes") for r in rows]),
         "with_citation": pct([r.score["has_citation"] for r in answered]),
         "sentences_cited": pct([r.score["cited_share"] for r in answered]),
         "citations_verified": pct([r.score["verified_share"] for r in answered]),
@@ -140,7 +143,6 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     from demonstrations.splits import select
 
     questions = [q for q in select(load_questions(Path(config.questions)), config.split) if q.gold_answers]  # type: ignore[arg-type]
-    questions = questions[: config.limit] if config.limit else questions
     if not questions:
         raise ValueError(f"{config.questions}: no questions with gold answers in split {config.split!r}")
     if max(config.best_of_values) > 1 and config.reward_model is None:
@@ -152,6 +154,7 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
         raise ValueError("--reachable_only needs --reachable (a cache written by bench/teacher.py)")
     if config.reachable_only:
         questions = [q for q in questions if reachable.get(q.question)]
+    questions = questions[: config.limit] if config.limit else questions
     wanted = {q.question for q in questions}
     results = [r for r in _resume(config) if r.question in wanted]
     done = {r.question for r in results}

@@ -47,3 +47,11 @@ def recipe(ctx: typer.Context) -> None:
     from training.recipe import main
 
     raise typer.Exit(main(ctx.args))
+
+
+@app.command("ranker", context_settings=_PASS_THROUGH, add_help_option=False)
+def ranker(ctx: typer.Context) -> None:
+    """The sentence ranker scheduled browsing quotes with (flags: webgpt train ranker --help)."""
+    from training.sentence_ranker import main
+
+    raise typer.Exit(main(ctx.args))

@@ -51,7 +51,8 @@ def load_agent(
     from agent.models import DEFAULT_MODEL_ID, SHIPPED_POLICY_ID, load_causal_lm
     from agent.policies.engine import LMEngine
     from agent.policies.lm import LMPolicy
-    from agent.policies.scripted import QuestionLikelihood
+    from agent.policies.scripted import QuestionLikelihood, ScheduleConfig
+    from agent.sentence_ranker import SentenceRanker
 
     model = model or SHIPPED_POLICY_ID
     loaded = load_causal_lm(model, device=device)
@@ -69,8 +70,13 @@ def load_agent(
     sampled = SAMPLING_DEFAULTS.temperature if temperature is None else temperature
     if mode == "scheduled":
         scheduled_temperature = 0.0 if temperature is None else temperature
+        if (settings.reader or "ranker") == "ranker":
+            scorer: Any = SentenceRanker.load()
+            schedule = ScheduleConfig(skim=True)
+        else:
+            scorer, schedule = QuestionLikelihood(engine), ScheduleConfig()
         policy: Any = ScriptedPolicy(
-            QuestionLikelihood(engine), name=model, temperature=scheduled_temperature, seed=seed
+            scorer, schedule, name=model, temperature=scheduled_temperature, seed=seed
         )
     elif mode in ("free", "guided"):
         sampling = SamplingConfig(temperature=sampled, top_p=top_p, seed=seed)

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from agent.policies.engine import LMEngine
 from agent.policies.lm import window_sentences
 from browser_env import textmatch
-from browser_env.protocol.keywords import distinct_content_words
+from browser_env.protocol.keywords import distinct_content_words, stems
 
 _WORD = re.compile(r"\w+")
 
@@ -103,6 +103,11 @@ class ScheduleConfig:
     max_pages: int = 3  # results opened per search
     max_scrolls: int = 2  # per page
     max_finds: int = 2  # per page
+    follow_snippet: bool = False  # after the top of a page, go to the passage its result's snippet showed
+    snippet_phrase_words: int = 6
+    later_page_ratio: float = 0.0  # a quote from a later page must score this share of the best so far
+    skim: bool = False  # read each page window by window, then quote its best sentence
+    max_skim_windows: int = 30  # per page
 
 
 @dataclass
@@ -111,6 +116,21 @@ class _PageState:
     scrolls: int = 0
     finds: list[str] = field(default_factory=list)
     best: float | None = None
+    followed_snippet: bool = False
+    best_sentence: tuple[float, str] | None = None  # skimming: the best sentence read so far
+    going_to: str | None = None  # skimming: the sentence being brought into view to quote
+
+
+def snippet_phrase(snippet: str, window: str, words: int = 6) -> str | None:
+    """The first ``words`` words of a result's snippet, to ``Find in page`` the passage the search
+    engine matched; None when the snippet is empty or already in view."""
+    tokens = snippet.replace("…", " ").split()
+    if not tokens:
+        return None
+    phrase = " ".join(tokens[:words])
+    if textmatch.normalize(phrase) in textmatch.normalize(window):
+        return None
+    return phrase
 
 
 class ScriptedPolicy:
@@ -151,6 +171,8 @@ class ScriptedPolicy:
         self.opened: set[str] = set()
         self.opened_this_search = 0
         self.pages: dict[str, _PageState] = {}
+        self.snippets: dict[str, str] = {}
+        self.best_quote: float | None = None
 
     def act(self, observation: str, info: dict[str, Any]) -> str | None:
         quotes = info.get("quotes") or []
@@ -190,12 +212,20 @@ class ScriptedPolicy:
         scores = self.scorer.score(self.question, passages)
         chosen = candidates[self._pick(scores, list(range(len(candidates))))]
         self.opened.add(chosen["url"])
+        self.snippets[chosen["url"]] = chosen.get("snippet") or ""
         self.opened_this_search += 1
         return f"Clicked on link {chosen['id']}"
 
     def _read(self, url: str, info: dict[str, Any]) -> str | None:
         state = self.pages.setdefault(url, _PageState())
         window = info.get("window_text") or ""
+        if self.config.skim:
+            return self._skim(state, info)
+        if self.config.follow_snippet and not state.followed_snippet:
+            state.followed_snippet = True
+            phrase = snippet_phrase(self.snippets.get(url, ""), window, self.config.snippet_phrase_words)
+            if phrase:
+                return f"Find in page: {phrase}"
         if state.quotes < self.config.quotes_per_page:
             quoted = {textmatch.normalize(q["text"]) for q in info.get("quotes") or []}
             paragraphs = info.get("window_paragraphs") or []
@@ -206,10 +236,13 @@ class ScriptedPolicy:
                 floor = self.scorer.threshold
                 if state.best is not None:
                     floor = max(floor, state.best * self.config.second_quote_ratio)
+                if self.best_quote is not None and self.config.later_page_ratio > 0:
+                    floor = max(floor, self.best_quote * self.config.later_page_ratio)
                 eligible = [k for k in range(len(sentences)) if scores[k] >= floor]
                 if eligible:
                     best = self._pick(scores, eligible)
                     state.best = scores[best] if state.best is None else state.best
+                    self.best_quote = max(scores[best], self.best_quote or scores[best])
                     state.quotes += 1
                     return f"Quote: {sentences[best]}"
         if state.quotes:
@@ -226,6 +259,43 @@ class ScriptedPolicy:
                 state.finds.append(word)
                 return f"Find in page: {word}"
         return None
+
+    def _skim(self, state: _PageState, info: dict[str, Any]) -> str | None:
+        """Score every window's sentences while scrolling to the end of the page (or
+        ``max_skim_windows``), then bring the best one into view and quote it."""
+        if state.quotes:
+            return None
+        quoted = {textmatch.normalize(q["text"]) for q in info.get("quotes") or []}
+        asked = stems(self.question)
+        sentences = [
+            s
+            for s in window_sentences(info.get("window_paragraphs") or [])
+            if textmatch.normalize(s) not in quoted and asked & stems(s)
+        ]
+        if state.going_to is not None:
+            state.quotes += 1
+            return f"Quote: {state.going_to}"
+        if sentences:
+            title = info.get("title") or ""
+            scores = self.scorer.score(self.question, [(title, sentence) for sentence in sentences])
+            best = max(range(len(sentences)), key=lambda k: (scores[k], -k))
+            if state.best_sentence is None or scores[best] > state.best_sentence[0]:
+                state.best_sentence = (scores[best], sentences[best])
+        _, last, total = info.get("scrollbar") or (0, 0, 0)
+        if state.scrolls < self.config.max_skim_windows and last < total - 1:
+            state.scrolls += 1
+            return "Scrolled down 1"
+        if state.best_sentence is None or state.best_sentence[0] < self.scorer.threshold:
+            return None
+        ratio = self.config.later_page_ratio
+        if self.best_quote is not None and ratio > 0 and state.best_sentence[0] < self.best_quote * ratio:
+            return None
+        self.best_quote = max(state.best_sentence[0], self.best_quote or state.best_sentence[0])
+        state.going_to = state.best_sentence[1]
+        if state.going_to in sentences:
+            state.quotes += 1
+            return f"Quote: {state.going_to}"
+        return f"Find in page: {' '.join(state.going_to.split()[: self.config.snippet_phrase_words])}"
 
     def _leave(self, quotes: list, info: dict[str, Any]) -> str | None:
         if len(quotes) >= 1 and self.opened_this_search >= self.config.max_pages:

@@ -1,0 +1,175 @@
+"""A learned sentence ranker: which sentence on a page answers the question.
+
+A logistic regression over a few features of (question, page title, sentence): MiniLM similarity, how
+much of the question's wording the sentence covers (each word weighted by its rarity in English, from
+``wordfreq``), whether the sentence holds the kind of thing the question asks for (a year for "when", a
+number for "how many", a name it does not mention for "who"), and how much it adds beyond the question.
+``training/sentence_ranker.py`` fits the weights on the training split, labelling a sentence positive
+when it holds a gold answer; the shipped weights are ``agent/weights/sentence-ranker.json``.
+
+It is a ``RelevanceScorer`` (``agent/policies/scripted.py``): scheduled browsing uses it to decide which
+sentence to quote. Scores are log-odds; ``threshold`` is the least a sentence must score to be quoted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from browser_env.protocol.keywords import GENERIC, content_words, stem
+
+SHIPPED_RANKER = Path(__file__).parent / "weights" / "sentence-ranker.json"
+DEFAULT_THRESHOLD = -3.0  # log-odds: near the share of positives among the sentences it was fit on
+FEATURES = (
+    "similarity",
+    "coverage",
+    "coverage_with_title",
+    "rarest_present",
+    "wanted_kind",
+    "new_name",
+    "has_number",
+    "novelty",
+    "log_words",
+)
+_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
+_MONTH = re.compile(
+    r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\b"
+)
+_NUMBER = re.compile(
+    r"\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"hundred|thousand|million|billion|dozen)\b",
+    re.IGNORECASE,
+)
+_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’-]+")
+
+
+@lru_cache(maxsize=65536)
+def rarity(word: str) -> float:
+    """How rare ``word`` is in English: 8 minus its Zipf frequency, at least 0.5."""
+    from wordfreq import zipf_frequency
+
+    return max(0.5, 8.0 - zipf_frequency(word, "en"))
+
+
+def question_kind(question: str) -> str:
+    """What the question asks for: when, number, who, where or other."""
+    text = question.lower()
+    if re.search(r"\bhow (many|much|long|old|far|tall|big)\b", text):
+        return "number"
+    if re.search(r"\b(when|what year|which year|what date)\b", text):
+        return "when"
+    if re.search(r"\b(who|whom|whose)\b", text):
+        return "who"
+    if re.search(r"\bwhere\b", text):
+        return "where"
+    return "other"
+
+
+def _question_stems(question: str) -> dict[str, float]:
+    weights: dict[str, float] = {}
+    for word in content_words(question):
+        if word not in GENERIC:
+            weights[stem(word)] = max(weights.get(stem(word), 0.0), rarity(word))
+    return weights
+
+
+def _new_names(sentence: str, question: str) -> bool:
+    asked = {w.lower() for w in re.findall(r"[\w']+", question)}
+    return any(name.lower().strip("'’") not in asked for name in _CAPITALISED.findall(sentence))
+
+
+def features(question: str, title: str, sentence: str, similarity: float) -> list[float]:
+    """The ranker's features, in the order of ``FEATURES``."""
+    wanted = _question_stems(question)
+    total = sum(wanted.values()) or 1.0
+    in_sentence = {stem(w) for w in content_words(sentence)}
+    in_title = {stem(w) for w in content_words(title)}
+    covered = sum(v for k, v in wanted.items() if k in in_sentence)
+    covered_with_title = sum(v for k, v in wanted.items() if k in in_sentence | in_title)
+    rarest = max(wanted, key=lambda k: wanted[k]) if wanted else None
+    has_year = bool(_YEAR.search(sentence) or _MONTH.search(sentence))
+    has_number = bool(_NUMBER.search(sentence))
+    new_name = _new_names(sentence, question)
+    kind = question_kind(question)
+    wanted_kind = {
+        "when": has_year,
+        "number": has_number,
+        "who": new_name,
+        "where": new_name,
+    }.get(kind, True)
+    sentence_words = content_words(sentence)
+    question_stems = {stem(w) for w in content_words(question)}
+    novelty = sum(stem(w) not in question_stems for w in sentence_words) / max(1, len(sentence_words))
+    return [
+        similarity,
+        covered / total,
+        covered_with_title / total,
+        float(rarest is not None and rarest in in_sentence | in_title),
+        float(wanted_kind),
+        float(new_name),
+        float(has_number),
+        novelty,
+        math.log1p(len(sentence.split())),
+    ]
+
+
+def similarities(question: str, passages: list[tuple[str, str]]) -> list[float]:
+    """MiniLM cosine of the question with each ``title: sentence``."""
+    from browser_env.search.dense import encode
+
+    if not passages:
+        return []
+    vectors = encode([question] + [f"{title}: {text}" if title else text for title, text in passages])
+    return [float(v) for v in vectors[1:] @ vectors[0]]
+
+
+@dataclass
+class SentenceRanker:
+    """Log-odds that a sentence answers the question (see the module docstring)."""
+
+    weights: list[float]
+    bias: float
+    mean: list[float]
+    scale: list[float]
+    threshold: float = DEFAULT_THRESHOLD
+    _cache: dict[tuple[str, str, str], float] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, path: Path = SHIPPED_RANKER) -> SentenceRanker:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            if list(data["features"]) != list(FEATURES):
+                raise ValueError(f"features {data['features']} differ from this version's {list(FEATURES)}")
+            return cls(
+                data["weights"],
+                data["bias"],
+                data["mean"],
+                data["scale"],
+                data.get("threshold", DEFAULT_THRESHOLD),
+            )
+        except (OSError, KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}: not a sentence ranker ({error})") from error
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "features": list(FEATURES),
+            "weights": self.weights,
+            "bias": self.bias,
+            "mean": self.mean,
+            "scale": self.scale,
+            "threshold": self.threshold,
+        }
+
+    def log_odds(self, values: list[float]) -> float:
+        standard = [(v - m) / s for v, m, s in zip(values, self.mean, self.scale, strict=True)]
+        return self.bias + sum(w * x for w, x in zip(self.weights, standard, strict=True))
+
+    def score(self, question: str, passages: list[tuple[str, str]]) -> list[float]:
+        todo = [p for p in dict.fromkeys(passages) if (question, *p) not in self._cache]
+        for (title, text), similarity in zip(todo, similarities(question, todo), strict=True):
+            self._cache[(question, title, text)] = self.log_odds(features(question, title, text, similarity))
+        return [self._cache[(question, *p)] for p in passages]

@@ -1,0 +1,108 @@
+"""The sentence ranker (agent/sentence_ranker.py) and skimming a page with it (ScheduleConfig.skim)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tiny_models import html
+
+from agent.policies.scripted import ScheduleConfig, ScriptedPolicy, WordOverlap
+from agent.rollout import run_episode
+from agent.sentence_ranker import FEATURES, SentenceRanker, features, question_kind
+from browser_env.docstore import Document
+from browser_env.memory_web import MemoryWeb
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("how many seasons of the rugrats are there", "number"),
+        ("when did the royal mint move to wales", "when"),
+        ("who wrote papa got a brand new bag", "who"),
+        ("where was percy jackson filmed", "where"),
+        ("what are the colors of the netherlands flag", "other"),
+    ],
+)
+def test_question_kind(question: str, kind: str) -> None:
+    assert question_kind(question) == kind
+
+
+def test_features_see_the_kind_of_answer_and_the_rare_words() -> None:
+    question = "when did the royal mint move to wales"
+    dated = features(question, "Royal Mint", "The Royal Mint moved to Llantrisant in Wales in 1968.", 0.5)
+    undated = features(question, "Royal Mint", "The Royal Mint makes coins for many countries.", 0.5)
+    kind = FEATURES.index("wanted_kind")
+    assert dated[kind] == 1.0 and undated[kind] == 0.0
+    coverage = FEATURES.index("coverage")
+    assert dated[coverage] > undated[coverage]
+    # "wales" is rarer than "move": covering it counts for more than covering "move".
+    rare = features(question, "", "Wales has a mint.", 0.5)[coverage]
+    common = features(question, "", "They move a lot.", 0.5)[coverage]
+    assert rare > common
+
+
+def test_the_shipped_ranker_prefers_the_sentence_that_answers() -> None:
+    ranker = SentenceRanker.load()
+    question = "who wrote the novel moby dick"
+    answering, aside = ranker.score(
+        question,
+        [
+            ("Moby-Dick", "Moby-Dick is an 1851 novel by American writer Herman Melville."),
+            ("Moby-Dick", "The novel was a commercial failure and out of print when he died."),
+        ],
+    )
+    assert answering > aside
+
+
+@pytest.mark.parametrize("content", ["not json", '{"weights": [1.0]}', json.dumps({"features": ["x"]})])
+def test_a_broken_ranker_file_is_refused_clearly(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "ranker.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match="not a sentence ranker"):
+        SentenceRanker.load(path)
+
+
+def test_log_odds_follow_the_weights() -> None:
+    ranker = SentenceRanker(
+        weights=[2.0] + [0.0] * (len(FEATURES) - 1),
+        bias=-1.0,
+        mean=[0.5] + [0.0] * 8,
+        scale=[0.25] + [1.0] * 8,
+    )
+    values = [1.0] + [0.0] * (len(FEATURES) - 1)
+    assert ranker.log_odds(values) == pytest.approx(-1.0 + 2.0 * (1.0 - 0.5) / 0.25)
+
+
+def test_skimming_reads_the_whole_page_and_quotes_its_best_sentence() -> None:
+    def filler(years: range) -> str:
+        return "".join(
+            f"<p>The harbour lighthouse of Porthcawl was painted in {n} by the council.</p>" for n in years
+        )
+
+    answer = "The Porthcawl harbour lighthouse was designed by the engineer Ada Pryce in 1866."
+    web = MemoryWeb(
+        [
+            Document(
+                "https://example.org/light",
+                "Porthcawl Lighthouse",
+                html(
+                    "Porthcawl Lighthouse",
+                    filler(range(1900, 1930)) + f"<p>{answer}</p>" + filler(range(1930, 1960)),
+                ),
+                "html",
+            )
+        ]
+    )
+    policy = ScriptedPolicy(WordOverlap(), ScheduleConfig(skim=True, target_quotes=1))
+    result = run_episode("Who designed the Porthcawl harbour lighthouse?", policy, web, web)
+    commands = result.actions
+    assert commands.count("Scrolled down 1") >= 2
+    assert any(c.startswith("Find in page: The Porthcawl harbour lighthouse") for c in commands)
+    assert [q.text for q in result.record.quotes] == [answer]
+    assert commands.index(next(c for c in commands if c.startswith("Quote:"))) > commands.index(
+        "Scrolled down 1"
+    )
+    assert all(step.valid for step in result.record.steps)
+    assert result.record.end_reason == "answer"
