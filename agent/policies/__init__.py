@@ -2,8 +2,9 @@
 
 - ``LMPolicy`` (lm.py): a causal LM, ``free`` (it writes the command) or ``guided`` (it chooses among
   valid commands, then fills the argument).
-- ``ScriptedPolicy`` (scripted.py): a fixed schedule choosing with a relevance scorer; with the
-  ``QuestionLikelihood`` scorer it is the ``scheduled`` mode of a language model.
+- ``ScriptedPolicy`` (scripted.py): a fixed schedule choosing with a relevance scorer; skimming pages
+  with the shipped ``SentenceRanker`` (or, with ``"reader": "likelihood"``, quoting by the model's
+  ``QuestionLikelihood``) it is the ``scheduled`` mode of a language model, which then writes the answer.
 - ``ReplayPolicy`` (base.py): a list of commands.
 
 ``load_agent`` builds the policy and the answerer for a model id, folder or hub id.

@@ -7,16 +7,22 @@ next result when the page has nothing; ``End: Answer`` once ``target_quotes`` qu
 the pages to try run out; a second search uses the question's keywords. With no quote at all it stops
 (``act`` returns None: the episode ends as "abandoned", i.e. nothing found).
 
-Two scorers:
+With ``skim`` it reads each page it opens window by window to the end (``Scrolled down``, at most
+``max_skim_windows``), weighing every sentence that shares a word with the question, then brings the
+best one back into view (``Find in page:`` its first words) and quotes it: one quote per page.
+
+Three scorers:
 
 - ``WordOverlap``: the share of the question's words a passage contains. ``ScriptedPolicy()`` uses it:
   no model, for tests and demos.
 - ``QuestionLikelihood``: how much a passage raises the language model's likelihood of the question
   (``log p(question | passage) - log p(question)``; zero-shot re-ranking as in
   Sachan et al., 2022, "Improving passage retrieval with zero-shot question generation"). With it
-  the schedule is the ``scheduled`` mode of the untrained base model: the model decides which result to
-  open and what to quote; the schedule only orders the steps, so every action is valid and every
-  quote verbatim.
+  the schedule is the ``scheduled`` mode of a language model when its ``webgpt.json`` says
+  ``"reader": "likelihood"``: the model decides which result to open and what to quote; the schedule
+  only orders the steps, so every action is valid and every quote verbatim.
+- ``SentenceRanker`` (``agent/sentence_ranker.py``): a logistic regression fit on the training split.
+  Scheduled browsing skims with it by default (``"reader": "ranker"``).
 """
 
 from __future__ import annotations
@@ -103,11 +109,9 @@ class ScheduleConfig:
     max_pages: int = 3  # results opened per search
     max_scrolls: int = 2  # per page
     max_finds: int = 2  # per page
-    follow_snippet: bool = False  # after the top of a page, go to the passage its result's snippet showed
-    snippet_phrase_words: int = 6
-    later_page_ratio: float = 0.0  # a quote from a later page must score this share of the best so far
     skim: bool = False  # read each page window by window, then quote its best sentence
     max_skim_windows: int = 30  # per page
+    find_phrase_words: int = 6  # words of a sentence that Find in page looks for to bring it into view
 
 
 @dataclass
@@ -116,21 +120,8 @@ class _PageState:
     scrolls: int = 0
     finds: list[str] = field(default_factory=list)
     best: float | None = None
-    followed_snippet: bool = False
     best_sentence: tuple[float, str] | None = None  # skimming: the best sentence read so far
     going_to: str | None = None  # skimming: the sentence being brought into view to quote
-
-
-def snippet_phrase(snippet: str, window: str, words: int = 6) -> str | None:
-    """The first ``words`` words of a result's snippet, to ``Find in page`` the passage the search
-    engine matched; None when the snippet is empty or already in view."""
-    tokens = snippet.replace("…", " ").split()
-    if not tokens:
-        return None
-    phrase = " ".join(tokens[:words])
-    if textmatch.normalize(phrase) in textmatch.normalize(window):
-        return None
-    return phrase
 
 
 class ScriptedPolicy:
@@ -171,8 +162,6 @@ class ScriptedPolicy:
         self.opened: set[str] = set()
         self.opened_this_search = 0
         self.pages: dict[str, _PageState] = {}
-        self.snippets: dict[str, str] = {}
-        self.best_quote: float | None = None
 
     def act(self, observation: str, info: dict[str, Any]) -> str | None:
         quotes = info.get("quotes") or []
@@ -212,7 +201,6 @@ class ScriptedPolicy:
         scores = self.scorer.score(self.question, passages)
         chosen = candidates[self._pick(scores, list(range(len(candidates))))]
         self.opened.add(chosen["url"])
-        self.snippets[chosen["url"]] = chosen.get("snippet") or ""
         self.opened_this_search += 1
         return f"Clicked on link {chosen['id']}"
 
@@ -221,11 +209,6 @@ class ScriptedPolicy:
         window = info.get("window_text") or ""
         if self.config.skim:
             return self._skim(state, info)
-        if self.config.follow_snippet and not state.followed_snippet:
-            state.followed_snippet = True
-            phrase = snippet_phrase(self.snippets.get(url, ""), window, self.config.snippet_phrase_words)
-            if phrase:
-                return f"Find in page: {phrase}"
         if state.quotes < self.config.quotes_per_page:
             quoted = {textmatch.normalize(q["text"]) for q in info.get("quotes") or []}
             paragraphs = info.get("window_paragraphs") or []
@@ -236,13 +219,10 @@ class ScriptedPolicy:
                 floor = self.scorer.threshold
                 if state.best is not None:
                     floor = max(floor, state.best * self.config.second_quote_ratio)
-                if self.best_quote is not None and self.config.later_page_ratio > 0:
-                    floor = max(floor, self.best_quote * self.config.later_page_ratio)
                 eligible = [k for k in range(len(sentences)) if scores[k] >= floor]
                 if eligible:
                     best = self._pick(scores, eligible)
                     state.best = scores[best] if state.best is None else state.best
-                    self.best_quote = max(scores[best], self.best_quote or scores[best])
                     state.quotes += 1
                     return f"Quote: {sentences[best]}"
         if state.quotes:
@@ -287,15 +267,11 @@ class ScriptedPolicy:
             return "Scrolled down 1"
         if state.best_sentence is None or state.best_sentence[0] < self.scorer.threshold:
             return None
-        ratio = self.config.later_page_ratio
-        if self.best_quote is not None and ratio > 0 and state.best_sentence[0] < self.best_quote * ratio:
-            return None
-        self.best_quote = max(state.best_sentence[0], self.best_quote or state.best_sentence[0])
         state.going_to = state.best_sentence[1]
         if state.going_to in sentences:
             state.quotes += 1
             return f"Quote: {state.going_to}"
-        return f"Find in page: {' '.join(state.going_to.split()[: self.config.snippet_phrase_words])}"
+        return f"Find in page: {' '.join(state.going_to.split()[: self.config.find_phrase_words])}"
 
     def _leave(self, quotes: list, info: dict[str, Any]) -> str | None:
         if len(quotes) >= 1 and self.opened_this_search >= self.config.max_pages:
