@@ -12,14 +12,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from agent.config import AGENT_CONFIG, SAMPLING_DEFAULTS, AgentConfig, Mode, SamplingConfig
 from agent.policies.base import Policy, ReplayPolicy
-from agent.policies.scripted import ScriptedPolicy
+from agent.policies.scripted import ScheduleConfig, ScriptedPolicy
 
 UNTRAINED_ANSWER_START = "According to the quotes,"
+SKIM_SCHEDULE = ScheduleConfig(skim=True, target_quotes=1, results_in_order=True)
+"""Scheduled browsing with the sentence ranker: open the search's first result, read it to the end,
+quote its best sentence (the next result when none scores above the ranker's threshold), answer. On
+40 training-split questions BM25 reaches, one quote beat two (9 right against 7): a second quote from
+another page more often misled the answer than held the answer."""
 
 __all__ = ["AGENT_CONFIG", "Agent", "Mode", "Policy", "ReplayPolicy", "ScriptedPolicy", "load_agent"]
 
@@ -52,7 +57,7 @@ def load_agent(
     from agent.models import DEFAULT_MODEL_ID, SHIPPED_POLICY_ID, load_causal_lm
     from agent.policies.engine import LMEngine
     from agent.policies.lm import LMPolicy
-    from agent.policies.scripted import QuestionLikelihood, ScheduleConfig
+    from agent.policies.scripted import QuestionLikelihood
     from agent.sentence_ranker import SentenceRanker
 
     model = model or SHIPPED_POLICY_ID
@@ -73,7 +78,7 @@ def load_agent(
         scheduled_temperature = 0.0 if temperature is None else temperature
         if (settings.reader or "ranker") == "ranker":
             scorer: Any = SentenceRanker.load()
-            schedule = ScheduleConfig(skim=True)
+            schedule = replace(SKIM_SCHEDULE)
         else:
             scorer, schedule = QuestionLikelihood(engine), ScheduleConfig()
         policy: Any = ScriptedPolicy(

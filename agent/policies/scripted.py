@@ -110,6 +110,7 @@ class ScheduleConfig:
     max_scrolls: int = 2  # per page
     max_finds: int = 2  # per page
     skim: bool = False  # read each page window by window, then quote its best sentence
+    results_in_order: bool = False  # open results in the search engine's order, not by the scorer
     max_skim_windows: int = 30  # per page
     find_phrase_words: int = 6  # words of a sentence that Find in page looks for to bring it into view
 
@@ -197,9 +198,12 @@ class ScriptedPolicy:
         ]
         if not candidates:
             return None
-        passages = [("", f"{r['title']}. {r['snippet']}".strip()) for r in candidates]
-        scores = self.scorer.score(self.question, passages)
-        chosen = candidates[self._pick(scores, list(range(len(candidates))))]
+        if self.config.results_in_order:
+            chosen = candidates[0]
+        else:
+            passages = [("", f"{r['title']}. {r['snippet']}".strip()) for r in candidates]
+            scores = self.scorer.score(self.question, passages)
+            chosen = candidates[self._pick(scores, list(range(len(candidates))))]
         self.opened.add(chosen["url"])
         self.opened_this_search += 1
         return f"Clicked on link {chosen['id']}"
