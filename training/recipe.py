@@ -14,7 +14,9 @@ Stages (each skipped when its output is there, so running the command again resu
    (answer rows not in the BC mix); each becomes an answer-only episode, the input of automatic
    comparisons (a correct, supported answer against one that is not);
 5. ``rm``: ``webgpt train rm`` with the RM preset on TruthfulQA pairs and those automatic comparisons;
-6. ``install``: both adapters into ``agent/weights/`` (bf16), where ``webgpt ask`` finds them.
+6. ``ranker``: ``webgpt train ranker`` on ``ranker_questions`` training questions (a few minutes);
+7. ``install``: both adapters (bf16) and the sentence ranker into ``agent/weights/``, where
+   ``webgpt ask`` finds them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-STAGES = ("demos", "data", "bc", "samples", "rm", "install")
+STAGES = ("demos", "data", "bc", "samples", "rm", "ranker", "install")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -55,6 +57,7 @@ class RecipeConfig:
     rm_preset: str = str(ROOT / "training" / "presets" / "rm-smollm2-cpu.yaml")
     sample_answers: int = field(default=4, metadata={"help": "Answers sampled per held-back prompt."})
     sample_prompts: int = field(default=42, metadata={"help": "Held-back prompts the policy answers."})
+    ranker_questions: int = field(default=900, metadata={"help": "Questions the sentence ranker fits on."})
     bc_flags: str = field(default="", metadata={"help": "Extra `train bc` flags, e.g. '--base_model X'."})
     rm_flags: str = field(default="", metadata={"help": "Extra `train rm` flags."})
     weights_dir: str = field(
@@ -81,6 +84,7 @@ class Recipe:
         self.truthfulqa_pairs = self.out / "truthfulqa-pairs.jsonl"
         self.bc_dir = self.out / "bc"
         self.rm_dir = self.out / "rm"
+        self.ranker_file = self.out / "sentence-ranker.json"
 
     # stages ----------------------------------------------------------------------------------------
     def train_questions(self) -> list[Any]:
@@ -183,12 +187,25 @@ class Recipe:
         if main([*flags, "--output_dir", str(self.rm_dir), *self.config.rm_flags.split()]) != 0:
             raise RuntimeError("reward-model training failed (see above)")
 
+    def ranker(self) -> None:
+        if self.ranker_file.is_file():
+            return
+        from training.sentence_ranker import main
+
+        flags = ["--questions", self.config.questions, "--corpus", self.config.corpus, "--split", "train"]
+        flags += ["--limit", str(self.config.ranker_questions), "--seed", str(self.config.seed)]
+        if main([*flags, "--output", str(self.ranker_file)]) != 0:
+            raise RuntimeError("sentence-ranker fitting failed (see above)")
+
     def install(self) -> None:
         from agent.models import SHIPPED_POLICY_ID, SHIPPED_REWARD_ID, WEIGHTS_DIR
+        from agent.sentence_ranker import SHIPPED_RANKER
 
         target = Path(self.config.weights_dir) if self.config.weights_dir else WEIGHTS_DIR
         install_adapter(self.bc_dir, target / SHIPPED_POLICY_ID)
         install_adapter(self.rm_dir, target / SHIPPED_REWARD_ID)
+        if self.ranker_file.is_file():
+            shutil.copy2(self.ranker_file, target / SHIPPED_RANKER.name)
 
     def run(self) -> None:
         actions = {
@@ -197,6 +214,7 @@ class Recipe:
             "bc": self.bc,
             "samples": self.sample,
             "rm": self.rm,
+            "ranker": self.ranker,
             "install": self.install,
         }
         for stage in self.config.stage_list():

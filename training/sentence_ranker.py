@@ -77,7 +77,8 @@ def feature_rows(data: list[Candidates]) -> tuple[np.ndarray, np.ndarray, list[n
 def fit(x: np.ndarray, y: np.ndarray, seed: int = 0) -> SentenceRanker:
     from sklearn.linear_model import LogisticRegression
 
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    mean, spread = x.mean(axis=0), x.std(axis=0)
+    scale = np.where(spread > 1e-4, spread, 1.0)  # a constant feature is left as it is
     model = LogisticRegression(C=1.0, max_iter=1000, random_state=seed).fit((x - mean) / scale, y)
     return SentenceRanker(
         weights=[round(float(w), 5) for w in model.coef_[0]],
