@@ -314,6 +314,7 @@ def markdown_table(report: dict[str, Any]) -> str:
         ("accuracy", "accuracy %"),
         ("accuracy_short", "≤ max words %"),
         ("correct_and_cited", "correct and cited %"),
+        ("quotes_hold_gold", "quotes hold gold %"),
         ("sentences_cited", "sentences cited %"),
         ("citations_verified", "citations verify %"),
         ("declined", "declined %"),

@@ -75,3 +75,11 @@ def test_score_answer_puts_it_together() -> None:
 def test_mean_skips_missing_values() -> None:
     assert mean([True, False, None, 1.0]) == pytest.approx(2 / 3)
     assert mean([None]) is None
+
+
+def test_quotes_hold_gold_whatever_the_answer_says() -> None:
+    quotes = [Q("It is 330 metres tall."), Q("Gustave Eiffel designed it.")]
+    wrong = score_answer("Paris designed it [1].", ["Gustave Eiffel"], quotes)
+    assert wrong.gold_in_quotes and not wrong.correct and not wrong.correct_and_cited
+    assert not score_answer("Paris [1].", ["Gustave Eiffel"], quotes[:1]).gold_in_quotes
+    assert score_answer("", ["Gustave Eiffel"], quotes, declined=True).gold_in_quotes
