@@ -121,7 +121,7 @@ class _PageState:
     scrolls: int = 0
     finds: list[str] = field(default_factory=list)
     best: float | None = None
-    best_sentence: tuple[float, str] | None = None  # skimming: the best sentence read so far
+    read: dict[str, float] = field(default_factory=dict)  # skimming: each sentence read, its score
     going_to: str | None = None  # skimming: the sentence being brought into view to quote
 
 
@@ -246,7 +246,8 @@ class ScriptedPolicy:
 
     def _skim(self, state: _PageState, info: dict[str, Any]) -> str | None:
         """Score every window's sentences while scrolling to the end of the page (or
-        ``max_skim_windows``), then bring the best one into view and quote it."""
+        ``max_skim_windows``), then bring the best one (or, at a temperature, one drawn by score) into
+        view and quote it."""
         if state.quotes:
             return None
         quoted = {textmatch.normalize(q["text"]) for q in info.get("quotes") or []}
@@ -259,19 +260,21 @@ class ScriptedPolicy:
         if state.going_to is not None:
             state.quotes += 1
             return f"Quote: {state.going_to}"
-        if sentences:
+        new = [s for s in sentences if s not in state.read]
+        if new:
             title = info.get("title") or ""
-            scores = self.scorer.score(self.question, [(title, sentence) for sentence in sentences])
-            best = max(range(len(sentences)), key=lambda k: (scores[k], -k))
-            if state.best_sentence is None or scores[best] > state.best_sentence[0]:
-                state.best_sentence = (scores[best], sentences[best])
+            state.read.update(
+                zip(new, self.scorer.score(self.question, [(title, s) for s in new]), strict=True)
+            )
         _, last, total = info.get("scrollbar") or (0, 0, 0)
         if state.scrolls < self.config.max_skim_windows and last < total - 1:
             state.scrolls += 1
             return "Scrolled down 1"
-        if state.best_sentence is None or state.best_sentence[0] < self.scorer.threshold:
+        read, scores = list(state.read), list(state.read.values())
+        eligible = [k for k, score in enumerate(scores) if score >= self.scorer.threshold]
+        if not eligible:
             return None
-        state.going_to = state.best_sentence[1]
+        state.going_to = read[self._pick(scores, eligible)]
         if state.going_to in sentences:
             state.quotes += 1
             return f"Quote: {state.going_to}"

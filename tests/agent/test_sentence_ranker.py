@@ -106,3 +106,20 @@ def test_skimming_reads_the_whole_page_and_quotes_its_best_sentence() -> None:
     )
     assert all(step.valid for step in result.record.steps)
     assert result.record.end_reason == "answer"
+
+
+def test_skimming_at_a_temperature_draws_among_the_sentences_read() -> None:
+    body = "".join(f"<p>The Porthcawl lighthouse keeper number {n} was from Wales.</p>" for n in range(60))
+    page = Document(
+        "https://example.org/light", "Porthcawl Lighthouse", html("Porthcawl Lighthouse", body), "html"
+    )
+    web = MemoryWeb([page])
+    quoted = set()
+    for seed in range(6):
+        policy = ScriptedPolicy(
+            WordOverlap(), ScheduleConfig(skim=True, target_quotes=1), temperature=1.0, seed=seed
+        )
+        result = run_episode("Who was the Porthcawl lighthouse keeper?", policy, web, web)
+        quoted |= {q.text for q in result.record.quotes}
+        assert all(step.valid for step in result.record.steps)
+    assert len(quoted) > 1
