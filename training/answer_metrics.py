@@ -41,6 +41,13 @@ def contains_gold(text: str, golds: Sequence[str]) -> bool:
     return any(f" {g} " in padded for g in (normalize_answer(x) for x in golds) if g)
 
 
+def answer_lead(answer: str) -> str:
+    """The answer's lead: its text before the first ``[n]`` citation (all of it when it cites nothing).
+    In "Gustave Eiffel [1]. According to Eiffel Tower, “…” [1]." the lead is "Gustave Eiffel"."""
+    match = CITATION.search(answer)
+    return answer[: match.start()] if match else answer
+
+
 def word_count(answer: str) -> int:
     """Words of the answer (tokens with a letter or digit), citations not counted."""
     return sum(any(c.isalnum() for c in token) for token in CITATION.sub(" ", answer).split())
@@ -70,7 +77,8 @@ def gold_in_cited_quote(answer: str, golds: Sequence[str], quotes: Sequence[Cite
 @dataclass(frozen=True)
 class AnswerScore:
     """Every per-question metric of one answer (``declined``: no answer was given; ``gold_in_quotes``:
-    some collected quote holds a gold answer, whatever the answer says: what browsing found)."""
+    some collected quote holds a gold answer, whatever the answer says: what browsing found;
+    ``lead_correct``: the lead holds a gold answer, so it is right without the quote it repeats)."""
 
     declined: bool
     exact: bool
@@ -82,6 +90,7 @@ class AnswerScore:
     verified_share: float | None
     correct_and_cited: bool
     gold_in_quotes: bool
+    lead_correct: bool
 
 
 def score_answer(
@@ -98,7 +107,7 @@ def score_answer(
 
     held = any(contains_gold(quote.text, golds) for quote in quotes)
     if declined:
-        return AnswerScore(True, False, False, False, 0, False, None, None, False, held)
+        return AnswerScore(True, False, False, False, 0, False, None, None, False, held, False)
     cited = parse_citations(answer)
     checks = [v for v in verified if v is not None]
     correct = contains_gold(answer, golds)
@@ -113,6 +122,7 @@ def score_answer(
         verified_share=sum(checks) / len(checks) if checks else None,
         correct_and_cited=correct and gold_in_cited_quote(answer, golds, quotes),
         gold_in_quotes=held,
+        lead_correct=contains_gold(answer_lead(answer), golds),
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from training.answer_metrics import (
+    answer_lead,
     cited_sentence_share,
     contains_gold,
     correct_within,
@@ -83,3 +84,14 @@ def test_quotes_hold_gold_whatever_the_answer_says() -> None:
     assert wrong.gold_in_quotes and not wrong.correct and not wrong.correct_and_cited
     assert not score_answer("Paris [1].", ["Gustave Eiffel"], quotes[:1]).gold_in_quotes
     assert score_answer("", ["Gustave Eiffel"], quotes, declined=True).gold_in_quotes
+
+
+def test_the_lead_is_right_only_when_the_answer_itself_holds_the_gold() -> None:
+    quotes = [Q("Gustave Eiffel designed it.")]
+    repeats = score_answer(
+        "Paris [1]. According to Eiffel Tower, “Gustave Eiffel designed it” [1].", ["Gustave Eiffel"], quotes
+    )
+    assert repeats.correct and not repeats.lead_correct
+    assert score_answer("Gustave Eiffel [1].", ["Gustave Eiffel"], quotes).lead_correct
+    assert score_answer("Gustave Eiffel designed it.", ["Gustave Eiffel"], quotes).lead_correct
+    assert answer_lead("Paris [1]. More [2].") == "Paris "
