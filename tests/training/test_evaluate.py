@@ -172,3 +172,16 @@ def test_only_reachable_questions_when_asked(tiny_corpus, questions: Path, tmp_p
     )
     assert report["by_n"]["1"]["all"]["questions"] == 1
     assert report["by_n"]["1"]["reachable"]["questions"] == 1
+    # --limit counts reachable questions: the first question is unreachable here, the other two are.
+    cache.write_text(
+        json.dumps(
+            {QUESTIONS[0]["question"]: False, QUESTIONS[1]["question"]: True, QUESTIONS[2]["question"]: True}
+        )
+    )
+    limited = scripted(
+        questions, tiny_corpus.name, tmp_path / "limit", reachable=str(cache), reachable_only=True, limit=1
+    )
+    rows = evaluate(limited)["by_n"]["1"]["all"]
+    assert rows["questions"] == 1
+    answered = json.loads((tmp_path / "limit" / "answers.jsonl").read_text(encoding="utf-8"))
+    assert answered["question"] == QUESTIONS[1]["question"]
