@@ -22,23 +22,29 @@ from typing import Any
 import numpy as np
 
 from agent.sentence_ranker import FEATURES, SHIPPED_RANKER, SentenceRanker, features, similarities
-from browser_env.protocol.keywords import content_words, stem
+from browser_env.protocol.keywords import stems
+from browser_env.web import FetchError
 
 Candidates = tuple[str, list[tuple[str, str]], list[bool]]  # question, (title, sentence), holds gold
 
 
 def page_candidates(question: str, env: Any, fetcher: Any, pages: int) -> list[tuple[str, str]]:
-    """Sentences of the top ``pages`` results that share a content word with the question."""
+    """Sentences of the top ``pages`` results that share a content word with the question (the ones
+    skimming weighs); a page that cannot be fetched is skipped."""
     from agent.policies.lm import window_sentences
 
-    asked = {stem(w) for w in content_words(question)}
+    asked = stems(question)
     env.reset(options={"question": question})
     info = env.step(f"Search {question}")[4]
     found: list[tuple[str, str]] = []
     for result in info.get("search_results", [])[:pages]:
-        page = fetcher.fetch(result["url"])
+        try:
+            page = fetcher.fetch(result["url"])
+        except FetchError as error:
+            print(f"skipped {result['url']}: {error}", flush=True)
+            continue
         for sentence in window_sentences(page.text.split("\n")):
-            if asked & {stem(w) for w in content_words(sentence)}:
+            if asked & stems(sentence):
                 found.append((page.title, sentence))
     return list(dict.fromkeys(found))
 
