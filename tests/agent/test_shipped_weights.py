@@ -42,10 +42,32 @@ def test_the_shipped_policy_says_how_it_was_trained() -> None:
 def test_the_default_agent_is_the_shipped_policy(default_model_dir) -> None:
     from agent.policies import load_agent
     from agent.policies.lm import LMPolicy
+    from agent.sentence_ranker import SentenceRanker
 
     agent = load_agent(seed=0)
     assert agent.mode == "scheduled" and agent.policy.name == SHIPPED_POLICY_ID
+    assert isinstance(agent.policy.scorer, SentenceRanker) and agent.policy.config.skim  # reads whole pages
+    assert agent.policy.config.target_quotes == 1 and agent.policy.deterministic
     assert agent.answerer.prompt_format == "plain" and agent.answerer.max_new_tokens == 96
     guided = load_agent(mode="guided", seed=0)  # the trained policy choosing its own commands
     assert isinstance(guided.policy, LMPolicy) and guided.policy.guided
     assert guided.policy.prompter.max_prompt_tokens == 512
+
+
+@pytest.mark.slow
+def test_a_checkpoint_can_ask_for_the_likelihood_reader(default_model_dir, tmp_path) -> None:
+    import json
+    import shutil
+
+    from agent.policies import load_agent
+    from agent.policies.scripted import QuestionLikelihood
+
+    checkpoint = tmp_path / "policy"
+    shutil.copytree(shipped_weights(SHIPPED_POLICY_ID), checkpoint)
+    settings = json.loads((checkpoint / "webgpt.json").read_text(encoding="utf-8"))
+    (checkpoint / "webgpt.json").write_text(json.dumps(settings | {"reader": "likelihood"}), encoding="utf-8")
+    agent = load_agent(str(checkpoint), seed=0)
+    assert isinstance(agent.policy.scorer, QuestionLikelihood) and not agent.policy.config.skim
+    (checkpoint / "webgpt.json").write_text(json.dumps(settings | {"reader": "glance"}), encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown reader 'glance': use ranker or likelihood"):
+        load_agent(str(checkpoint), seed=0)
