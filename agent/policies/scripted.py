@@ -39,6 +39,7 @@ from browser_env import textmatch
 from browser_env.protocol.keywords import distinct_content_words, stems
 
 _WORD = re.compile(r"\w+")
+_ENDS_SENTENCE = re.compile(r"[.!?:][\"”’)\]]*(?:\[\d+\])*\s*$")
 
 
 def keywords(text: str) -> list[str]:
@@ -123,6 +124,7 @@ class _PageState:
     best: float | None = None
     read: dict[str, float] = field(default_factory=dict)  # skimming: each sentence read, its score
     going_to: str | None = None  # skimming: the sentence being brought into view to quote
+    carry: str | None = None  # skimming: the last paragraph of the window before, if cut mid-sentence
 
 
 class ScriptedPolicy:
@@ -252,15 +254,21 @@ class ScriptedPolicy:
             return None
         quoted = {textmatch.normalize(q["text"]) for q in info.get("quotes") or []}
         asked = stems(self.question)
+        paragraphs = list(info.get("window_paragraphs") or [])
+        if state.carry and paragraphs and paragraphs[0][:1].islower():
+            paragraphs[0] = f"{state.carry} {paragraphs[0]}"  # a sentence the window's edge cut in two
+        state.carry = paragraphs[-1] if paragraphs and not _ENDS_SENTENCE.search(paragraphs[-1]) else None
         sentences = [
             s
-            for s in window_sentences(info.get("window_paragraphs") or [])
+            for s in window_sentences(paragraphs)
             if textmatch.normalize(s) not in quoted and asked & stems(s)
         ]
         if state.going_to is not None:
             state.quotes += 1
             return f"Quote: {state.going_to}"
         new = [s for s in sentences if s not in state.read]
+        for cut in [k for k in state.read if any(s.startswith(k) for s in new)]:
+            del state.read[cut]  # read again whole
         if new:
             title = info.get("title") or ""
             state.read.update(
@@ -275,7 +283,8 @@ class ScriptedPolicy:
         if not eligible:
             return None
         state.going_to = read[self._pick(scores, eligible)]
-        if state.going_to in sentences:
+        opening = textmatch.normalize(" ".join(state.going_to.split()[: self.config.find_phrase_words]))
+        if opening in textmatch.normalize(info.get("window_text") or ""):
             state.quotes += 1
             return f"Quote: {state.going_to}"
         return f"Find in page: {' '.join(state.going_to.split()[: self.config.find_phrase_words])}"

@@ -123,3 +123,19 @@ def test_skimming_at_a_temperature_draws_among_the_sentences_read() -> None:
         quoted |= {q.text for q in result.record.quotes}
         assert all(step.valid for step in result.record.steps)
     assert len(quoted) > 1
+
+
+@pytest.mark.parametrize("lines_before", range(6, 14))
+def test_skimming_quotes_a_sentence_whole_when_a_window_edge_cuts_it(lines_before: int) -> None:
+    answer = (
+        "The Porthcawl harbour lighthouse, which stands at the end of the old breakwater and was"
+        " built of cast iron plates bolted together, was designed by the engineer Ada Pryce in 1866"
+        " and first lit in the autumn of that year, replacing a lantern on a pole."
+    )
+    filler = "".join(f"<p>Item {n}.</p>" for n in range(lines_before))
+    body = filler + f"<p>{answer}</p>" + "".join(f"<p>Note {n}.</p>" for n in range(30))
+    page = Document("https://example.org/light", "Lighthouse", html("Lighthouse", body), "html")
+    web = MemoryWeb([page])
+    policy = ScriptedPolicy(WordOverlap(), ScheduleConfig(skim=True, target_quotes=1))
+    result = run_episode("Who designed the Porthcawl harbour lighthouse in 1866?", policy, web, web)
+    assert [q.text for q in result.record.quotes] == [answer]
