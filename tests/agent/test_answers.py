@@ -122,6 +122,8 @@ def test_model_answers_are_sampled_in_one_batch_and_fit_the_context(tiny_lm_dir)
     answerer = ModelAnswerer(engine, temperature=1.0, max_new_tokens=20, seed=0)
     quotes = [quote("word " * 5000)]  # far beyond the context window
     assert len(answerer.prompt_ids("Q?", quotes)) <= engine.loaded.context_window - 20
+    marked = engine.tokenizer.decode(answerer.prompt_ids("Q?", [quote("It opened in 1889.[33] It is tall.")]))
+    assert "It opened in 1889. It is tall." in marked and "[33]" not in marked
     before = engine.stats.generation_seconds
     texts = answerer.write("Q?", [quote("It is 330 metres tall.")], n=3)
     assert len(texts) == 3 and len(set(texts)) > 1
@@ -293,3 +295,12 @@ def test_an_answer_that_only_repeats_the_question_is_recognised(
     from agent.answer import echoes_question
 
     assert echoes_question(answer, question) is echoes
+
+
+def test_the_answer_model_reads_quotes_without_their_sources_footnote_marks() -> None:
+    from agent.answer import without_footnotes
+
+    assert without_footnotes("It was uploaded in 2017.[33] It was screened [34][35] in Chicago.") == (
+        "It was uploaded in 2017. It was screened in Chicago."
+    )
+    assert without_footnotes("No marks here.") == "No marks here."
