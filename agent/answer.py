@@ -17,7 +17,7 @@ from agent.citations import QuoteSource, Reference, SentenceSupport, attribute_c
 from agent.config import AGENT_DEFAULTS, SAMPLING_DEFAULTS
 from agent.policies.engine import LMEngine
 from agent.prompts import PromptFormat, encode_answer_prompt
-from browser_env.protocol import CITATION, EndReason
+from browser_env.protocol import CITATION, EndReason, answer_lead
 from browser_env.protocol.keywords import stems
 from browser_env.protocol.observation import MARK
 from browser_env.web import Fetcher
@@ -165,7 +165,7 @@ def echoes_question(answer: str, question: str) -> bool:
     words; never for a question that offers a choice ("batman or spider man")."""
     if " or " in f" {question.casefold()} ":
         return False
-    lead = stems(answer.split("[", 1)[0])
+    lead = stems(answer_lead(answer))
     return bool(lead) and lead <= stems(question)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from browser_env.protocol.keywords import GENERIC, content_words, stem
+from browser_env.protocol.keywords import GENERIC, content_words, stem, stems
 
 SHIPPED_RANKER = Path(__file__).parent / "weights" / "sentence-ranker.json"
 DEFAULT_THRESHOLD = -3.0  # log-odds: near the share of positives among the sentences it was fit on
@@ -86,8 +86,7 @@ def features(question: str, title: str, sentence: str, similarity: float) -> lis
     """The ranker's features, in the order of ``FEATURES``."""
     wanted = _question_stems(question)
     total = sum(wanted.values()) or 1.0
-    in_sentence = {stem(w) for w in content_words(sentence)}
-    in_title = {stem(w) for w in content_words(title)}
+    in_sentence, in_title = stems(sentence), stems(title)
     covered = sum(v for k, v in wanted.items() if k in in_sentence)
     covered_with_title = sum(v for k, v in wanted.items() if k in in_sentence | in_title)
     rarest = max(wanted, key=lambda k: wanted[k]) if wanted else None
@@ -102,8 +101,8 @@ def features(question: str, title: str, sentence: str, similarity: float) -> lis
         "where": new_name,
     }.get(kind, True)
     sentence_words = content_words(sentence)
-    question_stems = {stem(w) for w in content_words(question)}
-    novelty = sum(stem(w) not in question_stems for w in sentence_words) / max(1, len(sentence_words))
+    asked = stems(question)
+    novelty = sum(stem(w) not in asked for w in sentence_words) / max(1, len(sentence_words))
     return [
         similarity,
         covered / total,

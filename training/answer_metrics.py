@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from browser_env.protocol import CITATION, sentence_citations, uncited_sentences
+from browser_env.protocol import CITATION, answer_lead, sentence_citations, uncited_sentences
 
 _PUNCTUATION = str.maketrans("", "", string.punctuation + "“”‘’–—…")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -39,13 +39,6 @@ def contains_gold(text: str, golds: Sequence[str]) -> bool:
     """A gold answer occurs in ``text`` as whole words (after normalisation)."""
     padded = f" {normalize_answer(text)} "
     return any(f" {g} " in padded for g in (normalize_answer(x) for x in golds) if g)
-
-
-def answer_lead(answer: str) -> str:
-    """The answer's lead: its text before the first ``[n]`` citation (all of it when it cites nothing).
-    In "Gustave Eiffel [1]. According to Eiffel Tower, “…” [1]." the lead is "Gustave Eiffel"."""
-    match = CITATION.search(answer)
-    return answer[: match.start()] if match else answer
 
 
 def word_count(answer: str) -> int:

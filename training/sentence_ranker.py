@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from agent.sentence_ranker import FEATURES, SHIPPED_RANKER, SentenceRanker, features, similarities
-from browser_env.protocol.keywords import stems
 from browser_env.web import FetchError
 
 Candidates = tuple[str, list[tuple[str, str]], list[bool]]  # question, (title, sentence), holds gold
@@ -31,9 +30,8 @@ Candidates = tuple[str, list[tuple[str, str]], list[bool]]  # question, (title, 
 def page_candidates(question: str, env: Any, fetcher: Any, pages: int) -> list[tuple[str, str]]:
     """Sentences of the top ``pages`` results that share a content word with the question (the ones
     skimming weighs); a page that cannot be fetched is skipped."""
-    from agent.policies.lm import window_sentences
+    from agent.policies.scripted import question_sentences
 
-    asked = stems(question)
     env.reset(options={"question": question})
     info = env.step(f"Search {question}")[4]
     found: list[tuple[str, str]] = []
@@ -43,9 +41,7 @@ def page_candidates(question: str, env: Any, fetcher: Any, pages: int) -> list[t
         except FetchError as error:
             print(f"skipped {result['url']}: {error}", flush=True)
             continue
-        for sentence in window_sentences(page.text.split("\n")):
-            if asked & stems(sentence):
-                found.append((page.title, sentence))
+        found += [(page.title, sentence) for sentence in question_sentences(page.text.split("\n"), question)]
     return list(dict.fromkeys(found))
 
 

@@ -127,6 +127,18 @@ class _PageState:
     carry: str | None = None  # skimming: the last paragraph of the window before, if cut mid-sentence
 
 
+def question_sentences(paragraphs: list[str], question: str) -> list[str]:
+    """The sentences of ``paragraphs`` that share a content word with the question: what skimming
+    weighs (and what the sentence ranker is fit on)."""
+    asked = stems(question)
+    return [s for s in window_sentences(paragraphs) if asked & stems(s)]
+
+
+def _not_quoted(sentences: list[str], info: dict[str, Any]) -> list[str]:
+    quoted = {textmatch.normalize(q["text"]) for q in info.get("quotes") or []}
+    return [s for s in sentences if textmatch.normalize(s) not in quoted]
+
+
 class ScriptedPolicy:
     """The schedule in the module docstring, choosing with ``scorer`` (word overlap by default)."""
 
@@ -216,9 +228,7 @@ class ScriptedPolicy:
         if self.config.skim:
             return self._skim(state, info)
         if state.quotes < self.config.quotes_per_page:
-            quoted = {textmatch.normalize(q["text"]) for q in info.get("quotes") or []}
-            paragraphs = info.get("window_paragraphs") or []
-            sentences = [s for s in window_sentences(paragraphs) if textmatch.normalize(s) not in quoted]
+            sentences = _not_quoted(window_sentences(info.get("window_paragraphs") or []), info)
             if sentences:
                 title = info.get("title") or ""
                 scores = self.scorer.score(self.question, [(title, sentence) for sentence in sentences])
@@ -252,21 +262,16 @@ class ScriptedPolicy:
         view and quote it."""
         if state.quotes:
             return None
-        quoted = {textmatch.normalize(q["text"]) for q in info.get("quotes") or []}
-        asked = stems(self.question)
+        if state.going_to is not None:  # brought into view by the Find before
+            state.quotes += 1
+            return f"Quote: {state.going_to}"
         paragraphs = list(info.get("window_paragraphs") or [])
         if state.carry and paragraphs and paragraphs[0][:1].islower():
             paragraphs[0] = f"{state.carry} {paragraphs[0]}"  # a sentence the window's edge cut in two
         state.carry = paragraphs[-1] if paragraphs and not _ENDS_SENTENCE.search(paragraphs[-1]) else None
-        sentences = [
-            s
-            for s in window_sentences(paragraphs)
-            if textmatch.normalize(s) not in quoted and asked & stems(s)
+        new = [
+            s for s in _not_quoted(question_sentences(paragraphs, self.question), info) if s not in state.read
         ]
-        if state.going_to is not None:
-            state.quotes += 1
-            return f"Quote: {state.going_to}"
-        new = [s for s in sentences if s not in state.read]
         for cut in [k for k in state.read if any(s.startswith(k) for s in new)]:
             del state.read[cut]  # read again whole
         if new:
@@ -283,11 +288,11 @@ class ScriptedPolicy:
         if not eligible:
             return None
         state.going_to = read[self._pick(scores, eligible)]
-        opening = textmatch.normalize(" ".join(state.going_to.split()[: self.config.find_phrase_words]))
-        if opening in textmatch.normalize(info.get("window_text") or ""):
+        opening = " ".join(state.going_to.split()[: self.config.find_phrase_words])
+        if textmatch.normalize(opening) in textmatch.normalize(info.get("window_text") or ""):
             state.quotes += 1
             return f"Quote: {state.going_to}"
-        return f"Find in page: {' '.join(state.going_to.split()[: self.config.find_phrase_words])}"
+        return f"Find in page: {opening}"
 
     def _leave(self, quotes: list, info: dict[str, Any]) -> str | None:
         if len(quotes) >= 1 and self.opened_this_search >= self.config.max_pages:

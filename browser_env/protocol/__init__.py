@@ -5,6 +5,7 @@ itself is ``browser_env.actions``; matching page text is ``browser_env.textmatch
 from browser_env.protocol.citations import (
     CITATION,
     SentenceCitations,
+    answer_lead,
     citation_problems,
     parse_citations,
     sentence_citations,
@@ -36,6 +37,7 @@ __all__ = [
     "Observation",
     "ObservedQuote",
     "SentenceCitations",
+    "answer_lead",
     "citation_problems",
     "escape_text",
     "format_link",

@@ -32,6 +32,13 @@ def parse_citations(text: str) -> list[int]:
     return list(dict.fromkeys(numbers))
 
 
+def answer_lead(answer: str) -> str:
+    """The answer's lead: its text before the first citation (all of it when it cites nothing). In
+    "Gustave Eiffel [1]. According to Eiffel Tower, “…” [1]." the lead is "Gustave Eiffel "."""
+    match = CITATION.search(answer)
+    return answer[: match.start()] if match else answer
+
+
 def citation_problems(answer: str, quote_count: int) -> list[str]:
     """Why ``answer`` cannot stand as an answer citing ``quote_count`` numbered quotes; empty if it can.
     Every sentence must cite a quote, and every citation must name one. Whether each quote is still on
