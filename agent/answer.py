@@ -17,7 +17,7 @@ from agent.citations import QuoteSource, Reference, SentenceSupport, attribute_c
 from agent.config import AGENT_DEFAULTS, SAMPLING_DEFAULTS
 from agent.policies.engine import LMEngine
 from agent.prompts import PromptFormat, encode_answer_prompt
-from browser_env.protocol import CITATION, EndReason, answer_lead
+from browser_env.protocol import EndReason, answer_lead
 from browser_env.protocol.keywords import stems
 from browser_env.protocol.observation import MARK
 from browser_env.web import Fetcher
@@ -110,7 +110,7 @@ class ModelAnswerer:
     def prompt_ids(self, question: str, quotes: Sequence[QuoteLike]) -> list[int]:
         """The answering prompt, with the longest quotes shortened until it fits the context window."""
         limit = self.engine.loaded.context_window - self.max_new_tokens
-        quotes = [_Quote(q.title, q.domain, without_footnotes(q.text)) for q in quotes]
+        quotes = [_Quote(q.title, q.domain, q.text) for q in quotes]
         while True:
             ids = encode_answer_prompt(
                 self.engine.tokenizer,
@@ -174,13 +174,6 @@ class _Quote:
     title: str
     domain: str
     text: str
-
-
-def without_footnotes(text: str) -> str:
-    """A quote as the answer model reads it: the source's own footnote marks ("…in 1889.[3]") left
-    out, since a model that copies one into its answer writes a citation of a quote that does not
-    exist. The quote itself stays verbatim."""
-    return re.sub(r"[ \t]+", " ", CITATION.sub("", text)).strip()
 
 
 class ExtractiveAnswerer:

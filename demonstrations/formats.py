@@ -6,9 +6,11 @@ followed by the answer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Protocol
 
+from browser_env.protocol.citations import CITATION
 from browser_env.protocol.observation import ANSWER, QUESTION, QUOTES
 
 
@@ -18,12 +20,20 @@ class QuoteLike(Protocol):
     text: str
 
 
+def without_footnotes(text: str) -> str:
+    """A quote as a model reads it: the source's own footnote marks ("…in 1889.[3]") left out, since a
+    model that copies one into its answer writes a citation of a quote that does not exist. The quote
+    itself stays verbatim."""
+    return re.sub(r"[ \t]+", " ", CITATION.sub("", text)).strip()
+
+
 def format_quotes(quotes: Sequence[QuoteLike]) -> str:
-    """``[n] <title> (<domain>)`` then the extract, for each quote, numbered from 1."""
+    """``[n] <title> (<domain>)`` then the extract (without its footnote marks), for each quote,
+    numbered from 1."""
     blocks = []
     for number, quote in enumerate(quotes, start=1):
         source = f"{quote.title} ({quote.domain})" if quote.domain else quote.title
-        blocks.append(f"[{number}] {source}\n{quote.text.strip()}")
+        blocks.append(f"[{number}] {source}\n{without_footnotes(quote.text)}")
     return "\n\n".join(blocks)
 
 

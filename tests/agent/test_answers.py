@@ -298,7 +298,7 @@ def test_an_answer_that_only_repeats_the_question_is_recognised(
 
 
 def test_the_answer_model_reads_quotes_without_their_sources_footnote_marks() -> None:
-    from agent.answer import without_footnotes
+    from demonstrations.formats import without_footnotes
 
     assert without_footnotes("It was uploaded in 2017.[33] It was screened [34][35] in Chicago.") == (
         "It was uploaded in 2017. It was screened in Chicago."
