@@ -14,6 +14,7 @@ As an evaluation (quality against n), use ``webgpt eval --best_of 1,4,16``.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,10 @@ class RSConfig:
     store: str = field(default="runs/rs/episodes.sqlite", metadata={"help": "Where the winners are stored."})
     candidates_store: str | None = field(default=None, metadata={"help": "Also keep every candidate here."})
     require_correct: bool = field(default=True, metadata={"help": "Keep only correct, cited winners."})
+    reachable: str | None = field(
+        default=None,
+        metadata={"help": "Only questions BM25 reaches (reachable-<corpus>.json, bench/teacher)."},
+    )
     limit: int | None = None
     offset: int = 0
     seed: int = 0
@@ -84,6 +89,9 @@ def rejection_sample(config: RSConfig) -> RSSummary:
     from demonstrations.store import EpisodeStore
 
     questions = [q for q in select(load_questions(Path(config.questions)), "train") if q.gold_answers]
+    if config.reachable:
+        reachable = json.loads(Path(config.reachable).read_text(encoding="utf-8"))
+        questions = [q for q in questions if reachable.get(q.question)]
     questions = questions[config.offset :][: config.limit] if config.limit else questions[config.offset :]
     if not questions:
         raise ValueError(f"{config.questions}: no training-split questions with gold answers")

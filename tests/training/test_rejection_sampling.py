@@ -79,3 +79,25 @@ def test_settings_that_cannot_work_are_refused(questions: Path) -> None:
         RSConfig(questions=str(questions), n=4)
     with pytest.raises(ValueError, match="n must be"):
         RSConfig(questions=str(questions), n=0)
+
+
+def test_reachable_keeps_only_the_questions_bm25_reaches(
+    tiny_corpus, questions: Path, tmp_path: Path
+) -> None:
+    train = [q["question"] for q in QUESTIONS if split_of(q["question"]) == "train"]
+    assert len(train) >= 2  # so that leaving one out shows
+    reachable = tmp_path / "reachable.json"
+    reachable.write_text(json.dumps({q: k == 0 for k, q in enumerate(train)}), encoding="utf-8")
+    config = RSConfig(
+        questions=str(questions),
+        corpus=tiny_corpus.name,
+        policy="scripted",
+        n=1,
+        reachable=str(reachable),
+        store=str(tmp_path / "kept.sqlite"),
+        candidates_store=str(tmp_path / "all.sqlite"),
+    )
+    summary = rejection_sample(config)
+    with EpisodeStore(tmp_path / "all.sqlite") as store:
+        sampled = {e.question for e in store.iter_episodes()}
+    assert summary.questions == 1 and sampled == {train[0]}
