@@ -1,7 +1,9 @@
 """Best-of-n (rejection sampling, as WebGPT did it): sample n episodes, and optionally m answers per
 episode, score every answer with the reward model in one batch, return the best, keep them all. A
 policy that browses the same way every time (``deterministic``, such as scheduled browsing at
-temperature 0) browses once and samples all n × m answers from that one episode.
+temperature 0) browses once and samples all n × m answers from that one episode. Otherwise the first
+episode is the policy's greedy twin (``policy.greedy()``, where it has one): the answer a single try
+gives is always a candidate, and a sample replaces it only when the reward model prefers the sample.
 
     result = best_of_n(question, policy, corpus.search, corpus.fetcher, n=4, reward_model=rm,
                        answerer=answerer)
@@ -99,6 +101,8 @@ def best_of_n(
         raise ValueError("best-of-n with more than one candidate needs a reward model")
     policies = list(policy) if isinstance(policy, Sequence) else [policy]
     episodes = episodes_to_run(policies, n)
+    if episodes > 1 and len(policies) == 1 and hasattr(policies[0], "greedy"):
+        policies = [policies[0].greedy(), *[policies[0]] * (episodes - 1)]
     # Episodes that would all take the same steps: browse once and sample every answer there, in one
     # batch. Candidates keep their order: the first k are what best-of-k would have drawn.
     n, answers_per_episode = episodes, n * answers_per_episode // episodes

@@ -17,6 +17,8 @@ Two modes:
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import re
 from typing import Any
 
@@ -122,6 +124,13 @@ class LMPolicy:
         self._question = ""
         self._visited: set[str] = set()  # pages read in this episode
         self._searched: set[str] = set()  # queries searched in this episode
+
+    def greedy(self) -> LMPolicy:
+        """A twin that decodes greedily (what one answer at temperature 0 does)."""
+        twin = copy.copy(self)
+        twin.sampling = dataclasses.replace(self.sampling, temperature=0.0)
+        twin.reset("")
+        return twin
 
     def reset(self, question: str) -> None:
         self.retries = 0

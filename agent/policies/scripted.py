@@ -27,6 +27,7 @@ Three scorers:
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 import re
@@ -162,6 +163,13 @@ class ScriptedPolicy:
     def deterministic(self) -> bool:
         """Whether every episode of a question takes the same steps (no sampling)."""
         return self.temperature <= 0
+
+    def greedy(self) -> ScriptedPolicy:
+        """A twin that always takes the best-scored choice (what one answer at temperature 0 does)."""
+        twin = copy.copy(self)
+        twin.temperature = 0.0
+        twin.reset("")
+        return twin
 
     def _pick(self, scores: list[float], eligible: list[int]) -> int:
         """The best eligible candidate, or at a temperature one drawn with probability ∝ exp(score / T)."""

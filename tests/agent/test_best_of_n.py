@@ -156,3 +156,32 @@ def test_a_policy_that_browses_the_same_way_browses_once_and_samples_every_answe
     assert [(c.episode, c.sample) for c in result.candidates] == [(0, 0), (0, 1), (0, 2)]
     sampled = ScriptedPolicy(temperature=1.0)
     assert not sampled.deterministic and ScriptedPolicy().deterministic
+
+
+def test_the_first_of_n_sampled_episodes_is_the_greedy_one(tiny_corpus) -> None:
+    from agent.policies.scripted import ScriptedPolicy
+    from agent.rollout import run_episode
+
+    class Scorer:
+        def score_many(self, items):
+            return [0.0 for _ in items]
+
+    greedy = run_episode(QUESTION, ScriptedPolicy(), tiny_corpus.search, tiny_corpus.fetcher)
+    sampled = ScriptedPolicy(temperature=5.0, seed=1)
+    firsts, others = set(), set()
+    for _ in range(3):
+        result = best_of_n(
+            QUESTION,
+            sampled,
+            tiny_corpus.search,
+            tiny_corpus.fetcher,
+            n=4,
+            reward_model=Scorer(),  # type: ignore[arg-type]
+        )
+        assert len({c.episode for c in result.candidates}) == 4
+        firsts.add(tuple(result.candidates[0].actions))
+        others |= {tuple(c.actions) for c in result.candidates[1:]}
+        assert result.best is result.candidates[0]  # ties go to the first: the greedy answer stays
+    assert firsts == {tuple(greedy.actions)}
+    assert others - firsts  # the other episodes are sampled: some browse differently
+    assert sampled.temperature == 5.0  # the twin is a copy

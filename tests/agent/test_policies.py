@@ -189,3 +189,12 @@ def test_an_answer_model_that_says_nothing_gives_an_empty_flagged_answer(tiny_lm
     assert text == ""
     answer = compose_answer(QUESTION, text, [quote], "answer", web)
     assert not answer.supported and "the answer is empty" in answer.problems
+
+
+def test_the_greedy_twin_of_a_sampling_policy_takes_the_same_steps_every_time(random_engine, web) -> None:
+    sampling = SamplingConfig(temperature=1.0, seed=3, max_new_tokens=12)
+    policy = LMPolicy(random_engine, guided=True, sampling=sampling)
+    twin = policy.greedy()
+    assert twin.sampling.temperature == 0.0 and policy.sampling.temperature == 1.0
+    runs = [run_episode(QUESTION, twin, web, web, config=EnvConfig(max_actions=6)) for _ in range(2)]
+    assert runs[0].actions == runs[1].actions
