@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,8 +80,11 @@ class RSSummary:
         }
 
 
-def rejection_sample(config: RSConfig) -> RSSummary:
-    """Sample, pick and store as ``config`` says (see the module docstring)."""
+def rejection_sample(
+    config: RSConfig, on_question: Callable[[int, int, RSSummary], None] | None = None
+) -> RSSummary:
+    """Sample, pick and store as ``config`` says (see the module docstring). ``on_question(done,
+    total, summary)`` follows progress after each question."""
     from agent.best_of_n import best_of_n
     from agent.reward import load_reward_model
     from browser_env.corpus import ensure_default_corpus, open_corpus
@@ -133,12 +137,14 @@ def rejection_sample(config: RSConfig) -> RSSummary:
                     best.answer.text, question.gold_answers, best.record.quotes, declined=best.answer.declined
                 )
                 summary.correct_winners += score.correct_and_cited
-                if best.answer.declined or (config.require_correct and not score.correct_and_cited):
-                    continue
-                store.save_episode(_with_gold(best.record, question.gold_answers, config))
-                summary.kept += 1
-                if best.reward is not None:
-                    summary.rewards.append(best.reward)
+                if not best.answer.declined and (score.correct_and_cited or not config.require_correct):
+                    store.save_episode(_with_gold(best.record, question.gold_answers, config))
+                    summary.kept += 1
+                    if best.reward is not None:
+                        summary.rewards.append(best.reward)
+                if on_question is not None:
+                    summary.seconds = time.perf_counter() - started
+                    on_question(summary.questions, len(questions), summary)
     finally:
         if candidates_store is not None:
             candidates_store.close()
@@ -153,13 +159,21 @@ def _with_gold(record: Any, gold: list[str], config: RSConfig) -> Any:
     return record.model_copy(update={"gold_answers": list(gold), "metadata": metadata, "id": new_id()})
 
 
+def _print_progress(done: int, total: int, summary: RSSummary) -> None:
+    print(
+        f"{done}/{total} questions, {summary.kept} kept, {summary.candidates} candidates, "
+        f"{summary.seconds:.0f} s",
+        flush=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """``webgpt train rs``: parse flags (and ``--config``), sample, store, print a summary line."""
     from trl import TrlParser
 
     try:
         (config,) = TrlParser(dataclass_types=[RSConfig]).parse_args_and_config(args=argv)
-        summary = rejection_sample(config)
+        summary = rejection_sample(config, on_question=_print_progress)
     except (FileNotFoundError, ValueError) as error:
         print(f"Error: {error}")
         return 2

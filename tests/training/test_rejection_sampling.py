@@ -66,10 +66,14 @@ def test_require_correct_keeps_only_winners_that_cite_their_gold(
         n=1,
         store=str(tmp_path / "kept.sqlite"),
     )
-    summary = rejection_sample(config)
+    progress: list[tuple[int, int, int]] = []
+    summary = rejection_sample(config, on_question=lambda d, t, s: progress.append((d, t, s.kept)))
     with EpisodeStore(tmp_path / "kept.sqlite") as store:
         kept = list(store.iter_episodes())
     assert summary.kept == len(kept) == summary.correct_winners
+    total = summary.questions
+    assert [(d, t) for d, t, _ in progress] == [(d, total) for d in range(1, total + 1)]
+    assert progress[-1][2] == summary.kept
     for episode in kept:
         assert any(g.lower() in episode.answer.text.lower() for g in episode.gold_answers)
 
