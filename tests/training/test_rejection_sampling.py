@@ -27,18 +27,28 @@ def questions(tmp_path: Path) -> Path:
     return path
 
 
+def scripted_config(questions: Path, corpus, folder: Path, **settings) -> RSConfig:
+    """Scripted sampling over ``questions``, winners and every candidate stored in ``folder``."""
+    return RSConfig(
+        questions=str(questions),
+        corpus=corpus.name,
+        policy="scripted",
+        store=str(folder / "kept.sqlite"),
+        candidates_store=str(folder / "all.sqlite"),
+        **settings,
+    )
+
+
 def test_the_best_of_n_is_kept_with_its_gold_and_every_candidate_too(
     tiny_corpus, questions: Path, tiny_rm_dir: Path, tmp_path: Path
 ) -> None:
     train = [q["question"] for q in QUESTIONS if split_of(q["question"]) == "train"]
-    config = RSConfig(
-        questions=str(questions),
-        corpus=tiny_corpus.name,
-        policy="scripted",
+    config = scripted_config(
+        questions,
+        tiny_corpus,
+        tmp_path,
         n=2,
         reward_model=str(tiny_rm_dir),
-        store=str(tmp_path / "kept.sqlite"),
-        candidates_store=str(tmp_path / "all.sqlite"),
         require_correct=False,
         temperature=1.0,
     )
@@ -92,15 +102,7 @@ def test_reachable_keeps_only_the_questions_bm25_reaches(
     assert len(train) >= 2  # so that leaving one out shows
     reachable = tmp_path / "reachable.json"
     reachable.write_text(json.dumps({q: k == 0 for k, q in enumerate(train)}), encoding="utf-8")
-    config = RSConfig(
-        questions=str(questions),
-        corpus=tiny_corpus.name,
-        policy="scripted",
-        n=1,
-        reachable=str(reachable),
-        store=str(tmp_path / "kept.sqlite"),
-        candidates_store=str(tmp_path / "all.sqlite"),
-    )
+    config = scripted_config(questions, tiny_corpus, tmp_path, n=1, reachable=str(reachable))
     summary = rejection_sample(config)
     with EpisodeStore(tmp_path / "all.sqlite") as store:
         sampled = {e.question for e in store.iter_episodes()}
