@@ -147,6 +147,18 @@ def plot_metrics(metrics: str | Path, out: str | Path, title: str) -> Path | Non
     return path
 
 
+def load_reachable(path: str | Path) -> dict[str, bool]:
+    """The reachable cache ``bench/teacher.py`` writes: question → whether BM25 ranks a passage holding
+    a gold answer in its top 20."""
+    try:
+        cache = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not a reachable cache written by bench/teacher.py ({error})") from None
+    if not isinstance(cache, dict):
+        raise ValueError(f"{path}: not a reachable cache written by bench/teacher.py (not an object)")
+    return cache
+
+
 def load_named_agent(
     policy: str,
     *,

@@ -30,7 +30,7 @@ from typing import Any
 
 from agent.models import SHIPPED_POLICY_ID
 from training.answer_metrics import mean, score_answer
-from training.common import load_named_agent
+from training.common import load_named_agent, load_reachable
 
 BASELINES = ("closed-book", "bm25-top3")
 
@@ -150,7 +150,7 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
         raise ValueError("best_of above 1 needs --reward_model to choose the best answer")
     reachable: dict[str, bool] = {}
     if config.reachable:
-        reachable = json.loads(Path(config.reachable).read_text(encoding="utf-8"))
+        reachable = load_reachable(config.reachable)
     elif config.reachable_only:
         raise ValueError("--reachable_only needs --reachable (a cache written by bench/teacher.py)")
     if config.reachable_only:

@@ -14,7 +14,6 @@ As an evaluation (quality against n), use ``webgpt eval --best_of 1,4,16``.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from typing import Any
 
 from agent.models import SHIPPED_POLICY_ID
 from training.answer_metrics import score_answer
-from training.common import load_named_agent
+from training.common import load_named_agent, load_reachable
 
 
 @dataclass
@@ -94,11 +93,12 @@ def rejection_sample(
 
     questions = [q for q in select(load_questions(Path(config.questions)), "train") if q.gold_answers]
     if config.reachable:
-        reachable = json.loads(Path(config.reachable).read_text(encoding="utf-8"))
+        reachable = load_reachable(config.reachable)
         questions = [q for q in questions if reachable.get(q.question)]
     questions = questions[config.offset :][: config.limit] if config.limit else questions[config.offset :]
     if not questions:
-        raise ValueError(f"{config.questions}: no training-split questions with gold answers")
+        reached = " that BM25 reaches" if config.reachable else ""
+        raise ValueError(f"{config.questions}: no training-split questions with gold answers{reached}")
     corpus = ensure_default_corpus() if config.corpus == "default" else open_corpus(config.corpus)
     agent = load_named_agent(
         config.policy,

@@ -107,3 +107,14 @@ def test_reachable_keeps_only_the_questions_bm25_reaches(
     with EpisodeStore(tmp_path / "all.sqlite") as store:
         sampled = {e.question for e in store.iter_episodes()}
     assert summary.questions == 1 and sampled == {train[0]}
+
+
+def test_a_corrupt_reachable_cache_is_refused_clearly(tiny_corpus, questions: Path, tmp_path: Path) -> None:
+    reachable = tmp_path / "reachable.json"
+    reachable.write_text('{"who is', encoding="utf-8")  # cut mid-write
+    config = scripted_config(questions, tiny_corpus, tmp_path, n=1, reachable=str(reachable))
+    with pytest.raises(ValueError, match="not a reachable cache"):
+        rejection_sample(config)
+    reachable.write_text("[]", encoding="utf-8")
+    with pytest.raises(ValueError, match="not a reachable cache"):
+        rejection_sample(config)
