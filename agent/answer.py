@@ -17,11 +17,12 @@ from agent.citations import QuoteSource, Reference, SentenceSupport, attribute_c
 from agent.config import AGENT_DEFAULTS, SAMPLING_DEFAULTS
 from agent.policies.engine import LMEngine
 from agent.prompts import PromptFormat, encode_answer_prompt
+from agent.span_reader import SpanReader
 from browser_env.protocol import EndReason, answer_lead
 from browser_env.protocol.keywords import stems
 from browser_env.protocol.observation import MARK
 from browser_env.web import Fetcher
-from demonstrations.formats import QuoteLike
+from demonstrations.formats import QuoteLike, without_footnotes
 
 DECLINED = {
     EndReason.NONSENSE: "I decline to answer: the question does not make sense as asked.",
@@ -79,7 +80,9 @@ class ModelAnswerer:
     untrained model tends to copy a quote's header instead of answering), and with ``attribute``
     uncited sentences that a quote supports get its ``[n]`` (``agent.citations.attribute_citations``). An
     answer that only repeats the question's words (``echoes_question``) is sampled again, up to
-    ``ECHO_RETRIES`` times, and kept when every retry does the same."""
+    ``ECHO_RETRIES`` times, and kept when every retry does the same. With a ``lead_reader``, an answer
+    starts with the span of a quote the reader is confident of (``"<span> [n]."``) and the model writes
+    the rest."""
 
     def __init__(
         self,
@@ -94,8 +97,10 @@ class ModelAnswerer:
         attribute: bool = False,
         fallback_prefix: str | None = None,
         repetition_penalty: float = 1.1,
+        lead_reader: SpanReader | None = None,
     ) -> None:
         self.engine = engine
+        self.lead_reader = lead_reader
         self.attribute = attribute
         self.fallback_prefix = fallback_prefix
         self.name = engine.loaded.model_id
@@ -128,7 +133,7 @@ class ModelAnswerer:
     def write(self, question: str, quotes: Sequence[QuoteLike], n: int = 1) -> list[str]:
         prefill = self.engine.prefill(self.prompt_ids(question, quotes))
         headers = quote_headers(quotes)
-        texts = self._sample(prefill, n, "", headers)
+        texts = self._sample(prefill, n, self._lead(question, quotes), headers)
         empty = [i for i, text in enumerate(texts) if not text]
         if empty and self.fallback_prefix:
             retries = self._sample(prefill, len(empty), self.fallback_prefix, headers)
@@ -141,6 +146,13 @@ class ModelAnswerer:
             for i in echoes:
                 texts[i] = next(fresh, texts[i])
         return texts
+
+    def _lead(self, question: str, quotes: Sequence[QuoteLike]) -> str:
+        """``"<span> [n]."`` when the lead reader is confident of a span of quote n, else ""."""
+        if self.lead_reader is None or not quotes:
+            return ""
+        lead = self.lead_reader.lead(question, [(q.title, without_footnotes(q.text)) for q in quotes])
+        return f"{lead[0]} [{lead[1]}]." if lead else ""
 
     def _sample(self, prefill: Any, n: int, prefix: str, headers: frozenset[str]) -> list[str]:
         outputs = self.engine.generate(

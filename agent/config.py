@@ -14,6 +14,7 @@ from typing import Any, Literal
 Mode = Literal["free", "guided", "scheduled"]
 MODES: tuple[Mode, ...] = ("free", "guided", "scheduled")
 READERS = ("ranker", "likelihood")
+LEADS = ("reader", "model")
 AGENT_CONFIG = "webgpt.json"
 MAX_CANDIDATES = 64
 """The most candidate answers best-of-n samples and scores in one call (episodes × answers per
@@ -64,6 +65,9 @@ class AgentConfig:
     """What scheduled browsing reads pages with: ranker (skims each page and quotes the sentence the
     shipped sentence ranker scores highest; the default) or likelihood (quotes from the visible window
     what most raises the model's likelihood of the question)."""
+    lead: str | None = None
+    """What a trained model's answer starts with: reader (the span of a quote the shipped span reader is
+    confident of, the model writing the rest; the default) or model (the model's own words)."""
     max_prompt_tokens: int = 2048
     """Observations are shortened to fit (see ``agent.prompts.fit_observation``)."""
     answer_max_new_tokens: int = 160
@@ -74,6 +78,8 @@ class AgentConfig:
             raise ValueError(f"unknown mode {self.mode!r}: use free, guided or scheduled")
         if self.reader is not None and self.reader not in READERS:
             raise ValueError(f"unknown reader {self.reader!r}: use {' or '.join(READERS)}")
+        if self.lead is not None and self.lead not in LEADS:
+            raise ValueError(f"unknown lead {self.lead!r}: use {' or '.join(LEADS)}")
         if self.max_prompt_tokens < 64 or self.answer_max_new_tokens < 1:
             raise ValueError("max_prompt_tokens must be at least 64 and answer_max_new_tokens at least 1")
 

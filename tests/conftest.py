@@ -60,6 +60,31 @@ def tiny_rm_dir(tmp_path_factory: pytest.TempPathFactory, tokenizer) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 2-layer BERT with a start/end head and the packaged MiniLM tokenizer, saved to a folder
+    (a base for the span reader)."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
+
+    from browser_env.search.dense import model_path
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(str(model_path()))
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=256,
+    )
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    BertForQuestionAnswering(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def html_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("html")
     for name, (title, body) in PAGES.items():

@@ -49,6 +49,14 @@ def recipe(ctx: typer.Context) -> None:
     raise typer.Exit(main(ctx.args))
 
 
+@app.command("reader", context_settings=_PASS_THROUGH, add_help_option=False)
+def reader(ctx: typer.Context) -> None:
+    """The span reader that picks the words an answer starts with (flags: webgpt train reader --help)."""
+    from training.span_reader import main
+
+    raise typer.Exit(main(ctx.args))
+
+
 @app.command("ranker", context_settings=_PASS_THROUGH, add_help_option=False)
 def ranker(ctx: typer.Context) -> None:
     """The sentence ranker scheduled browsing quotes with (flags: webgpt train ranker --help)."""
