@@ -14,7 +14,6 @@ from typing import Any, Literal
 Mode = Literal["free", "guided", "scheduled"]
 MODES: tuple[Mode, ...] = ("free", "guided", "scheduled")
 READERS = ("ranker", "likelihood")
-LEADS = ("reader", "model")
 AGENT_CONFIG = "webgpt.json"
 MAX_CANDIDATES = 64
 """The most candidate answers best-of-n samples and scores in one call (episodes × answers per
@@ -65,9 +64,10 @@ class AgentConfig:
     """What scheduled browsing reads pages with: ranker (skims each page and quotes the sentence the
     shipped sentence ranker scores highest; the default) or likelihood (quotes from the visible window
     what most raises the model's likelihood of the question)."""
-    lead: str | None = None
-    """What a trained model's answer starts with: reader (the span of a quote the shipped span reader is
-    confident of, the model writing the rest; the default) or model (the model's own words)."""
+    lead_reader: str | None = None
+    """A span reader's folder (``webgpt train reader``; relative paths from the checkpoint's folder): an
+    answer then starts with the span of a quote the reader is confident of, the model writing the rest.
+    None (the default): the model's own words, which measured better (docs/training.md)."""
     max_prompt_tokens: int = 2048
     """Observations are shortened to fit (see ``agent.prompts.fit_observation``)."""
     answer_max_new_tokens: int = 160
@@ -78,8 +78,6 @@ class AgentConfig:
             raise ValueError(f"unknown mode {self.mode!r}: use free, guided or scheduled")
         if self.reader is not None and self.reader not in READERS:
             raise ValueError(f"unknown reader {self.reader!r}: use {' or '.join(READERS)}")
-        if self.lead is not None and self.lead not in LEADS:
-            raise ValueError(f"unknown lead {self.lead!r}: use {' or '.join(LEADS)}")
         if self.max_prompt_tokens < 64 or self.answer_max_new_tokens < 1:
             raise ValueError("max_prompt_tokens must be at least 64 and answer_max_new_tokens at least 1")
 

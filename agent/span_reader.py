@@ -6,19 +6,19 @@ fine-tuned by ``webgpt train reader`` on the training split: sentences of the to
 first occurrence of a gold answer as the span, and sentences holding none with the empty span (the
 ``[CLS]`` token). ``best_spans`` gives each quote's best span and its margin over the empty span;
 ``ModelAnswerer`` starts the answer with the best span when its margin reaches ``threshold``, and the
-language model writes the rest. Shipped as ``agent/weights/span-reader/`` (about 2 MB).
+language model writes the rest. A checkpoint uses one when its ``webgpt.json`` names the reader's folder
+(``lead_reader``). None is shipped: on the training split's dev questions the shipped model's own lead
+was right more often (docs/training.md).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SHIPPED_READER = Path(__file__).parent / "weights" / "span-reader"
 READER_SETTINGS = "reader.json"
 DEFAULT_THRESHOLD = 0.0  # margin over the empty span, in logits
 MAX_SPAN_TOKENS = 12
@@ -37,23 +37,6 @@ class Span:
 def context_text(title: str, text: str) -> tuple[str, int]:
     """What the reader reads for a quote (``title: text``) and where ``text`` starts in it."""
     return (f"{title}: {text}", len(title) + 2) if title else (text, 0)
-
-
-def gold_span(text: str, golds: Sequence[str]) -> tuple[int, int] | None:
-    """Character offsets of the earliest gold answer in ``text``, matched as whole words, case and
-    punctuation between words ignored (the SQuAD normalisation's words, articles dropped)."""
-    from training.answer_metrics import normalize_answer
-
-    best: tuple[int, int] | None = None
-    for gold in golds:
-        words = normalize_answer(gold).split()
-        if not words:
-            continue
-        pattern = r"(?<!\w)" + r"[\W_]+".join(re.escape(word) for word in words) + r"(?!\w)"
-        found = re.search(pattern, text, re.IGNORECASE)
-        if found and (best is None or found.start() < best[0]):
-            best = (found.start(), found.end())
-    return best
 
 
 def load_base(base: str | None = None, device: str = "cpu") -> tuple[Any, Any]:
@@ -83,7 +66,7 @@ class SpanReader:
         self.threshold = threshold
 
     @classmethod
-    def load(cls, path: Path = SHIPPED_READER) -> SpanReader:
+    def load(cls, path: Path) -> SpanReader:
         """The adapter in ``path`` on the packaged MiniLM; a clear error when it is missing or broken."""
         from peft import PeftModel
 

@@ -15,10 +15,8 @@ Stages (each skipped when its output is there, so running the command again resu
    comparisons (a correct, supported answer against one that is not);
 5. ``rm``: ``webgpt train rm`` with the RM preset on TruthfulQA pairs and those automatic comparisons;
 6. ``ranker``: ``webgpt train ranker`` on ``ranker_questions`` training questions (a few minutes);
-7. ``reader``: ``webgpt train reader`` on the training questions, the first ``reader_held_out`` kept
-   out (about half an hour on two cores);
-8. ``install``: both adapters (bf16), the sentence ranker and the span reader into ``agent/weights/``,
-   where ``webgpt ask`` finds them.
+7. ``install``: both adapters (bf16) and the sentence ranker into ``agent/weights/``, where
+   ``webgpt ask`` finds them.
 """
 
 from __future__ import annotations
@@ -31,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-STAGES = ("demos", "data", "bc", "samples", "rm", "ranker", "reader", "install")
+STAGES = ("demos", "data", "bc", "samples", "rm", "ranker", "install")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -60,9 +58,6 @@ class RecipeConfig:
     sample_answers: int = field(default=4, metadata={"help": "Answers sampled per held-back prompt."})
     sample_prompts: int = field(default=42, metadata={"help": "Held-back prompts the policy answers."})
     ranker_questions: int = field(default=900, metadata={"help": "Questions the sentence ranker fits on."})
-    reader_held_out: int = field(
-        default=320, metadata={"help": "Training questions kept out of the span reader's fit (its report)."}
-    )
     bc_flags: str = field(default="", metadata={"help": "Extra `train bc` flags, e.g. '--base_model X'."})
     rm_flags: str = field(default="", metadata={"help": "Extra `train rm` flags."})
     weights_dir: str = field(
@@ -90,7 +85,6 @@ class Recipe:
         self.bc_dir = self.out / "bc"
         self.rm_dir = self.out / "rm"
         self.ranker_file = self.out / "sentence-ranker.json"
-        self.reader_dir = self.out / "span-reader"
 
     # stages ----------------------------------------------------------------------------------------
     def train_questions(self) -> list[Any]:
@@ -203,30 +197,15 @@ class Recipe:
         if main([*flags, "--output", str(self.ranker_file)]) != 0:
             raise RuntimeError("sentence-ranker fitting failed (see above)")
 
-    def reader(self) -> None:
-        from agent.span_reader import READER_SETTINGS
-
-        if (self.reader_dir / READER_SETTINGS).is_file():
-            return
-        from training.span_reader import main
-
-        flags = ["--questions", self.config.questions, "--corpus", self.config.corpus, "--split", "train"]
-        flags += ["--held_out", str(self.config.reader_held_out), "--seed", str(self.config.seed)]
-        if main([*flags, "--output_dir", str(self.reader_dir)]) != 0:
-            raise RuntimeError("span-reader training failed (see above)")
-
     def install(self) -> None:
         from agent.models import SHIPPED_POLICY_ID, SHIPPED_REWARD_ID, WEIGHTS_DIR
         from agent.sentence_ranker import SHIPPED_RANKER
-        from agent.span_reader import READER_SETTINGS, SHIPPED_READER
 
         target = Path(self.config.weights_dir) if self.config.weights_dir else WEIGHTS_DIR
         install_adapter(self.bc_dir, target / SHIPPED_POLICY_ID)
         install_adapter(self.rm_dir, target / SHIPPED_REWARD_ID)
         if self.ranker_file.is_file():
             shutil.copy2(self.ranker_file, target / SHIPPED_RANKER.name)
-        if (self.reader_dir / READER_SETTINGS).is_file():
-            shutil.copytree(self.reader_dir, target / SHIPPED_READER.name, dirs_exist_ok=True)
 
     def run(self) -> None:
         actions = {
@@ -236,7 +215,6 @@ class Recipe:
             "samples": self.sample,
             "rm": self.rm,
             "ranker": self.ranker,
-            "reader": self.reader,
             "install": self.install,
         }
         for stage in self.config.stage_list():

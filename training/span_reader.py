@@ -8,7 +8,9 @@ with cross-entropy on the start and end tokens. The split's first ``--held_out``
 out: on their sentences that hold a gold answer the report counts how often the reader's span holds
 it, and on three times as many others how often it would lead anyway (margin at least the threshold).
 
-    webgpt train reader --questions ../shared/data/qa/nq_open_dev.jsonl --corpus wiki
+    webgpt train reader --questions ../shared/data/qa/nq_open_dev.jsonl --corpus wiki --held_out 320
+
+A checkpoint answers with it when its ``webgpt.json`` has ``"lead_reader": "<this folder>"``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,14 +29,12 @@ from agent.span_reader import (
     DEFAULT_THRESHOLD,
     MAX_TOKENS,
     READER_SETTINGS,
-    SHIPPED_READER,
     SpanReader,
     context_text,
-    gold_span,
     load_base,
 )
 from browser_env.search.dense import MODEL_NAME
-
+from training.answer_metrics import normalize_answer
 
 REPORT_NEGATIVES = 3.0  # held-out sentences without a gold answer per one with it, in the report
 
@@ -47,6 +48,21 @@ class ReaderRow:
     title: str
     sentence: str
     span: tuple[int, int] | None
+
+
+def gold_span(text: str, golds: Sequence[str]) -> tuple[int, int] | None:
+    """Character offsets of the earliest gold answer in ``text``, matched as whole words, case and
+    punctuation between words ignored (the SQuAD normalisation's words, articles dropped)."""
+    best: tuple[int, int] | None = None
+    for gold in golds:
+        words = normalize_answer(gold).split()
+        if not words:
+            continue
+        pattern = r"(?<!\w)" + r"[\W_]+".join(re.escape(word) for word in words) + r"(?!\w)"
+        found = re.search(pattern, text, re.IGNORECASE)
+        if found and (best is None or found.start() < best[0]):
+            best = (found.start(), found.end())
+    return best
 
 
 def collect_rows(questions: Sequence[Any], corpus: Any, pages: int, log_every: int = 200) -> list[ReaderRow]:
@@ -224,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output_dir", type=Path, default=SHIPPED_READER)
+    parser.add_argument("--output_dir", type=Path, default=Path("runs/reader"))
     args = parser.parse_args(argv)
 
     questions = [q for q in select(load_questions(args.questions), args.split) if q.gold_answers]

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from agent.config import AGENT_CONFIG, SAMPLING_DEFAULTS, AgentConfig, Mode, SamplingConfig
@@ -59,6 +60,7 @@ def load_agent(
     from agent.policies.lm import LMPolicy
     from agent.policies.scripted import QuestionLikelihood
     from agent.sentence_ranker import SentenceRanker
+    from agent.span_reader import SpanReader
 
     model = model or SHIPPED_POLICY_ID
     loaded = load_causal_lm(model, device=device)
@@ -97,6 +99,7 @@ def load_agent(
         )
     else:
         raise ValueError(f"unknown mode {mode!r}: use free, guided or scheduled")
+    lead_reader = settings.lead_reader and SpanReader.load(Path(loaded.path) / settings.lead_reader)
     answerer = ModelAnswerer(
         engine,
         few_shot=bool(few_shot),
@@ -107,5 +110,6 @@ def load_agent(
         prompt_format=prompt_format,
         attribute=settings.attribute if settings.attribute is not None else untrained,
         fallback_prefix=UNTRAINED_ANSWER_START if untrained else None,
+        lead_reader=lead_reader or None,
     )
     return Agent(policy, answerer, mode)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.span_reader import SpanReader, gold_span, load_base
-from training.span_reader import ReaderRow, encode_batch, save_reader, train_reader, with_adapter
+from agent.span_reader import SpanReader, load_base
+from training.span_reader import ReaderRow, encode_batch, gold_span, save_reader, train_reader, with_adapter
 
 QUESTION = "Who designed the Eiffel Tower?"
 SENTENCE = "It is named after the engineer Gustave Eiffel, whose company designed and built the tower."
@@ -89,3 +89,36 @@ def test_a_missing_or_broken_reader_is_refused_clearly(tmp_path: Path) -> None:
     (broken / "reader.json").write_text(json.dumps({"threshold": 0}), encoding="utf-8")
     with pytest.raises(ValueError, match="not a span reader"):  # no adapter files
         SpanReader.load(broken)
+
+
+def test_a_checkpoint_naming_a_reader_starts_its_answers_with_the_readers_span(
+    tiny_lm_dir: Path, tiny_bert_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from agent.policies import load_agent
+    from demonstrations.schemas import QuoteRecord
+
+    base, tokenizer = load_base(str(tiny_bert_dir))
+    model = with_adapter(base, rank=8, seed=0)
+    train_reader(model, tokenizer, rows(), batch_size=3, learning_rate=1e-2, max_steps=80)
+    checkpoint = tmp_path / "policy"
+    shutil.copytree(tiny_lm_dir, checkpoint)
+    save_reader(model, checkpoint / "reader", {"threshold": -1000.0, "base": str(tiny_bert_dir)})
+    quotes = [QuoteRecord(url="https://x/eiffel", title="Eiffel Tower", text=SENTENCE)]
+
+    (checkpoint / "webgpt.json").write_text(json.dumps({"mode": "scheduled"}), encoding="utf-8")
+    plain = load_agent(str(checkpoint), seed=0)
+    assert plain.answerer.lead_reader is None
+    assert not plain.answerer.write(QUESTION, quotes)[0].startswith("Gustave Eiffel [1].")
+
+    settings = {"mode": "scheduled", "lead_reader": "reader"}
+    (checkpoint / "webgpt.json").write_text(json.dumps(settings), encoding="utf-8")
+    agent = load_agent(str(checkpoint), seed=0)
+    assert agent.answerer.lead_reader is not None
+    assert agent.answerer.write(QUESTION, quotes)[0].startswith("Gustave Eiffel [1].")
+
+    settings["lead_reader"] = "absent"
+    (checkpoint / "webgpt.json").write_text(json.dumps(settings), encoding="utf-8")
+    with pytest.raises(ValueError, match="not a span reader"):
+        load_agent(str(checkpoint), seed=0)
