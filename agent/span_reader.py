@@ -39,6 +39,24 @@ def context_text(title: str, text: str) -> tuple[str, int]:
     return (f"{title}: {text}", len(title) + 2) if title else (text, 0)
 
 
+def encode_pairs(
+    tokenizer: Any, questions: Sequence[str], passages: Sequence[tuple[str, str]]
+) -> tuple[Any, list[list[list[int]]], list[tuple[str, int]]]:
+    """The reader's inputs for each (question, ``(title, text)``) pair, padded into one batch: the
+    tensors, each token's character offsets in its context, and each context (``context_text``)."""
+    contexts = [context_text(title, text) for title, text in passages]
+    encoded = tokenizer(
+        list(questions),
+        [context for context, _ in contexts],
+        truncation="only_second",
+        max_length=MAX_TOKENS,
+        padding=True,
+        return_offsets_mapping=True,
+        return_tensors="pt",
+    )
+    return encoded, encoded.pop("offset_mapping").tolist(), contexts
+
+
 def load_base(base: str | None = None, device: str = "cpu") -> tuple[Any, Any]:
     """``base`` (a BERT checkpoint folder; default the packaged MiniLM) with its start/end head, freshly
     initialised when the checkpoint has none, and its tokenizer."""
@@ -87,17 +105,7 @@ class SpanReader:
 
         if not passages:
             return []
-        contexts = [context_text(title, text) for title, text in passages]
-        encoded = self.tokenizer(
-            [question] * len(passages),
-            [context for context, _ in contexts],
-            truncation="only_second",
-            max_length=MAX_TOKENS,
-            padding=True,
-            return_offsets_mapping=True,
-            return_tensors="pt",
-        )
-        offsets = encoded.pop("offset_mapping").tolist()
+        encoded, offsets, contexts = encode_pairs(self.tokenizer, [question] * len(passages), passages)
         with torch.no_grad():
             output = self.model(**encoded.to(self.model.device))
         spans: list[Span | None] = []

@@ -27,10 +27,9 @@ from typing import Any
 
 from agent.span_reader import (
     DEFAULT_THRESHOLD,
-    MAX_TOKENS,
     READER_SETTINGS,
     SpanReader,
-    context_text,
+    encode_pairs,
     load_base,
 )
 from browser_env.search.dense import MODEL_NAME
@@ -96,17 +95,8 @@ def encode_batch(tokenizer: Any, rows: Sequence[ReaderRow]) -> tuple[Any, Any, A
     when truncation cut the span off)."""
     import torch
 
-    contexts = [context_text(row.title, row.sentence) for row in rows]
-    encoded = tokenizer(
-        [row.question for row in rows],
-        [context for context, _ in contexts],
-        truncation="only_second",
-        max_length=MAX_TOKENS,
-        padding=True,
-        return_offsets_mapping=True,
-        return_tensors="pt",
-    )
-    offsets = encoded.pop("offset_mapping").tolist()
+    passages = [(row.title, row.sentence) for row in rows]
+    encoded, offsets, contexts = encode_pairs(tokenizer, [row.question for row in rows], passages)
     starts, ends = [], []
     for i, (row, (_, shift)) in enumerate(zip(rows, contexts, strict=True)):
         start = end = 0
