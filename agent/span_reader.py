@@ -85,7 +85,8 @@ class SpanReader:
 
     @classmethod
     def load(cls, path: Path) -> SpanReader:
-        """The adapter in ``path`` on the packaged MiniLM; a clear error when it is missing or broken."""
+        """The adapter in ``path`` on its base (``reader.json``'s ``base``, default the packaged MiniLM); a
+        clear error when it is missing or broken."""
         from peft import PeftModel
 
         path = Path(path)
@@ -142,16 +143,14 @@ def _best_span(
 ) -> Span | None:
     """The highest start + end logit pair among ``tokens`` (end not before start, at most
     ``MAX_SPAN_TOKENS`` long), with its margin over the empty span (both at token 0)."""
-    if not tokens:
-        return None
-    starts = start_logits[tokens]
-    ends = end_logits[tokens]
-    scores = starts[:, None] + ends[None, :]
-    width = len(tokens)
-    allowed = [[0 <= b - a < MAX_SPAN_TOKENS for b in range(width)] for a in range(width)]
     import torch
 
-    scores = scores.masked_fill(~torch.tensor(allowed), float("-inf"))
+    if not tokens:
+        return None
+    scores = start_logits[tokens][:, None] + end_logits[tokens][None, :]
+    width = len(tokens)
+    allowed = torch.ones(width, width, dtype=torch.bool).triu().tril(MAX_SPAN_TOKENS - 1)  # 0 <= b - a < max
+    scores = scores.masked_fill(~allowed, float("-inf"))
     best = int(scores.argmax())
     a, b = divmod(best, width)
     begin, end = offsets[tokens[a]][0], offsets[tokens[b]][1]

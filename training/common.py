@@ -3,6 +3,7 @@ PNG), resuming from the last checkpoint, and loading a base model with or withou
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import platform
@@ -145,6 +146,30 @@ def plot_metrics(metrics: str | Path, out: str | Path, title: str) -> Path | Non
     figure.savefig(path)
     plt.close(figure)
     return path
+
+
+def add_question_flags(parser: argparse.ArgumentParser) -> None:
+    """``--questions``, ``--corpus``, ``--split`` and ``--held_out``: what a fit on search results reads,
+    and the split's first questions it keeps out (``held_out_split``)."""
+    parser.add_argument(
+        "--questions", type=Path, required=True, help="NQ-open JSONL (or any set load_questions reads)."
+    )
+    parser.add_argument("--corpus", default="default")
+    parser.add_argument("--split", default="train", choices=("train", "test", "all"))
+    parser.add_argument(
+        "--held_out", type=int, default=160, help="The split's first questions, kept out of the fit."
+    )
+
+
+def held_out_split(args: argparse.Namespace) -> tuple[list[Any], list[Any], Any]:
+    """The split's questions with gold answers, as (the first ``held_out``, the rest), and the corpus."""
+    from browser_env.corpus import ensure_default_corpus, open_corpus
+    from demonstrations.imports import load_questions
+    from demonstrations.splits import select
+
+    questions = [q for q in select(load_questions(args.questions), args.split) if q.gold_answers]
+    corpus = ensure_default_corpus() if args.corpus == "default" else open_corpus(args.corpus)
+    return questions[: args.held_out], questions[args.held_out :], corpus
 
 
 def load_reachable(path: str | Path) -> dict[str, bool]:

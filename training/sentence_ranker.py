@@ -114,32 +114,21 @@ def held_out_report(ranker: SentenceRanker, data: list[Candidates]) -> dict[str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    from browser_env.corpus import ensure_default_corpus, open_corpus
-    from demonstrations.imports import load_questions
-    from demonstrations.splits import select
+    from training.common import add_question_flags, held_out_split
 
     parser = argparse.ArgumentParser(prog="webgpt train ranker", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--questions", type=Path, required=True, help="NQ-open JSONL (or any set load_questions reads)."
-    )
-    parser.add_argument("--corpus", default="default")
-    parser.add_argument("--split", default="train", choices=("train", "test", "all"))
+    add_question_flags(parser)
     parser.add_argument(
         "--limit", type=int, default=None, help="At most this many questions to fit on (seeded sample)."
     )
     parser.add_argument("--pages", type=int, default=2, help="Results read per question.")
-    parser.add_argument(
-        "--held_out", type=int, default=160, help="The split's first questions, kept out of the fit."
-    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, default=SHIPPED_RANKER)
     args = parser.parse_args(argv)
 
-    questions = [q for q in select(load_questions(args.questions), args.split) if q.gold_answers]
-    head, rest = questions[: args.held_out], questions[args.held_out :]
+    head, rest, corpus = held_out_split(args)
     random.Random(args.seed).shuffle(rest)
     rest = rest[: args.limit] if args.limit else rest
-    corpus = ensure_default_corpus() if args.corpus == "default" else open_corpus(args.corpus)
     held, train = collect(head, corpus, args.pages), collect(rest, corpus, args.pages)
     if len(train) < 10:
         raise SystemExit(f"only {len(train)} questions have a sentence holding their answer: too few to fit")

@@ -202,21 +202,12 @@ def save_reader(model: Any, path: Path, settings: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from browser_env.corpus import ensure_default_corpus, open_corpus
-    from demonstrations.imports import load_questions
-    from demonstrations.splits import select
+    from training.common import add_question_flags, held_out_split
 
     parser = argparse.ArgumentParser(prog="webgpt train reader", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--questions", type=Path, required=True, help="NQ-open JSONL (or any set load_questions reads)."
-    )
-    parser.add_argument("--corpus", default="default")
-    parser.add_argument("--split", default="train", choices=("train", "test", "all"))
+    add_question_flags(parser)
     parser.add_argument("--limit", type=int, default=None, help="At most this many questions to fit on.")
     parser.add_argument("--pages", type=int, default=3, help="Results read per question.")
-    parser.add_argument(
-        "--held_out", type=int, default=160, help="The split's first questions, kept out of the fit."
-    )
     parser.add_argument(
         "--negatives", type=float, default=1.0, help="Sentences without a gold answer per sentence with one."
     )
@@ -233,10 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output_dir", type=Path, default=Path("runs/reader"))
     args = parser.parse_args(argv)
 
-    questions = [q for q in select(load_questions(args.questions), args.split) if q.gold_answers]
-    head, rest = questions[: args.held_out], questions[args.held_out :]
+    head, rest, corpus = held_out_split(args)
     rest = rest[: args.limit] if args.limit else rest
-    corpus = ensure_default_corpus() if args.corpus == "default" else open_corpus(args.corpus)
     held, fit_rows = collect_rows(head, corpus, args.pages), collect_rows(rest, corpus, args.pages)
     rows = training_rows(fit_rows, args.negatives, args.seed)
     if not any(row.span is not None for row in rows):

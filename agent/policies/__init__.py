@@ -99,7 +99,7 @@ def load_agent(
         )
     else:
         raise ValueError(f"unknown mode {mode!r}: use free, guided or scheduled")
-    lead_reader = settings.lead_reader and SpanReader.load(Path(loaded.path) / settings.lead_reader)
+    lead_reader = SpanReader.load(Path(loaded.path) / settings.lead_reader) if settings.lead_reader else None
     answerer = ModelAnswerer(
         engine,
         few_shot=bool(few_shot),
@@ -110,6 +110,6 @@ def load_agent(
         prompt_format=prompt_format,
         attribute=settings.attribute if settings.attribute is not None else untrained,
         fallback_prefix=UNTRAINED_ANSWER_START if untrained else None,
-        lead_reader=lead_reader or None,
+        lead_reader=lead_reader,
     )
     return Agent(policy, answerer, mode)
