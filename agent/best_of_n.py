@@ -22,7 +22,7 @@ from typing import Any
 
 from agent.answer import Answer, Answerer
 from agent.config import MAX_CANDIDATES
-from agent.policies.base import Policy
+from agent.policies.base import Policy, SamplingPolicy
 from agent.reward import RewardModel
 from agent.rollout import EpisodeResult, StepEvent, Timings, run_episode
 from browser_env.env import EnvConfig
@@ -101,7 +101,7 @@ def best_of_n(
         raise ValueError("best-of-n with more than one candidate needs a reward model")
     policies = list(policy) if isinstance(policy, Sequence) else [policy]
     episodes = episodes_to_run(policies, n)
-    if episodes > 1 and len(policies) == 1 and hasattr(policies[0], "greedy"):
+    if episodes > 1 and len(policies) == 1 and isinstance(policies[0], SamplingPolicy):
         policies = [policies[0].greedy(), *[policies[0]] * (episodes - 1)]
     # Episodes that would all take the same steps: browse once and sample every answer there, in one
     # batch. Candidates keep their order: the first k are what best-of-k would have drawn.

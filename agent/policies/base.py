@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class Policy(Protocol):
@@ -14,6 +14,15 @@ class Policy(Protocol):
 
     def act(self, observation: str, info: dict[str, Any]) -> str | None:
         """The next command, or None to stop without answering (the episode ends "abandoned")."""
+        ...
+
+
+@runtime_checkable
+class SamplingPolicy(Policy, Protocol):
+    """A policy that can sample its commands and has a twin that never does."""
+
+    def greedy(self) -> Policy:
+        """A twin that always takes the best-scored command (what one answer at temperature 0 does)."""
         ...
 
 
