@@ -185,3 +185,11 @@ def test_the_first_of_n_sampled_episodes_is_the_greedy_one(tiny_corpus) -> None:
     assert firsts == {tuple(greedy.actions)}
     assert others - firsts  # the other episodes are sampled: some browse differently
     assert sampled.temperature == 5.0  # the twin is a copy
+
+
+def test_only_policies_with_a_greedy_twin_count_as_sampling_policies() -> None:
+    from agent.policies.base import SamplingPolicy
+    from agent.policies.scripted import ScriptedPolicy
+
+    assert isinstance(ScriptedPolicy(temperature=0.8), SamplingPolicy)
+    assert not isinstance(ReplayPolicy(["End: Answer"]), SamplingPolicy)
