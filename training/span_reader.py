@@ -20,11 +20,13 @@ import json
 import random
 import re
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agent.models import GRADIENT_CHECKPOINTING_WARNING
 from agent.span_reader import (
     DEFAULT_THRESHOLD,
     READER_SETTINGS,
@@ -130,7 +132,9 @@ def with_adapter(model: Any, rank: int, seed: int) -> Any:
         target_modules=["query", "key", "value", "dense"],
         modules_to_save=["qa_outputs"],
     )
-    return get_peft_model(model, config)
+    with warnings.catch_warnings():  # PEFT reads the deprecated alias when it wraps the model
+        warnings.filterwarnings("ignore", message=GRADIENT_CHECKPOINTING_WARNING, category=FutureWarning)
+        return get_peft_model(model, config)
 
 
 def train_reader(

@@ -42,3 +42,18 @@ def test_loading_a_peft_adapter_raises_no_future_warning(tiny_lm_dir: Path, tmp_
         warnings.simplefilter("always")
         load_causal_lm(str(tmp_path), device="cpu", dtype="float32")
     assert future_warnings(caught) == []
+
+
+def test_wrapping_and_loading_a_span_reader_raise_no_future_warning(
+    tiny_bert_dir: Path, tmp_path: Path
+) -> None:
+    from agent.span_reader import SpanReader, load_base
+    from training.span_reader import save_reader, with_adapter
+
+    base, _ = load_base(str(tiny_bert_dir))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = with_adapter(base, rank=4, seed=0)
+        save_reader(model, tmp_path / "reader", {"base": str(tiny_bert_dir)})
+        SpanReader.load(tmp_path / "reader")
+    assert future_warnings(caught) == []
