@@ -14,7 +14,8 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,17 @@ SHIPPED_REWARD_ID = "webgpt-rm-135m"
 """The reward model shipped in ``agent/weights/``: a LoRA adapter and score head on ``smollm2-135m``."""
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 GRADIENT_CHECKPOINTING_WARNING = r"`is_gradient_checkpointing` is deprecated"
+
+
+@contextmanager
+def peft_wrapping() -> Iterator[None]:
+    """Around PEFT wrapping or loading an adapter: PEFT reads transformers' deprecated
+    ``is_gradient_checkpointing`` alias, and that FutureWarning is not the user's to act on."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=GRADIENT_CHECKPOINTING_WARNING, category=FutureWarning)
+        yield
+
+
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -231,8 +243,7 @@ def load_pretrained(
         peft_config = PeftConfig.from_pretrained(path)
         base_path = resolve_checkpoint(peft_config.base_model_name_or_path)
         base = _from_pretrained(auto_class, base_path, dtype=torch_dtype, **kwargs)
-        with warnings.catch_warnings():  # PEFT reads the deprecated alias when it wraps the model
-            warnings.filterwarnings("ignore", message=GRADIENT_CHECKPOINTING_WARNING, category=FutureWarning)
+        with peft_wrapping():
             model = PeftModel.from_pretrained(base, path).merge_and_unload()
         has_tokenizer = any((Path(path) / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json"))
         tokenizer = load_tokenizer(path if has_tokenizer else base_path)

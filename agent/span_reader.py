@@ -14,13 +14,12 @@ was right more often (docs/training.md).
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.models import GRADIENT_CHECKPOINTING_WARNING
+from agent.models import peft_wrapping
 
 READER_SETTINGS = "reader.json"
 DEFAULT_THRESHOLD = 0.0  # margin over the empty span, in logits
@@ -97,10 +96,7 @@ class SpanReader:
             settings = json.loads((path / READER_SETTINGS).read_text(encoding="utf-8"))
             threshold = float(settings.get("threshold", DEFAULT_THRESHOLD))
             base, tokenizer = load_base(settings.get("base"))
-            with warnings.catch_warnings():  # PEFT reads the deprecated alias when it wraps the model
-                warnings.filterwarnings(
-                    "ignore", message=GRADIENT_CHECKPOINTING_WARNING, category=FutureWarning
-                )
+            with peft_wrapping():
                 model = PeftModel.from_pretrained(base, str(path))
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
             raise ValueError(f"{path}: not a span reader ({error})") from error

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 from transformers import Trainer
 
-from agent.models import GRADIENT_CHECKPOINTING_WARNING, MODELS, load_tokenizer, resolve_checkpoint
+from agent.models import MODELS, load_tokenizer, peft_wrapping, resolve_checkpoint
 from demonstrations.exports import comparison_rows
 from training.common import MetricsLog, ddp_backend, last_checkpoint, peak_memory, save_run_config
 from training.reward_data import (
@@ -303,8 +302,7 @@ def build_model(config: RMConfig, tokenizer: Any) -> Any:
         modules_to_save=["score"],
         layers_to_transform=top_layers(model, config.lora_layers),
     )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=GRADIENT_CHECKPOINTING_WARNING, category=FutureWarning)
+    with peft_wrapping():
         model = get_peft_model(model, lora)
     model.peft_config["default"].base_model_name_or_path = adapter_base_name(config.base_model)
     return model

@@ -20,13 +20,12 @@ import json
 import random
 import re
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.models import GRADIENT_CHECKPOINTING_WARNING
+from agent.models import peft_wrapping
 from agent.span_reader import (
     DEFAULT_THRESHOLD,
     READER_SETTINGS,
@@ -132,8 +131,7 @@ def with_adapter(model: Any, rank: int, seed: int) -> Any:
         target_modules=["query", "key", "value", "dense"],
         modules_to_save=["qa_outputs"],
     )
-    with warnings.catch_warnings():  # PEFT reads the deprecated alias when it wraps the model
-        warnings.filterwarnings("ignore", message=GRADIENT_CHECKPOINTING_WARNING, category=FutureWarning)
+    with peft_wrapping():
         return get_peft_model(model, config)
 
 
