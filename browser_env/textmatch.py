@@ -86,6 +86,15 @@ def _span(folded: _Folded, start: int, length: int) -> tuple[int, int]:
     return folded.origin[start], folded.origin[start + length - 1] + 1
 
 
+def _whole_characters(folded: _Folded, start: int, length: int) -> bool:
+    """Whether the match begins and ends on a page character's edge, not inside what one character folds
+    to ("f" is not matched inside "ﬁ", which folds to "fi")."""
+    origin, end = folded.origin, start + length
+    return (start == 0 or origin[start - 1] != origin[start]) and (
+        end == len(origin) or origin[end] != origin[end - 1]
+    )
+
+
 def find_span(page_text: str, needle: str, start: int = 0) -> tuple[int, int] | None:
     """The first match of ``needle`` in ``page_text`` starting at or after offset ``start``."""
     target = _needle(needle)
@@ -94,6 +103,8 @@ def find_span(page_text: str, needle: str, start: int = 0) -> tuple[int, int] | 
     folded = _fold(page_text)
     begin = bisect_left(folded.origin, start)
     index = folded.text.find(target, begin)
+    while index >= 0 and not _whole_characters(folded, index, len(target)):
+        index = folded.text.find(target, index + 1)
     if index < 0:
         return None
     first, last = _span(folded, index, len(target))

@@ -59,6 +59,14 @@ def test_matching_is_unicode_folded() -> None:
     assert verify_quote(page, "die strasse", *locate_quote(page, "DIE STRASSE")) is None
 
 
+def test_a_match_never_starts_or_ends_inside_what_one_character_folds_to() -> None:
+    page = "【0†ﬁnal】 F "  # "ﬁ" folds to "fi": "f" alone is the word F, not half the ligature
+    span = find_span(page, "f")
+    assert span is not None and extract(page, span) == "F"
+    assert find_span("ﬁnal", "i") is None
+    assert extract("ﬁnal", find_span("ﬁnal", "final")) == "ﬁnal"
+
+
 def test_verification_checks_the_very_page_and_the_recorded_place() -> None:
     page = "one two three. one two three."
     digest = text_sha256(page)
