@@ -9,9 +9,9 @@ quotes), or the text with its checked citations and numbered references.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from agent.citations import QuoteSource, Reference, SentenceSupport, attribute_citations, check_citations
 from agent.config import AGENT_DEFAULTS, SAMPLING_DEFAULTS
@@ -65,10 +65,27 @@ class Answer:
         return sum(sentence.automatic for sentence in self.sentences)
 
 
+AnswerRequest = tuple[str, Sequence[QuoteLike]]  # a question and the quotes to answer it from
+
+
 class Answerer(Protocol):
     name: str
 
     def write(self, question: str, quotes: Sequence[QuoteLike], n: int = 1) -> list[str]: ...
+
+
+@runtime_checkable
+class BatchAnswerer(Protocol):
+    """An answerer that writes the answers of several episodes at once (one batch for all)."""
+
+    def write_many(self, requests: Sequence[AnswerRequest], n: int = 1) -> list[list[str]]: ...
+
+
+def write_answers(answerer: Answerer, requests: Sequence[AnswerRequest], n: int = 1) -> list[list[str]]:
+    """``n`` answers to each (question, quotes): in one batch when the answerer can, else one by one."""
+    if isinstance(answerer, BatchAnswerer):
+        return answerer.write_many(requests, n)
+    return [answerer.write(question, quotes, n) for question, quotes in requests]
 
 
 ECHO_RETRIES = 3  # answers sampled for each one that only repeats the question
@@ -131,20 +148,34 @@ class ModelAnswerer:
             quotes[longest] = replace(quotes[longest], text=text[: len(text) * 3 // 4].rstrip() + " …")
 
     def write(self, question: str, quotes: Sequence[QuoteLike], n: int = 1) -> list[str]:
-        prefill = self.engine.prefill(self.prompt_ids(question, quotes))
-        headers = quote_headers(quotes)
-        texts = self._sample(prefill, n, self._lead(question, quotes), headers)
-        empty = [i for i, text in enumerate(texts) if not text]
-        if empty and self.fallback_prefix:
-            retries = self._sample(prefill, len(empty), self.fallback_prefix, headers)
-            for i, text in zip(empty, retries, strict=True):
-                texts[i] = text
-        echoes = [i for i, text in enumerate(texts) if echoes_question(text, question)]
-        if echoes:  # "Eiffel Tower [1]." to "Who designed the Eiffel Tower?" answers nothing: sample again
-            retries = self._sample(prefill, ECHO_RETRIES * len(echoes), "", headers)
-            fresh = iter([text for text in retries if text and not echoes_question(text, question)])
-            for i in echoes:
-                texts[i] = next(fresh, texts[i])
+        return self.write_many([(question, quotes)], n)[0]
+
+    def write_many(self, requests: Sequence[AnswerRequest], n: int = 1) -> list[list[str]]:
+        """``n`` answers to each (question, quotes), every row decoded in one batch; the retries of
+        empty and echoing answers are batched too."""
+        prompts = [self.prompt_ids(question, quotes) for question, quotes in requests]
+        headers = [quote_headers(quotes) for _, quotes in requests]
+        leads = [self._lead(question, quotes) for question, quotes in requests]
+        texts = self._sample(prompts, leads, headers, n)
+        if self.fallback_prefix:
+            empty = [(i, j) for i, rows in enumerate(texts) for j, text in enumerate(rows) if not text]
+            self._resample(texts, empty, prompts, headers, self.fallback_prefix, 1)
+        echoes = [
+            (i, j)
+            for i, rows in enumerate(texts)
+            for j, text in enumerate(rows)
+            if echoes_question(text, requests[i][0])
+        ]
+        # "Eiffel Tower [1]." to "Who designed the Eiffel Tower?" answers nothing: sample again
+        self._resample(
+            texts,
+            echoes,
+            prompts,
+            headers,
+            "",
+            ECHO_RETRIES,
+            keep=lambda i, t: not echoes_question(t, requests[i][0]),
+        )
         return texts
 
     def _lead(self, question: str, quotes: Sequence[QuoteLike]) -> str:
@@ -154,22 +185,53 @@ class ModelAnswerer:
         lead = self.lead_reader.lead(question, [(q.title, without_footnotes(q.text)) for q in quotes])
         return f"{lead[0]} [{lead[1]}]." if lead else ""
 
-    def _sample(self, prefill: Any, n: int, prefix: str, headers: frozenset[str]) -> list[str]:
-        outputs = self.engine.generate(
-            prefill,
+    def _sample(
+        self, prompts: list[list[int]], prefixes: list[str], headers: list[frozenset[str]], n: int
+    ) -> list[list[str]]:
+        """``n`` answers to each prompt, each forced to start with its prefix (greedy when ``n`` is 1)."""
+        outputs = self.engine.generate_batch(
+            [prompt + self.engine.encode(prefix) for prompt, prefix in zip(prompts, prefixes, strict=True)],
             n=n,
             max_new_tokens=self.max_new_tokens,
             temperature=self.temperature if n > 1 else 0.0,
             top_p=self.top_p,
             stop_at_newline=False,
             generator=self.generator,
-            prefix=self.engine.encode(prefix) if prefix else None,
-            stop=lambda text: _finished(text, headers),
+            stop=lambda i, text: _finished(text, headers[i]),
             repetition_penalty=self.repetition_penalty,
         )
         return [
-            tidy(_clean(prefix + self.engine.decode(output), headers)) if output else "" for output in outputs
+            [tidy(_clean(prefix + self.engine.decode(row), header)) if row else "" for row in rows]
+            for rows, prefix, header in zip(outputs, prefixes, headers, strict=True)
         ]
+
+    def _resample(
+        self,
+        texts: list[list[str]],
+        which: list[tuple[int, int]],
+        prompts: list[list[int]],
+        headers: list[frozenset[str]],
+        prefix: str,
+        tries: int,
+        keep: Callable[[int, str], bool] = lambda _, text: bool(text),
+    ) -> None:
+        """Replace ``texts[i][j]`` for each (i, j) in ``which`` by the first of ``tries`` new samples per
+        answer (all in one batch) that ``keep(i, sample)`` accepts; an answer none is kept for stays."""
+        if not which:
+            return
+        asked = sorted({i for i, _ in which})
+        counts = {i: tries * sum(1 for k, _ in which if k == i) for i in asked}
+        # One batch: each prompt asked for as many samples as its most-asked prompt needs.
+        per_prompt = max(counts.values())
+        fresh = self._sample(
+            [prompts[i] for i in asked], [prefix] * len(asked), [headers[i] for i in asked], per_prompt
+        )
+        pools = {
+            i: iter([t for t in rows[: counts[i]] if t and keep(i, t)])
+            for i, rows in zip(asked, fresh, strict=True)
+        }
+        for i, j in which:
+            texts[i][j] = next(pools[i], texts[i][j])
 
 
 def echoes_question(answer: str, question: str) -> bool:

@@ -9,6 +9,9 @@ gives is always a candidate, and a sample replaces it only when the reward model
                        answerer=answerer)
     result.best.answer.text, [c.reward for c in result.candidates]
 
+The answers of all episodes are written in one batch (one forward per token for every row, on CPU and
+GPU alike); the browsing steps run one episode after another.
+
 Declined and "nothing found" candidates are not scored and rank below every scored answer; ties go
 to the earlier candidate.
 """
@@ -20,11 +23,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent.answer import Answer, Answerer
+from agent.answer import Answer, Answerer, ExtractiveAnswerer
 from agent.config import MAX_CANDIDATES
 from agent.policies.base import Policy, SamplingPolicy
 from agent.reward import RewardModel
-from agent.rollout import EpisodeResult, StepEvent, Timings, run_episode
+from agent.rollout import EpisodeResult, StepEvent, Timings, browse, finish, run_episode, write_all
 from browser_env.env import EnvConfig
 from browser_env.web import Fetcher, SearchBackend
 from demonstrations.schemas import AnswerRecord, EpisodeRecord
@@ -86,10 +89,14 @@ def best_of_n(
     on_step: Callable[[StepEvent], None] | None = None,
     on_episode: Callable[[EpisodeResult], None] | None = None,
     on_scored: Callable[[int, int], None] | None = None,
+    batch_answers: bool = True,
 ) -> BestOfN:
     """``n`` episodes (episode i uses ``policy[i % len]`` when given several) × ``answers_per_episode``
     answers, scored by ``reward_model`` (needed when there is more than one candidate), at most
-    ``MAX_CANDIDATES`` in all. ``on_scored(done, total)`` follows the scoring, a few answers at a time."""
+    ``MAX_CANDIDATES`` in all. ``on_scored(done, total)`` follows the scoring, a few answers at a time.
+    With ``batch_answers`` the episodes browse one after another and then every answer of every episode
+    is written in one batch (``on_episode`` is called once they are all written); without it, each
+    episode browses and answers in turn."""
     if n < 1 or answers_per_episode < 1:
         raise ValueError("n and answers_per_episode must be at least 1")
     if n * answers_per_episode > MAX_CANDIDATES:
@@ -108,25 +115,48 @@ def best_of_n(
     n, answers_per_episode = episodes, n * answers_per_episode // episodes
     timings = Timings()
     results: list[EpisodeResult] = []
+    check = fetcher if check_quotes else None
+    if batch_answers:
+        answerer = answerer or ExtractiveAnswerer()
+        browsed = [
+            browse(
+                question,
+                policies[index % len(policies)],
+                search,
+                fetcher,
+                config=config,
+                corpus=corpus,
+                on_step=on_step,
+                episode_index=index,
+            )
+            for index in range(n)
+        ]
+        written = write_all(browsed, answerer, answers_per_episode)
+        results = [
+            finish(b, w, answerer, check, {"episode": index})
+            for index, (b, w) in enumerate(zip(browsed, written, strict=True))
+        ]
     for index in range(n):
-        result = run_episode(
-            question,
-            policies[index % len(policies)],
-            search,
-            fetcher,
-            config=config,
-            answerer=answerer,
-            answers_per_episode=answers_per_episode,
-            corpus=corpus,
-            check_quotes=check_quotes,
-            on_step=on_step,
-            episode_index=index,
-            metadata={"episode": index},
-        )
-        timings.add(result.timings)
-        results.append(result)
+        if not batch_answers:
+            results.append(
+                run_episode(
+                    question,
+                    policies[index % len(policies)],
+                    search,
+                    fetcher,
+                    config=config,
+                    answerer=answerer,
+                    answers_per_episode=answers_per_episode,
+                    corpus=corpus,
+                    check_quotes=check_quotes,
+                    on_step=on_step,
+                    episode_index=index,
+                    metadata={"episode": index},
+                )
+            )
+        timings.add(results[index].timings)
         if on_episode is not None:
-            on_episode(result)
+            on_episode(results[index])
     candidates = [
         Candidate(e, s, result.record, answer, result.actions)
         for e, result in enumerate(results)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from agent.answer import Answer, Answerer, compose_answer
+from agent.answer import Answer, Answerer, compose_answer, write_answers
 from agent.config import MAX_ANSWER_CHARS
 from agent.policies.base import Policy
 from agent.policies.engine import EngineStats
@@ -128,6 +128,25 @@ def _stats(engines: list[Any]) -> EngineStats:
     return total
 
 
+@dataclass
+class Browsed:
+    """An episode's browsing, before its answers are written (``browse``, then ``finish``)."""
+
+    question: str
+    policy_name: str
+    config: EnvConfig
+    corpus: str | None
+    steps: list[Any]
+    quotes: list[Any]
+    end_reason: EndReason | None
+    timings: Timings
+
+    @property
+    def needs_answer(self) -> bool:
+        """Whether there is an answer to write: the episode ended with quotes and was not declined."""
+        return bool(self.quotes) and not (self.end_reason is not None and self.end_reason.declined)
+
+
 def run_episode(
     question: str,
     policy: Policy,
@@ -147,9 +166,35 @@ def run_episode(
     from agent.answer import ExtractiveAnswerer
 
     answerer = answerer or ExtractiveAnswerer()
+    browsed = browse(
+        question,
+        policy,
+        search,
+        fetcher,
+        config=config,
+        corpus=corpus,
+        on_step=on_step,
+        episode_index=episode_index,
+    )
+    (written,) = write_all([browsed], answerer, answers_per_episode)
+    return finish(browsed, written, answerer, fetcher if check_quotes else None, metadata)
+
+
+def browse(
+    question: str,
+    policy: Policy,
+    search: SearchBackend,
+    fetcher: Fetcher,
+    *,
+    config: EnvConfig | None = None,
+    corpus: str | None = None,
+    on_step: Callable[[StepEvent], None] | None = None,
+    episode_index: int = 0,
+) -> Browsed:
+    """Step the policy in the environment until the episode ends; no answer yet."""
     config = config or EnvConfig()
     timings = Timings()
-    engines = _engines(policy, answerer)
+    engines = _engines(policy)
     before = _stats(engines)
     started = time.perf_counter()
     env = BrowserEnv(TimedSearch(search, timings), TimedFetcher(fetcher, timings), config)
@@ -178,43 +223,90 @@ def run_episode(
                     episode_index,
                 )
             )
-    steps = recording.steps
-    end_reason = env.end_reason or end_reason
-    quotes = env.quotes
-    answers: list[Answer]
-    if (end_reason is not None and end_reason.declined) or not quotes:
-        answers = [compose_answer(question, None, quotes, end_reason)]
-    else:
-        tick = time.perf_counter()
-        texts = [text[:MAX_ANSWER_CHARS] for text in answerer.write(question, quotes, n=answers_per_episode)]
-        timings.answer += time.perf_counter() - tick
-        tick = time.perf_counter()
-        answers = [
+    _add_model_time(timings, before, _stats(engines))
+    timings.total = time.perf_counter() - started
+    return Browsed(
+        question,
+        policy.name,
+        config,
+        corpus,
+        recording.steps,
+        env.quotes,
+        env.end_reason or end_reason,
+        timings,
+    )
+
+
+@dataclass
+class Written:
+    """The answers written for one episode, and its share of the time the writing took."""
+
+    texts: list[str] | None  # None: nothing to write (declined, or no quotes)
+    timings: Timings
+
+
+def write_all(browsed: list[Browsed], answerer: Answerer, answers_per_episode: int = 1) -> list[Written]:
+    """The answers of every episode that needs one, written in one batch when the answerer can. The
+    batch's time is shared equally among the episodes in it."""
+    todo = [b for b in browsed if b.needs_answer]
+    share = Timings()
+    texts: list[list[str]] = []
+    if todo:
+        engines = _engines(answerer)
+        before = _stats(engines)
+        started = time.perf_counter()
+        texts = write_answers(answerer, [(b.question, b.quotes) for b in todo], n=answers_per_episode)
+        share.answer = time.perf_counter() - started
+        _add_model_time(share, before, _stats(engines))
+        for name, value in asdict(share).items():
+            setattr(share, name, value / len(todo) if isinstance(value, float) else value // len(todo))
+        share.total = share.answer
+    answers = iter(texts)
+    return [
+        Written([t[:MAX_ANSWER_CHARS] for t in next(answers)], replace(share))
+        if b.needs_answer
+        else Written(None, Timings())
+        for b in browsed
+    ]
+
+
+def finish(
+    browsed: Browsed,
+    written: Written,
+    answerer: Answerer,
+    fetcher: Fetcher | None,
+    metadata: dict[str, Any] | None = None,
+) -> EpisodeResult:
+    """The episode's answers (checked against the pages by ``fetcher``, unless None) and its record."""
+    question, quotes, end_reason = browsed.question, browsed.quotes, browsed.end_reason
+    timings = replace(browsed.timings)
+    timings.add(written.timings)
+    tick = time.perf_counter()
+    answers = (
+        [compose_answer(question, None, quotes, end_reason)]
+        if written.texts is None
+        else [
             compose_answer(
                 question,
                 text,
                 quotes,
                 end_reason,
-                fetcher if check_quotes else None,
+                fetcher,
                 attribute=bool(getattr(answerer, "attribute", False)),
             )
-            for text in texts
+            for text in written.texts
         ]
-        timings.citation_check += time.perf_counter() - tick
-    after = _stats(engines)
-    timings.prompt_processing = after.prompt_seconds - before.prompt_seconds
-    timings.generation = after.generation_seconds - before.generation_seconds
-    timings.prompt_tokens = after.prompt_tokens - before.prompt_tokens
-    timings.generated_tokens = after.generated_tokens - before.generated_tokens
-    timings.total = time.perf_counter() - started
+    )
+    timings.citation_check += time.perf_counter() - tick
+    timings.total += time.perf_counter() - tick
     first = answers[0]
     record = EpisodeRecord(
         question=question,
         source="model",
-        model_id=policy.name,
-        corpus=corpus,
-        env_config=config.to_dict(),
-        steps=steps,
+        model_id=browsed.policy_name,
+        corpus=browsed.corpus,
+        env_config=browsed.config.to_dict(),
+        steps=browsed.steps,
         quotes=[QuoteRecord(**quote.to_record()) for quote in quotes],
         answer=None if first.declined else AnswerRecord(text=first.text, citations=first.citations),
         end_reason=end_reason,
@@ -226,4 +318,11 @@ def run_episode(
         },
         finished_at=now(),
     )
-    return EpisodeResult(record, answers, timings, [step.command for step in steps])
+    return EpisodeResult(record, answers, timings, [step.command for step in browsed.steps])
+
+
+def _add_model_time(timings: Timings, before: EngineStats, after: EngineStats) -> None:
+    timings.prompt_processing += after.prompt_seconds - before.prompt_seconds
+    timings.generation += after.generation_seconds - before.generation_seconds
+    timings.prompt_tokens += int(after.prompt_tokens - before.prompt_tokens)
+    timings.generated_tokens += int(after.generated_tokens - before.generated_tokens)

@@ -279,6 +279,7 @@ def _best_of_each_n(
         answerer=agent.answerer,
         corpus=corpus.name,
         on_episode=timed,
+        batch_answers=False,  # each episode answers in turn, so the first n episodes' time is best-of-n's
     )
     scoring = outcome.timings.reward
     picks = {}

@@ -101,17 +101,27 @@ class LMEngine:
         return self._newline_ids
 
     # Prompt processing ---------------------------------------------------------------------------------
-    def _forward(self, ids: Any, cache: Any, logits_to_keep: int = 0) -> Any:
+    def _forward(self, ids: Any, cache: Any, logits_to_keep: int = 0, padding: _Padding | None = None) -> Any:
         import torch
 
+        device = self.model.device
+        extra = (
+            {}
+            if padding is None
+            else {
+                "attention_mask": padding.mask.to(device),
+                "position_ids": padding.positions[:, -ids.shape[1] :].to(device),
+            }
+        )
         with torch.inference_mode(), warnings.catch_warnings():
             # transformers 5 renamed the argument to ``cache``; the old name works in every version we run.
             warnings.filterwarnings("ignore", message=PAST_KEY_VALUES_WARNING, category=FutureWarning)
             return self.model(
-                input_ids=ids.to(self.model.device),
+                input_ids=ids.to(device),
                 past_key_values=cache,
                 use_cache=True,
                 logits_to_keep=logits_to_keep,
+                **extra,
             )
 
     def _prefix_cache(self, prefix: tuple[int, ...]) -> Any:
@@ -248,22 +258,87 @@ class LMEngine:
         ``repetition_penalty`` > 1 makes tokens a row has already generated less likely (as in CTRL)."""
         import torch
 
-        stops = self.stop_ids()
-        newlines = self.newline_ids() if stop_at_newline else set()
         cache = copy.deepcopy(prompt.cache)
         if n > 1:
             cache.batch_repeat_interleave(n)
         logits = prompt.logits.unsqueeze(0).expand(n, -1)
-        started = time.perf_counter()
         if prefix:
+            started = time.perf_counter()
             output = self._forward(torch.tensor([prefix] * n), cache, logits_to_keep=1)
             cache, logits = output.past_key_values, output.logits[:, -1].float()
-        outputs: list[list[int]] = [[] for _ in range(n)]
-        alive = [True] * n
-        for _ in range(max_new_tokens):
-            if repetition_penalty != 1.0:
-                logits = penalize_repetition(logits, outputs, repetition_penalty)
-            chosen = sample_tokens(logits, temperature, top_p, generator)
+            self.stats.generation_seconds += time.perf_counter() - started
+        row_stop = (lambda _, text: stop(text)) if stop is not None else None
+        return self._decode(
+            cache,
+            logits,
+            None,
+            _Decoding(
+                max_new_tokens, temperature, top_p, stop_at_newline, generator, row_stop, repetition_penalty
+            ),
+        )
+
+    def generate_batch(
+        self,
+        prompts: list[list[int]],
+        *,
+        n: int = 1,
+        max_new_tokens: int = SAMPLING_DEFAULTS.max_new_tokens,
+        temperature: float = SAMPLING_DEFAULTS.temperature,
+        top_p: float = SAMPLING_DEFAULTS.top_p,
+        stop_at_newline: bool = True,
+        generator: Any = None,
+        stop: Callable[[int, str], bool] | None = None,
+        repetition_penalty: float = 1.0,
+    ) -> list[list[list[int]]]:
+        """``n`` continuations of each of several prompts, all rows decoded together: one forward per
+        token for the whole batch. Prompts of different lengths are padded on the left, with an attention
+        mask and positions that leave the padding out; each prompt is processed once, then repeated ``n``
+        times. Otherwise as ``generate``; ``stop(i, text)`` is asked about a row of prompt ``i``, and a
+        prefix is forced by appending it to the prompt."""
+        import torch
+        from transformers import DynamicCache
+
+        if not prompts or not all(prompts):
+            raise ValueError("empty prompt")
+        width = max(len(p) for p in prompts)
+        pad = self.tokenizer.pad_token_id or 0
+        ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts])
+        padding = None
+        if any(len(p) < width for p in prompts):
+            mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+            padding = _Padding(mask, (mask.cumsum(-1) - 1).clamp(min=0))
+        cache = DynamicCache(config=self.model.config)
+        started = time.perf_counter()
+        output = self._forward(ids, cache, logits_to_keep=1, padding=padding)
+        self.stats.prompt_tokens += sum(len(p) for p in prompts)
+        self.stats.prompt_seconds += time.perf_counter() - started
+        cache, logits = output.past_key_values, output.logits[:, -1].float()
+        if n > 1:
+            cache.batch_repeat_interleave(n)
+            logits = logits.repeat_interleave(n, dim=0)
+            padding = padding.repeat(n) if padding is not None else None
+        row_stop = (lambda row, text: stop(row // n, text)) if stop is not None else None
+        rows = self._decode(
+            cache,
+            logits,
+            padding,
+            _Decoding(
+                max_new_tokens, temperature, top_p, stop_at_newline, generator, row_stop, repetition_penalty
+            ),
+        )
+        return [rows[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+    def _decode(self, cache: Any, logits: Any, padding: _Padding | None, how: _Decoding) -> list[list[int]]:
+        """Sample one token per row until every row has stopped or ``how.max_new_tokens`` are out."""
+        stops = self.stop_ids()
+        newlines = self.newline_ids() if how.stop_at_newline else set()
+        started = time.perf_counter()
+        outputs: list[list[int]] = [[] for _ in range(logits.shape[0])]
+        alive = [True] * len(outputs)
+        for _ in range(how.max_new_tokens):
+            if how.repetition_penalty != 1.0:
+                logits = penalize_repetition(logits, outputs, how.repetition_penalty)
+            chosen = sample_tokens(logits, how.temperature, how.top_p, how.generator)
             for row, token in enumerate(chosen.tolist()):
                 if not alive[row]:
                     continue
@@ -271,14 +346,49 @@ class LMEngine:
                     alive[row] = False
                     continue
                 outputs[row].append(token)
-                alive[row] = token not in newlines and not (stop and stop(self.decode(outputs[row])))
+                stopped = how.stop is not None and how.stop(row, self.decode(outputs[row]))
+                alive[row] = token not in newlines and not stopped
             if not any(alive):
                 break
-            output = self._forward(chosen.unsqueeze(1), cache, logits_to_keep=1)
+            if padding is not None:
+                padding.extend()
+            output = self._forward(chosen.unsqueeze(1), cache, logits_to_keep=1, padding=padding)
             cache, logits = output.past_key_values, output.logits[:, -1].float()
         self.stats.generated_tokens += sum(len(o) for o in outputs)
         self.stats.generation_seconds += time.perf_counter() - started
         return outputs
+
+
+@dataclass
+class _Decoding:
+    """How ``LMEngine._decode`` samples (the arguments of ``generate``)."""
+
+    max_new_tokens: int
+    temperature: float
+    top_p: float
+    stop_at_newline: bool
+    generator: Any
+    stop: Callable[[int, str], bool] | None  # (row, text so far)
+    repetition_penalty: float
+
+
+@dataclass
+class _Padding:
+    """A left-padded batch: the attention mask over every position processed so far (0 on padding) and
+    each position's index within its own row."""
+
+    mask: Any  # (rows, length) long
+    positions: Any  # (rows, length) long
+
+    def repeat(self, n: int) -> _Padding:
+        return _Padding(self.mask.repeat_interleave(n, dim=0), self.positions.repeat_interleave(n, dim=0))
+
+    def extend(self) -> None:
+        """One more position for every row (the token about to be processed)."""
+        import torch
+
+        self.mask = torch.cat([self.mask, self.mask.new_ones(len(self.mask), 1)], dim=1)
+        self.positions = torch.cat([self.positions, self.positions[:, -1:] + 1], dim=1)
 
 
 def penalize_repetition(logits: Any, outputs: list[list[int]], penalty: float) -> Any:

@@ -193,3 +193,48 @@ def test_only_policies_with_a_greedy_twin_count_as_sampling_policies() -> None:
 
     assert isinstance(ScriptedPolicy(temperature=0.8), SamplingPolicy)
     assert not isinstance(ReplayPolicy(["End: Answer"]), SamplingPolicy)
+
+
+def test_the_answers_of_all_episodes_are_written_in_one_batch(tiny_lm_dir: Path, web) -> None:
+    from agent.models import load_causal_lm
+    from agent.policies.engine import LMEngine
+
+    engine = LMEngine(load_causal_lm(str(tiny_lm_dir), dtype="float32"))
+    answerer = ModelAnswerer(engine, max_new_tokens=8)
+    batches: list[int] = []
+    generate_batch = engine.generate_batch
+
+    def counted(prompts, **kwargs):
+        batches.append(len(prompts))
+        return generate_batch(prompts, **kwargs)
+
+    engine.generate_batch = counted  # type: ignore[method-assign]
+    declined = ReplayPolicy([SEARCH, "End: Nonsense"])
+    policies = [replay(QUOTES[0]), declined, replay(QUOTES[1]), replay(QUOTES[2])]
+
+    def run(batch_answers: bool):
+        class Scorer:
+            def score_many(self, items):
+                return [float(len(answer)) for _, _, answer in items]
+
+        batches.clear()
+        return best_of_n(
+            QUESTION,
+            [ReplayPolicy(p.commands) for p in policies],
+            web,
+            web,
+            n=4,
+            reward_model=Scorer(),  # type: ignore[arg-type]
+            answerer=answerer,
+            batch_answers=batch_answers,
+        )
+
+    together = run(True)
+    assert batches[0] == 3  # the declined episode writes nothing
+    one_by_one = run(False)
+    assert batches[0] == 1
+    assert [c.answer.text for c in together.candidates] == [c.answer.text for c in one_by_one.candidates]
+    assert together.candidates[1].answer.declined
+    assert [c.record.metadata["episode"] for c in together.candidates] == [0, 1, 2, 3]
+    shares = [c.record.metadata["timings"]["answer"] for c in together.candidates]
+    assert shares[1] == 0 and shares[0] == shares[2] == shares[3] > 0  # the batch's time, shared

@@ -137,3 +137,32 @@ def test_repetition_penalty_lowers_only_tokens_already_generated(device: str) ->
     assert penalized[1].tolist() == logits[1].tolist()
     assert sample_tokens(penalized, 0.0, 1.0).tolist() == [2, 0]
     assert logits[0, 0] == 2.0  # the input is left as it was
+
+
+def test_a_batch_of_prompts_of_different_lengths_decodes_as_each_prompt_alone(engine: LMEngine) -> None:
+    prompts = [
+        engine.encode("The Eiffel Tower is"),
+        engine.encode("Paris"),
+        engine.encode("Who designed the Eiffel Tower? It was designed by"),
+    ]
+    alone = [
+        engine.generate(engine.prefill(p), max_new_tokens=10, temperature=0, stop_at_newline=False)[0]
+        for p in prompts
+    ]
+    before = engine.stats.prompt_tokens
+    batched = engine.generate_batch(prompts, n=2, max_new_tokens=10, temperature=0, stop_at_newline=False)
+    assert engine.stats.prompt_tokens - before == sum(len(p) for p in prompts)  # each prompt once
+    assert [rows[0] for rows in batched] == alone
+    assert [rows[1] for rows in batched] == alone
+    assert all(rows[0] for rows in batched)
+
+
+def test_a_batch_samples_n_rows_per_prompt_and_refuses_an_empty_prompt(engine: LMEngine) -> None:
+    prompts = [engine.encode("a b"), engine.encode("c")]
+    batched = engine.generate_batch(
+        prompts, n=3, max_new_tokens=8, temperature=1.5, generator=engine.new_generator(0)
+    )
+    assert [len(rows) for rows in batched] == [3, 3]
+    assert len({tuple(row) for rows in batched for row in rows}) > 1
+    with pytest.raises(ValueError, match="empty prompt"):
+        engine.generate_batch([engine.encode("a"), []])
