@@ -3,8 +3,9 @@
     .venv/bin/python bench/best_of_n.py --questions 10 --n 4          # writes bench/results/best-of-n.json
 
 For each question, side by side in the same run: one sampled episode (n = 1); n episodes with one answer
-each, scored by the reward model (what ``webgpt ask --best-of N`` does); and one episode with n answers
-sampled in one batch and scored (``--best-of 1 --answers-per-episode N``). Reports p50/p90 wall time of
+each, all n answers written in one batch and scored by the reward model (what ``webgpt ask --best-of N``
+does); the same n episodes each answering in turn (as before answers were batched); and one episode
+with n answers sampled in one batch and scored (``--best-of 1 --answers-per-episode N``). Reports p50/p90 wall time of
 each and its ratio to one sample, and how often the gold string is in the chosen answer.
 """
 
@@ -51,7 +52,7 @@ def main() -> None:
     agent = load_agent(args.policy or SHIPPED_POLICY_ID, seed=args.seed, temperature=0.8)
     reward = load_reward_model(args.reward_model or SHIPPED_REWARD_ID)
 
-    def run(question: str, episodes: int, answers: int) -> tuple[float, str]:
+    def run(question: str, episodes: int, answers: int, batch: bool = True) -> tuple[float, str]:
         started = time.perf_counter()
         outcome = best_of_n(
             question,
@@ -63,17 +64,22 @@ def main() -> None:
             reward_model=reward if episodes * answers > 1 else None,
             answerer=agent.answerer,
             corpus=corpus.name,
+            batch_answers=batch,
         )
         return time.perf_counter() - started, outcome.best.answer.text
 
     run(WARM_UP, 1, 1)
-    variants = {"one sample": (1, 1), f"best of {args.n} episodes": (args.n, 1)}
-    variants[f"1 episode, best of {args.n} answers"] = (1, args.n)
+    variants = {
+        "one sample": (1, 1, True),
+        f"best of {args.n} episodes, answers in one batch": (args.n, 1, True),
+        f"best of {args.n} episodes, each answering in turn": (args.n, 1, False),
+        f"1 episode, best of {args.n} answers": (1, args.n, True),
+    }
     rows: list[dict[str, Any]] = []
     for question, gold in QUESTIONS[: args.questions]:
         row: dict[str, Any] = {"question": question}
-        for name, (episodes, answers) in variants.items():
-            seconds, text = run(question, episodes, answers)
+        for name, (episodes, answers, batch) in variants.items():
+            seconds, text = run(question, episodes, answers, batch)
             row[name] = {"seconds": round(seconds, 3), "gold_in_answer": gold.lower() in text.lower()}
         rows.append(row)
         print(

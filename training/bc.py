@@ -43,6 +43,13 @@ class BCConfig:
     kinds: str = field(default="browse,answer", metadata={"help": "Row kinds to train on."})
     sources: str | None = field(default=None, metadata={"help": "Keep only these sources (comma list)."})
     use_lora: bool = field(default=True, metadata={"help": "LoRA adapter (else full fine-tuning)."})
+    init_adapter: str | None = field(
+        default=None,
+        metadata={
+            "help": "Go on training this LoRA adapter (a folder or id, on base_model) instead of a new one: "
+            "a round of expert iteration on top of a trained policy. The lora_* settings are then its own."
+        },
+    )
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
@@ -81,6 +88,8 @@ class BCConfig:
             raise ValueError(f"mode must be free, guided or scheduled, not {self.mode!r}")
         if not 0 <= self.eval_fraction < 1:
             raise ValueError("eval_fraction must be in [0, 1)")
+        if self.init_adapter and not self.use_lora:
+            raise ValueError("init_adapter continues a LoRA adapter: it needs use_lora true")
 
 
 @dataclass
@@ -163,7 +172,7 @@ def train_bc(config: BCConfig) -> BCResult:
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
     from trl import SFTConfig, SFTTrainer
 
-    from agent.models import resolve_checkpoint
+    from agent.models import peft_wrapping, resolve_checkpoint
     from agent.prompts import default_format
     from training.common import MetricsLog, ddp_backend, last_checkpoint, peak_memory, save_run_config
 
@@ -193,7 +202,9 @@ def train_bc(config: BCConfig) -> BCResult:
         base_path, dtype=torch.bfloat16 if config.bf16 else torch.float32
     )
     peft_config = None
-    if config.use_lora:
+    if config.init_adapter:
+        model = _trainable_adapter(model, config.init_adapter)
+    elif config.use_lora:
         from peft import LoraConfig
 
         targets: str | list[str] = config.lora_target_modules
@@ -235,15 +246,16 @@ def train_bc(config: BCConfig) -> BCResult:
         dataset_num_proc=None,
         ddp_backend=ddp_backend(),
     )
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=Dataset.from_list(train),
-        eval_dataset=Dataset.from_list(evaluation) if has_eval else None,
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        callbacks=[MetricsLog(output, f"Behaviour cloning: {config.base_model}")],
-    )
+    with peft_wrapping():  # SFTTrainer wraps the model with PEFT (see agent.models.peft_wrapping)
+        trainer = SFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_list(train),
+            eval_dataset=Dataset.from_list(evaluation) if has_eval else None,
+            processing_class=tokenizer,
+            peft_config=peft_config,
+            callbacks=[MetricsLog(output, f"Behaviour cloning: {config.base_model}")],
+        )
     save_run_config(
         config,
         output,
@@ -268,6 +280,19 @@ def train_bc(config: BCConfig) -> BCResult:
         tokens_per_second=round(tokens / seconds, 1) if tokens and seconds else None,
         peak_memory_mb=round(peak_memory()["peak_rss_mib"], 1),
     )
+
+
+def _trainable_adapter(model: Any, name: str) -> Any:
+    """``model`` wrapped with the LoRA adapter ``name``, its weights trainable."""
+    from peft import PeftModel
+
+    from agent.models import peft_wrapping, resolve_checkpoint
+
+    folder = Path(resolve_checkpoint(name))
+    if not (folder / "adapter_config.json").is_file():
+        raise ValueError(f"init_adapter {name!r}: {folder} holds no LoRA adapter (adapter_config.json)")
+    with peft_wrapping():
+        return PeftModel.from_pretrained(model, str(folder), is_trainable=True)
 
 
 def _save(trainer: Any, tokenizer: Any, output: Path, config: BCConfig, prompt_format: str) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.models import SHIPPED_POLICY_ID
-from training.answer_metrics import score_answer
+from training.answer_metrics import AnswerScore, score_answer
 from training.common import load_named_agent, load_reachable
 
 
@@ -43,6 +43,13 @@ class RSConfig:
     store: str = field(default="runs/rs/episodes.sqlite", metadata={"help": "Where the winners are stored."})
     candidates_store: str | None = field(default=None, metadata={"help": "Also keep every candidate here."})
     require_correct: bool = field(default=True, metadata={"help": "Keep only correct, cited winners."})
+    require_lead_correct: bool = field(
+        default=False,
+        metadata={
+            "help": "Keep only winners whose short answer (before the first citation) holds a gold answer, "
+            "not those right only through the quote they repeat."
+        },
+    )
     reachable: str | None = field(
         default=None,
         metadata={"help": "Only questions BM25 reaches (reachable-<corpus>.json, bench/teacher)."},
@@ -137,7 +144,7 @@ def rejection_sample(
                     best.answer.text, question.gold_answers, best.record.quotes, declined=best.answer.declined
                 )
                 summary.correct_winners += score.correct_and_cited
-                if not best.answer.declined and (score.correct_and_cited or not config.require_correct):
+                if not best.answer.declined and keeps(score, config):
                     store.save_episode(_with_gold(best.record, question.gold_answers, config))
                     summary.kept += 1
                     if best.reward is not None:
@@ -150,6 +157,13 @@ def rejection_sample(
             candidates_store.close()
         summary.seconds = time.perf_counter() - started
     return summary
+
+
+def keeps(score: AnswerScore, config: RSConfig) -> bool:
+    """Whether a winner with this score becomes training data under ``config``'s requirements."""
+    if config.require_correct and not score.correct_and_cited:
+        return False
+    return score.lead_correct or not config.require_lead_correct
 
 
 def _with_gold(record: Any, gold: list[str], config: RSConfig) -> Any:

@@ -196,3 +196,34 @@ def test_missing_data_is_one_sentence(tmp_path: Path) -> None:
     assert main(["--data", str(tmp_path / "nothing.jsonl")]) == 2
     with pytest.raises(FileNotFoundError, match="webgpt demos export bc"):
         read_rows(str(tmp_path / "nothing.jsonl"))
+
+
+def test_a_trained_adapter_goes_on_training_from_where_it_was(
+    tiny_lm_dir: Path, data: Path, tmp_path: Path
+) -> None:
+    common = dict(
+        data=str(data),
+        base_model=str(tiny_lm_dir),
+        per_device_train_batch_size=4,
+        learning_rate=5e-2,
+        max_length=512,
+        eval_fraction=0.0,
+        logging_steps=1,
+        save_steps=50,
+    )
+    first = tmp_path / "round1"
+    train_bc(BCConfig(output_dir=str(first), max_steps=20, lora_r=4, lora_alpha=8, **common))
+    fresh = tmp_path / "fresh"
+    train_bc(BCConfig(output_dir=str(fresh), max_steps=3, **common))
+    again = tmp_path / "round2"
+    train_bc(BCConfig(output_dir=str(again), max_steps=3, init_adapter=str(first), **common))
+    assert losses(again)[0] < losses(fresh)[0] - 0.15  # it starts where round 1 ended, not from scratch
+    assert losses(again)[0] == pytest.approx(losses(first)[-1], abs=0.5)
+    saved = json.loads((again / "adapter_config.json").read_text())
+    assert saved["r"] == 4 and saved["base_model_name_or_path"] == str(tiny_lm_dir)
+    with pytest.raises(ValueError, match="holds no LoRA adapter"):
+        train_bc(
+            BCConfig(output_dir=str(tmp_path / "bad"), max_steps=1, init_adapter=str(tiny_lm_dir), **common)
+        )
+    with pytest.raises(ValueError, match="needs use_lora"):
+        BCConfig(data=str(data), init_adapter=str(first), use_lora=False)

@@ -118,3 +118,26 @@ def test_a_corrupt_reachable_cache_is_refused_clearly(tiny_corpus, questions: Pa
     reachable.write_text("[]", encoding="utf-8")
     with pytest.raises(ValueError, match="not a reachable cache"):
         rejection_sample(config)
+
+
+def test_require_lead_correct_drops_answers_right_only_through_their_quote(questions: Path) -> None:
+    from training.answer_metrics import score_answer
+    from training.rejection_sampling import keeps
+
+    class Quote:
+        title, domain, text = "Eiffel Tower", "example.org", "It is named after the engineer Gustave Eiffel."
+
+    golds = ["Gustave Eiffel"]
+    led = score_answer(
+        "Gustave Eiffel [1]. It is named after the engineer Gustave Eiffel [1].", golds, [Quote()]
+    )
+    echoed = score_answer(
+        "The tower [1]. It is named after the engineer Gustave Eiffel [1].", golds, [Quote()]
+    )
+    wrong = score_answer("Paris [1].", golds, [Quote()])
+    default = RSConfig(questions=str(questions), n=1)
+    strict = RSConfig(questions=str(questions), n=1, require_lead_correct=True)
+    anything = RSConfig(questions=str(questions), n=1, require_correct=False)
+    assert [keeps(s, default) for s in (led, echoed, wrong)] == [True, True, False]
+    assert [keeps(s, strict) for s in (led, echoed, wrong)] == [True, False, False]
+    assert [keeps(s, anything) for s in (led, echoed, wrong)] == [True, True, True]
