@@ -89,14 +89,15 @@ def best_of_n(
     on_step: Callable[[StepEvent], None] | None = None,
     on_episode: Callable[[EpisodeResult], None] | None = None,
     on_scored: Callable[[int, int], None] | None = None,
+    on_browsed: Callable[[int], None] | None = None,
     batch_answers: bool = True,
 ) -> BestOfN:
     """``n`` episodes (episode i uses ``policy[i % len]`` when given several) × ``answers_per_episode``
     answers, scored by ``reward_model`` (needed when there is more than one candidate), at most
     ``MAX_CANDIDATES`` in all. ``on_scored(done, total)`` follows the scoring, a few answers at a time.
     With ``batch_answers`` the episodes browse one after another and then every answer of every episode
-    is written in one batch (``on_episode`` is called once they are all written); without it, each
-    episode browses and answers in turn."""
+    is written in one batch (``on_browsed(index)`` follows the browsing; ``on_episode`` is called once
+    the answers are written); without it, each episode browses and answers in turn."""
     if n < 1 or answers_per_episode < 1:
         raise ValueError("n and answers_per_episode must be at least 1")
     if n * answers_per_episode > MAX_CANDIDATES:
@@ -118,19 +119,22 @@ def best_of_n(
     check = fetcher if check_quotes else None
     if batch_answers:
         answerer = answerer or ExtractiveAnswerer()
-        browsed = [
-            browse(
-                question,
-                policies[index % len(policies)],
-                search,
-                fetcher,
-                config=config,
-                corpus=corpus,
-                on_step=on_step,
-                episode_index=index,
+        browsed = []
+        for index in range(n):
+            browsed.append(
+                browse(
+                    question,
+                    policies[index % len(policies)],
+                    search,
+                    fetcher,
+                    config=config,
+                    corpus=corpus,
+                    on_step=on_step,
+                    episode_index=index,
+                )
             )
-            for index in range(n)
-        ]
+            if on_browsed is not None:
+                on_browsed(index)
         written = write_all(browsed, answerer, answers_per_episode)
         results = [
             finish(b, w, answerer, check, {"episode": index})

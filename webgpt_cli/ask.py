@@ -280,6 +280,12 @@ def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | N
             if len(done) == options["best_of"] and candidates > 1:
                 status.update(f"Scoring {candidates} answers with the reward model…")
 
+        def on_browsed(index: int) -> None:
+            episodes = episodes_to_run(agent.policy, options["best_of"])
+            if index + 1 == episodes:
+                writing = f"{candidates} answers in one batch" if candidates > 1 else "the answer"
+                status.update(f"Writing {writing}…")
+
         def on_scored(scored: int, total: int) -> None:
             console.print(f"Scored {scored} of {total} answers", highlight=False)
 
@@ -303,6 +309,7 @@ def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | N
                 corpus=source.name,
                 on_step=on_step,
                 on_episode=on_episode,
+                on_browsed=on_browsed,
                 on_scored=on_scored if candidates > 1 else None,
             )
         except ValueError as error:

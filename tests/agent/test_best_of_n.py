@@ -212,6 +212,8 @@ def test_the_answers_of_all_episodes_are_written_in_one_batch(tiny_lm_dir: Path,
     declined = ReplayPolicy([SEARCH, "End: Nonsense"])
     policies = [replay(QUOTES[0]), declined, replay(QUOTES[1]), replay(QUOTES[2])]
 
+    browsed: list[int] = []
+
     def run(batch_answers: bool):
         class Scorer:
             def score_many(self, items):
@@ -227,10 +229,12 @@ def test_the_answers_of_all_episodes_are_written_in_one_batch(tiny_lm_dir: Path,
             reward_model=Scorer(),  # type: ignore[arg-type]
             answerer=answerer,
             batch_answers=batch_answers,
+            on_browsed=browsed.append,
         )
 
     together = run(True)
     assert batches[0] == 3  # the declined episode writes nothing
+    assert browsed == [0, 1, 2, 3]
     one_by_one = run(False)
     assert batches[0] == 1
     assert [c.answer.text for c in together.candidates] == [c.answer.text for c in one_by_one.candidates]
