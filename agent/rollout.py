@@ -19,12 +19,12 @@ from agent.answer import Answer, Answerer, compose_answer, write_answers
 from agent.config import MAX_ANSWER_CHARS
 from agent.policies.base import Policy
 from agent.policies.engine import EngineStats
-from browser_env.env import BrowserEnv, EnvConfig
+from browser_env.env import BrowserEnv, CollectedQuote, EnvConfig
 from browser_env.page import Page
 from browser_env.protocol import EndReason
 from browser_env.web import Fetcher, SearchBackend, SearchResult
 from demonstrations.recording import RecordingEnv
-from demonstrations.schemas import AnswerRecord, EpisodeRecord, QuoteRecord, now
+from demonstrations.schemas import AnswerRecord, EpisodeRecord, QuoteRecord, StepRecord, now
 
 
 @dataclass
@@ -136,8 +136,8 @@ class Browsed:
     policy_name: str
     config: EnvConfig
     corpus: str | None
-    steps: list[Any]
-    quotes: list[Any]
+    steps: list[StepRecord]
+    quotes: list[CollectedQuote]
     end_reason: EndReason | None
     timings: Timings
 

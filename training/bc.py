@@ -292,7 +292,10 @@ def _trainable_adapter(model: Any, name: str) -> Any:
     if not (folder / "adapter_config.json").is_file():
         raise ValueError(f"init_adapter {name!r}: {folder} holds no LoRA adapter (adapter_config.json)")
     with peft_wrapping():
-        return PeftModel.from_pretrained(model, str(folder), is_trainable=True)
+        wrapped = PeftModel.from_pretrained(model, str(folder), is_trainable=True)
+    for settings in wrapped.peft_config.values():  # the base as loaded here, as for a new adapter
+        settings.base_model_name_or_path = model.name_or_path
+    return wrapped
 
 
 def _save(trainer: Any, tokenizer: Any, output: Path, config: BCConfig, prompt_format: str) -> None:

@@ -4,6 +4,7 @@ and the result loads and drives the agent."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -215,8 +216,13 @@ def test_a_trained_adapter_goes_on_training_from_where_it_was(
     train_bc(BCConfig(output_dir=str(first), max_steps=20, lora_r=4, lora_alpha=8, **common))
     fresh = tmp_path / "fresh"
     train_bc(BCConfig(output_dir=str(fresh), max_steps=3, **common))
+    named = first / "adapter_config.json"  # the base by a model id, as the shipped adapters name it
+    named.write_text(json.dumps({**json.loads(named.read_text()), "base_model_name_or_path": "tiny-id"}))
     again = tmp_path / "round2"
-    train_bc(BCConfig(output_dir=str(again), max_steps=3, init_adapter=str(first), **common))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train_bc(BCConfig(output_dir=str(again), max_steps=3, init_adapter=str(first), **common))
+    assert not [w for w in caught if "config file" in str(w.message)]  # PEFT found the base when saving
     assert losses(again)[0] < losses(fresh)[0] - 0.15  # it starts where round 1 ended, not from scratch
     assert losses(again)[0] == pytest.approx(losses(first)[-1], abs=0.5)
     saved = json.loads((again / "adapter_config.json").read_text())
