@@ -27,7 +27,7 @@ from agent.answer import Answer, Answerer, ExtractiveAnswerer
 from agent.config import MAX_CANDIDATES
 from agent.policies.base import Policy, SamplingPolicy
 from agent.reward import RewardModel
-from agent.rollout import EpisodeResult, StepEvent, Timings, browse, finish, run_episode, write_all
+from agent.rollout import Browsed, EpisodeResult, StepEvent, Timings, browse, finish, write_all
 from browser_env.env import EnvConfig
 from browser_env.web import Fetcher, SearchBackend
 from demonstrations.schemas import AnswerRecord, EpisodeRecord
@@ -114,53 +114,39 @@ def best_of_n(
     # Episodes that would all take the same steps: browse once and sample every answer there, in one
     # batch. Candidates keep their order: the first k are what best-of-k would have drawn.
     n, answers_per_episode = episodes, n * answers_per_episode // episodes
+    answerer = answerer or ExtractiveAnswerer()
+    check = fetcher if check_quotes else None
     timings = Timings()
     results: list[EpisodeResult] = []
-    check = fetcher if check_quotes else None
-    if batch_answers:
-        answerer = answerer or ExtractiveAnswerer()
-        browsed = []
-        for index in range(n):
-            browsed.append(
-                browse(
-                    question,
-                    policies[index % len(policies)],
-                    search,
-                    fetcher,
-                    config=config,
-                    corpus=corpus,
-                    on_step=on_step,
-                    episode_index=index,
-                )
-            )
-            if on_browsed is not None:
-                on_browsed(index)
-        written = write_all(browsed, answerer, answers_per_episode)
-        results = [
-            finish(b, w, answerer, check, {"episode": index})
-            for index, (b, w) in enumerate(zip(browsed, written, strict=True))
-        ]
-    for index in range(n):
-        if not batch_answers:
-            results.append(
-                run_episode(
-                    question,
-                    policies[index % len(policies)],
-                    search,
-                    fetcher,
-                    config=config,
-                    answerer=answerer,
-                    answers_per_episode=answers_per_episode,
-                    corpus=corpus,
-                    check_quotes=check_quotes,
-                    on_step=on_step,
-                    episode_index=index,
-                    metadata={"episode": index},
-                )
-            )
-        timings.add(results[index].timings)
+    waiting: list[Browsed] = []
+
+    def done(result: EpisodeResult) -> None:
+        timings.add(result.timings)
+        results.append(result)
         if on_episode is not None:
-            on_episode(results[index])
+            on_episode(result)
+
+    for index in range(n):
+        browsed = browse(
+            question,
+            policies[index % len(policies)],
+            search,
+            fetcher,
+            config=config,
+            corpus=corpus,
+            on_step=on_step,
+            episode_index=index,
+        )
+        if on_browsed is not None:
+            on_browsed(index)
+        if batch_answers:
+            waiting.append(browsed)
+        else:
+            (written,) = write_all([browsed], answerer, answers_per_episode)
+            done(finish(browsed, written, answerer, check, {"episode": index}))
+    written_all = write_all(waiting, answerer, answers_per_episode)
+    for index, (browsed, written) in enumerate(zip(waiting, written_all, strict=True)):
+        done(finish(browsed, written, answerer, check, {"episode": index}))
     candidates = [
         Candidate(e, s, result.record, answer, result.actions)
         for e, result in enumerate(results)

@@ -5,8 +5,9 @@
 For each question, side by side in the same run: one sampled episode (n = 1); n episodes with one answer
 each, all n answers written in one batch and scored by the reward model (what ``webgpt ask --best-of N``
 does); the same n episodes each answering in turn (as before answers were batched); and one episode
-with n answers sampled in one batch and scored (``--best-of 1 --answers-per-episode N``). Reports p50/p90 wall time of
-each and its ratio to one sample, and how often the gold string is in the chosen answer.
+with n answers sampled in one batch and scored (``--best-of 1 --answers-per-episode N``). Reports
+p50/p90 wall time of each and its ratio to one sample, and how often the gold string is in the chosen
+answer.
 """
 
 from __future__ import annotations
