@@ -302,11 +302,9 @@ def _save(trainer: Any, tokenizer: Any, output: Path, config: BCConfig, prompt_f
     """The final model (adapter or full weights), its tokenizer and ``webgpt.json``."""
     trainer.save_model(str(output))
     tokenizer.save_pretrained(str(output))
-    adapter = output / "adapter_config.json"
-    if adapter.is_file():  # point the adapter at the base as the user named it (portable)
-        settings = json.loads(adapter.read_text(encoding="utf-8"))
-        settings["base_model_name_or_path"] = config.base_model
-        adapter.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    from training.common import name_adapter_base
+
+    name_adapter_base(output, config.base_model)
     agent = AgentConfig(
         mode=config.mode,  # type: ignore[arg-type]
         few_shot=False,

@@ -51,6 +51,17 @@ def _jsonable(value: Any) -> bool:
     return True
 
 
+def name_adapter_base(folder: str | Path, base: str) -> None:
+    """Make a saved LoRA adapter in ``folder`` name its base as ``base`` (how the user named it, so the
+    folder stays portable). Training keeps the path it loaded the base from, where PEFT finds the
+    base's config whenever it saves; the name is set once the final adapter is written."""
+    adapter = Path(folder) / "adapter_config.json"
+    if adapter.is_file():
+        settings = json.loads(adapter.read_text(encoding="utf-8"))
+        settings["base_model_name_or_path"] = base
+        adapter.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+
+
 def ddp_backend() -> str | None:
     """``gloo`` when several processes train without a GPU (``torchrun --nproc_per_node 2``), else the
     trainer's own choice."""

@@ -25,7 +25,14 @@ from transformers import Trainer
 
 from agent.models import MODELS, load_tokenizer, peft_wrapping, resolve_checkpoint
 from demonstrations.exports import comparison_rows
-from training.common import MetricsLog, ddp_backend, last_checkpoint, peak_memory, save_run_config
+from training.common import (
+    MetricsLog,
+    ddp_backend,
+    last_checkpoint,
+    name_adapter_base,
+    peak_memory,
+    save_run_config,
+)
 from training.reward_data import (
     DataError,
     answer_text,
@@ -303,9 +310,7 @@ def build_model(config: RMConfig, tokenizer: Any) -> Any:
         layers_to_transform=top_layers(model, config.lora_layers),
     )
     with peft_wrapping():
-        model = get_peft_model(model, lora)
-    model.peft_config["default"].base_model_name_or_path = adapter_base_name(config.base_model)
-    return model
+        return get_peft_model(model, lora)
 
 
 def top_layers(model: Any, count: int) -> list[int] | None:
@@ -387,6 +392,7 @@ def train_reward(config: RMConfig) -> dict[str, float]:
         logger.warning("resuming from %s", resume)
     result = trainer.train(resume_from_checkpoint=resume)
     trainer.save_model(str(output))
+    name_adapter_base(output, adapter_base_name(config.base_model))
     train_metrics = {**result.metrics, **peak_memory()}
     trainer.save_metrics("train", train_metrics)
     metrics = {k if k.startswith("train") else f"train_{k}": v for k, v in train_metrics.items()}
