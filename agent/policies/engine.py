@@ -205,19 +205,14 @@ class LMEngine:
         results: list[float] = []
         for offset in range(0, len(contexts), batch_size):
             batch = [c or [pad] for c in contexts[offset : offset + batch_size]]
-            width = max(len(c) for c in batch) + len(target)
-            ids = torch.tensor([[pad] * (width - len(c) - len(target)) + c + target for c in batch])
-            mask = torch.tensor(
-                [[0] * (width - len(c) - len(target)) + [1] * (len(c) + len(target)) for c in batch]
-            )
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)
+            ids, padding = left_padded([c + target for c in batch], pad)
             started = time.perf_counter()
             with torch.inference_mode():
                 logits = (
                     self.model(
                         input_ids=ids.to(self.model.device),
-                        attention_mask=mask.to(self.model.device),
-                        position_ids=positions.to(self.model.device),
+                        attention_mask=padding.mask.to(self.model.device),
+                        position_ids=padding.positions.to(self.model.device),
                         use_cache=False,
                         logits_to_keep=len(target) + 1,
                     )
@@ -227,7 +222,7 @@ class LMEngine:
             logprobs = torch.log_softmax(logits, dim=-1)
             wanted = torch.tensor(target, device=logprobs.device).expand(len(batch), -1).unsqueeze(-1)
             results += logprobs.gather(-1, wanted).squeeze(-1).sum(-1).tolist()
-            self.stats.prompt_tokens += int(mask.sum())
+            self.stats.prompt_tokens += int(padding.mask.sum())
             self.stats.prompt_seconds += time.perf_counter() - started
         return results
 
@@ -295,18 +290,13 @@ class LMEngine:
         mask and positions that leave the padding out; each prompt is processed once, then repeated ``n``
         times. Otherwise as ``generate``; ``stop(i, text)`` is asked about a row of prompt ``i``, and a
         prefix is forced by appending it to the prompt."""
-        import torch
         from transformers import DynamicCache
 
         if not prompts or not all(prompts):
             raise ValueError("empty prompt")
-        width = max(len(p) for p in prompts)
-        pad = self.tokenizer.pad_token_id or 0
-        ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts])
-        padding = None
-        if any(len(p) < width for p in prompts):
-            mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
-            padding = _Padding(mask, (mask.cumsum(-1) - 1).clamp(min=0))
+        ids, padding = left_padded(prompts, self.tokenizer.pad_token_id or 0)
+        if len({len(p) for p in prompts}) == 1:
+            padding = None  # nothing padded: the model's own causal mask, as for one prompt
         cache = DynamicCache(config=self.model.config)
         started = time.perf_counter()
         output = self._forward(ids, cache, logits_to_keep=1, padding=padding)
@@ -370,6 +360,16 @@ class _Decoding:
     generator: Any
     stop: Callable[[int, str], bool] | None  # (row, text so far)
     repetition_penalty: float
+
+
+def left_padded(rows: list[list[int]], pad: int) -> tuple[Any, _Padding]:
+    """``rows`` as one tensor padded on the left with ``pad``, and their mask and positions."""
+    import torch
+
+    width = max(len(row) for row in rows)
+    ids = torch.tensor([[pad] * (width - len(row)) + row for row in rows])
+    mask = torch.tensor([[0] * (width - len(row)) + [1] * len(row) for row in rows])
+    return ids, _Padding(mask, (mask.cumsum(-1) - 1).clamp(min=0))
 
 
 @dataclass
