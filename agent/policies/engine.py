@@ -17,6 +17,7 @@ from typing import Any
 
 from agent.config import SAMPLING_DEFAULTS
 from agent.models import LoadedModel
+from agent.policies.lookup import DRAFT_TOKENS, draft, verify
 
 PAST_KEY_VALUES_WARNING = r"`past_key_values` is deprecated"
 
@@ -36,11 +37,12 @@ class EngineStats:
 
 @dataclass
 class Prefill:
-    """A processed prompt: its cache (batch 1) and the next-token logits after it."""
+    """A processed prompt: its cache (batch 1), the next-token logits after it, and its tokens."""
 
     cache: Any
     logits: Any  # (vocab,) float32
     length: int
+    ids: tuple[int, ...] = ()
 
 
 @dataclass
@@ -159,7 +161,7 @@ class LMEngine:
         output = self._forward(torch.tensor([rest]), cache, logits_to_keep=1)
         self.stats.prompt_tokens += len(rest)
         self.stats.prompt_seconds += time.perf_counter() - started
-        return Prefill(output.past_key_values, output.logits[0, -1].float(), len(ids))
+        return Prefill(output.past_key_values, output.logits[0, -1].float(), len(ids), tuple(ids))
 
     # Scoring -------------------------------------------------------------------------------------------
     def score(
@@ -245,12 +247,16 @@ class LMEngine:
         prefix: list[int] | None = None,
         stop: Callable[[str], bool] | None = None,
         repetition_penalty: float = 1.0,
+        draft_tokens: int = DRAFT_TOKENS,
     ) -> list[list[int]]:
         """Sample ``n`` continuations in one batch (greedy at temperature 0). A continuation ends at a
         stop token (dropped), or after the token that contains a newline when ``stop_at_newline``.
         ``prefix`` tokens are forced first (e.g. ``"Search"``) and are not part of the result. A row also
         ends once ``stop(text so far)`` is true (the text stays in the result: callers cut it).
-        ``repetition_penalty`` > 1 makes tokens a row has already generated less likely (as in CTRL)."""
+        ``repetition_penalty`` > 1 makes tokens a row has already generated less likely (as in CTRL).
+        ``draft_tokens`` > 0 guesses up to that many tokens at a time from the prompt and checks them in
+        one forward (``agent.policies.lookup``): the same output, fewer forwards; 0 decodes token by
+        token."""
         import torch
 
         cache = copy.deepcopy(prompt.cache)
@@ -263,13 +269,22 @@ class LMEngine:
             cache, logits = output.past_key_values, output.logits[:, -1].float()
             self.stats.generation_seconds += time.perf_counter() - started
         row_stop = (lambda _, text: stop(text)) if stop is not None else None
+        context = [*prompt.ids, *(prefix or [])]
         return self._decode(
             cache,
             logits,
             None,
             _Decoding(
-                max_new_tokens, temperature, top_p, stop_at_newline, generator, row_stop, repetition_penalty
+                max_new_tokens,
+                temperature,
+                top_p,
+                stop_at_newline,
+                generator,
+                row_stop,
+                repetition_penalty,
+                draft_tokens if prompt.ids else 0,
             ),
+            [context] * n,
         )
 
     def generate_batch(
@@ -284,6 +299,7 @@ class LMEngine:
         generator: Any = None,
         stop: Callable[[int, str], bool] | None = None,
         repetition_penalty: float = 1.0,
+        draft_tokens: int = DRAFT_TOKENS,
     ) -> list[list[list[int]]]:
         """``n`` continuations of each of several prompts, all rows decoded together: one forward per
         token for the whole batch. Prompts of different lengths are padded on the left, with an attention
@@ -313,40 +329,138 @@ class LMEngine:
             logits,
             padding,
             _Decoding(
-                max_new_tokens, temperature, top_p, stop_at_newline, generator, row_stop, repetition_penalty
+                max_new_tokens,
+                temperature,
+                top_p,
+                stop_at_newline,
+                generator,
+                row_stop,
+                repetition_penalty,
+                draft_tokens,
             ),
+            [prompt for prompt in prompts for _ in range(n)],
         )
         return [rows[i * n : (i + 1) * n] for i in range(len(prompts))]
 
-    def _decode(self, cache: Any, logits: Any, padding: _Padding | None, how: _Decoding) -> list[list[int]]:
-        """Sample one token per row until every row has stopped or ``how.max_new_tokens`` are out."""
+    def _decode(
+        self,
+        cache: Any,
+        logits: Any,
+        padding: _Padding | None,
+        how: _Decoding,
+        contexts: list[list[int]] | None = None,
+    ) -> list[list[int]]:
+        """Sample one token per row until every row has stopped or ``how.max_new_tokens`` are out. With
+        ``contexts`` (each row's prompt) and ``how.draft_tokens``, every forward also checks the tokens
+        guessed from the context (``agent.policies.lookup``); all rows keep as many as the row keeping
+        fewest, so the batch stays aligned."""
+        import torch
+
         stops = self.stop_ids()
         newlines = self.newline_ids() if how.stop_at_newline else set()
         started = time.perf_counter()
         outputs: list[list[int]] = [[] for _ in range(logits.shape[0])]
-        alive = [True] * len(outputs)
-        for _ in range(how.max_new_tokens):
-            if how.repetition_penalty != 1.0:
-                logits = penalize_repetition(logits, outputs, how.repetition_penalty)
-            chosen = sample_tokens(logits, how.temperature, how.top_p, how.generator)
-            for row, token in enumerate(chosen.tolist()):
-                if not alive[row]:
-                    continue
-                if token in stops:
-                    alive[row] = False
-                    continue
-                outputs[row].append(token)
-                stopped = how.stop is not None and how.stop(row, self.decode(outputs[row]))
-                alive[row] = token not in newlines and not stopped
-            if not any(alive):
-                break
+        alive = [how.max_new_tokens > 0] * len(outputs)
+
+        def take(row: int, token: int) -> None:
+            if not alive[row]:
+                return
+            if token in stops:
+                alive[row] = False
+                return
+            outputs[row].append(token)
+            stopped = how.stop is not None and how.stop(row, self.decode(outputs[row]))
+            alive[row] = token not in newlines and not stopped and len(outputs[row]) < how.max_new_tokens
+
+        chosen = self._choose(logits, outputs, how).tolist() if any(alive) else []
+        for row, token in enumerate(chosen):
+            take(row, token)
+        while any(alive):
+            guesses = self._guesses(outputs, alive, how, contexts)
+            width = len(next(iter(guesses.values()), []))
+            rows = [[token, *guesses.get(row, [token] * width)] for row, token in enumerate(chosen)]
+            inputs = torch.tensor(rows)
             if padding is not None:
-                padding.extend()
-            output = self._forward(chosen.unsqueeze(1), cache, logits_to_keep=1, padding=padding)
-            cache, logits = output.past_key_values, output.logits[:, -1].float()
+                padding.extend(1 + width)
+            output = self._forward(inputs, cache, logits_to_keep=1 + width, padding=padding)
+            cache, scores = output.past_key_values, output.logits.float()
+            if not width:
+                chosen = self._choose(scores[:, -1], outputs, how).tolist()
+                for row, token in enumerate(chosen):
+                    take(row, token)
+                continue
+            verdicts = {
+                row: verify(
+                    row_guesses,
+                    self._position_scores(scores[row], outputs[row], row_guesses, how),
+                    greedy=how.temperature <= 0,
+                    generator=how.generator,
+                )
+                for row, row_guesses in guesses.items()
+            }
+            kept = min(verdict.kept for verdict in verdicts.values())
+            if kept < width:
+                cache.crop(kept - width)
+                if padding is not None:
+                    padding.crop(width - kept)
+            for row, verdict in verdicts.items():
+                row_guesses = guesses[row]
+                if verdict.kept > kept:
+                    following = row_guesses[kept]
+                elif verdict.following is not None:
+                    following = verdict.following
+                else:
+                    seen = [outputs[row] + row_guesses[:kept]]
+                    following = int(self._choose(scores[row, kept].unsqueeze(0), seen, how)[0])
+                for token in row_guesses[:kept]:
+                    take(row, token)
+                chosen[row] = following
+                take(row, following)
         self.stats.generated_tokens += sum(len(o) for o in outputs)
         self.stats.generation_seconds += time.perf_counter() - started
         return outputs
+
+    @staticmethod
+    def _choose(logits: Any, outputs: list[list[int]], how: _Decoding) -> Any:
+        """One token per row, after the repetition penalty."""
+        if how.repetition_penalty != 1.0:
+            logits = penalize_repetition(logits, outputs, how.repetition_penalty)
+        return sample_tokens(logits, how.temperature, how.top_p, how.generator)
+
+    @staticmethod
+    def _guesses(
+        outputs: list[list[int]], alive: list[bool], how: _Decoding, contexts: list[list[int]] | None
+    ) -> dict[int, list[int]]:
+        """Each live row's guessed tokens, all cut to the shortest (a row keeps no more than the row
+        keeping fewest); none at all when a live row has no guess."""
+        if not how.draft_tokens or contexts is None:
+            return {}
+        guesses: dict[int, list[int]] = {}
+        for row, output in enumerate(outputs):
+            if alive[row]:
+                room = min(how.draft_tokens, how.max_new_tokens - len(output) - 1)
+                guesses[row] = draft(contexts[row] + output, room)
+                if not guesses[row]:
+                    return {}
+        width = min(len(g) for g in guesses.values())
+        return {row: g[:width] for row, g in guesses.items()}
+
+    @staticmethod
+    def _position_scores(
+        row_scores: Any, output: list[int], row_guesses: list[int], how: _Decoding
+    ) -> Callable[[int], Any]:
+        """``verify``'s view of guess ``j``: the logits after the penalty (greedy) or the probabilities
+        ``sample_tokens`` draws from."""
+
+        def scores(j: int) -> Any:
+            logits = row_scores[j].unsqueeze(0)
+            if how.repetition_penalty != 1.0:
+                logits = penalize_repetition(logits, [output + row_guesses[:j]], how.repetition_penalty)
+            if how.temperature <= 0:
+                return logits[0]
+            return token_probs(logits, how.temperature, how.top_p)[0]
+
+        return scores
 
 
 @dataclass
@@ -360,6 +474,7 @@ class _Decoding:
     generator: Any
     stop: Callable[[int, str], bool] | None  # (row, text so far)
     repetition_penalty: float
+    draft_tokens: int = 0
 
 
 def left_padded(rows: list[list[int]], pad: int) -> tuple[Any, _Padding]:
@@ -383,12 +498,18 @@ class _Padding:
     def repeat(self, n: int) -> _Padding:
         return _Padding(self.mask.repeat_interleave(n, dim=0), self.positions.repeat_interleave(n, dim=0))
 
-    def extend(self) -> None:
-        """One more position for every row (the token about to be processed)."""
+    def extend(self, count: int = 1) -> None:
+        """``count`` more positions for every row (the tokens about to be processed)."""
         import torch
 
-        self.mask = torch.cat([self.mask, self.mask.new_ones(len(self.mask), 1)], dim=1)
-        self.positions = torch.cat([self.positions, self.positions[:, -1:] + 1], dim=1)
+        steps = torch.arange(1, count + 1).expand(len(self.mask), -1)
+        self.mask = torch.cat([self.mask, self.mask.new_ones(len(self.mask), count)], dim=1)
+        self.positions = torch.cat([self.positions, self.positions[:, -1:] + steps], dim=1)
+
+    def crop(self, count: int) -> None:
+        """Forget the last ``count`` positions (tokens processed but not kept)."""
+        self.mask = self.mask[:, :-count]
+        self.positions = self.positions[:, :-count]
 
 
 def penalize_repetition(logits: Any, outputs: list[list[int]], penalty: float) -> Any:
@@ -434,6 +555,18 @@ def sample_tokens(logits: Any, temperature: float, top_p: float, generator: Any 
 
     if temperature <= 0:
         return logits.argmax(dim=-1)
+    probs = token_probs(logits, temperature, top_p)
+    if generator is not None and not _same_device(generator.device, probs.device):
+        drawn = torch.multinomial(probs.to(generator.device), 1, generator=generator)
+        return drawn.squeeze(-1).to(probs.device)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+def token_probs(logits: Any, temperature: float, top_p: float) -> Any:
+    """What nucleus sampling draws from: the softmax at ``temperature`` of each row, cut to the smallest
+    set of tokens holding ``top_p`` of the mass, renormalised."""
+    import torch
+
     probs = torch.softmax(logits / temperature, dim=-1)
     if top_p < 1.0:
         sorted_probs, order = probs.sort(dim=-1, descending=True)
@@ -441,7 +574,5 @@ def sample_tokens(logits: Any, temperature: float, top_p: float, generator: Any 
         keep[..., 0] = True
         sorted_probs = sorted_probs * keep
         probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
-    if generator is not None and not _same_device(generator.device, probs.device):
-        drawn = torch.multinomial(probs.to(generator.device), 1, generator=generator)
-        return drawn.squeeze(-1).to(probs.device)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+        probs = probs / probs.sum(dim=-1, keepdim=True)
+    return probs
