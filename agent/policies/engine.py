@@ -352,10 +352,12 @@ class LMEngine:
     ) -> list[list[int]]:
         """Sample one token per row until every row has stopped or ``how.max_new_tokens`` are out. With
         ``contexts`` (each row's prompt) and ``how.draft_tokens``, every forward also checks the tokens
-        guessed from the context (``agent.policies.lookup``); all rows keep as many as the row keeping
-        fewest, so the batch stays aligned."""
+        guessed from the context (``agent.policies.lookup``). In a batch each row keeps its own number of
+        guesses: the positions of the guesses a row refused stay in the cache, masked out for that row."""
         import torch
 
+        if padding is None and logits.shape[0] > 1 and how.draft_tokens and contexts is not None:
+            padding = _Padding.unpadded(logits.shape[0], cache.get_seq_length())
         stops = self.stop_ids()
         newlines = self.newline_ids() if how.stop_at_newline else set()
         started = time.perf_counter()
@@ -377,8 +379,10 @@ class LMEngine:
             take(row, token)
         while any(alive):
             guesses = self._guesses(outputs, alive, how, contexts)
-            width = len(next(iter(guesses.values()), []))
-            rows = [[token, *guesses.get(row, [token] * width)] for row, token in enumerate(chosen)]
+            width = max((len(g) for g in guesses.values()), default=0)
+            rows = [
+                [token, *(guesses.get(row, []) + [token] * width)[:width]] for row, token in enumerate(chosen)
+            ]
             inputs = torch.tensor(rows)
             if padding is not None:
                 padding.extend(1 + width)
@@ -398,21 +402,20 @@ class LMEngine:
                 )
                 for row, row_guesses in guesses.items()
             }
-            kept = min(verdict.kept for verdict in verdicts.values())
-            if kept < width:
-                cache.crop(kept - width)
+            furthest = max(verdict.kept for verdict in verdicts.values())
+            if furthest < width:  # positions no row keeps
+                cache.crop(furthest - width)
                 if padding is not None:
-                    padding.crop(width - kept)
+                    padding.crop(width - furthest)
             for row, verdict in verdicts.items():
-                row_guesses = guesses[row]
-                if verdict.kept > kept:
-                    following = row_guesses[kept]
-                elif verdict.following is not None:
-                    following = verdict.following
-                else:
-                    seen = [outputs[row] + row_guesses[:kept]]
-                    following = int(self._choose(scores[row, kept].unsqueeze(0), seen, how)[0])
-                for token in row_guesses[:kept]:
+                row_guesses = guesses[row][: verdict.kept]
+                if padding is not None and verdict.kept < furthest:
+                    padding.hide(row, furthest - verdict.kept)
+                following = verdict.following
+                if following is None:
+                    seen = [outputs[row] + row_guesses]
+                    following = int(self._choose(scores[row, verdict.kept].unsqueeze(0), seen, how)[0])
+                for token in row_guesses:
                     take(row, token)
                 chosen[row] = following
                 take(row, following)
@@ -431,8 +434,7 @@ class LMEngine:
     def _guesses(
         outputs: list[list[int]], alive: list[bool], how: _Decoding, contexts: list[list[int]] | None
     ) -> dict[int, list[int]]:
-        """Each live row's guessed tokens, all cut to the shortest (a row keeps no more than the row
-        keeping fewest); none at all when a live row has no guess."""
+        """Each live row's guessed tokens ([] for a row with nothing to copy)."""
         if not how.draft_tokens or contexts is None:
             return {}
         guesses: dict[int, list[int]] = {}
@@ -440,10 +442,7 @@ class LMEngine:
             if alive[row]:
                 room = min(how.draft_tokens, how.max_new_tokens - len(output) - 1)
                 guesses[row] = draft(contexts[row] + output, room)
-                if not guesses[row]:
-                    return {}
-        width = min(len(g) for g in guesses.values())
-        return {row: g[:width] for row, g in guesses.items()}
+        return guesses
 
     @staticmethod
     def _position_scores(
@@ -498,13 +497,26 @@ class _Padding:
     def repeat(self, n: int) -> _Padding:
         return _Padding(self.mask.repeat_interleave(n, dim=0), self.positions.repeat_interleave(n, dim=0))
 
-    def extend(self, count: int = 1) -> None:
-        """``count`` more positions for every row (the tokens about to be processed)."""
+    @classmethod
+    def unpadded(cls, rows: int, length: int) -> _Padding:
+        """``rows`` rows of ``length`` positions, none of them padding."""
         import torch
 
-        steps = torch.arange(1, count + 1).expand(len(self.mask), -1)
+        mask = torch.ones(rows, length, dtype=torch.long)
+        return cls(mask, (mask.cumsum(-1) - 1).clamp(min=0))
+
+    def extend(self, count: int = 1) -> None:
+        """``count`` more positions for every row (the tokens about to be processed), numbered after the
+        positions each row keeps."""
+        import torch
+
+        steps = self.mask.sum(-1, keepdim=True) + torch.arange(count)
         self.mask = torch.cat([self.mask, self.mask.new_ones(len(self.mask), count)], dim=1)
-        self.positions = torch.cat([self.positions, self.positions[:, -1:] + steps], dim=1)
+        self.positions = torch.cat([self.positions, steps], dim=1)
+
+    def hide(self, row: int, count: int) -> None:
+        """Mask out the last ``count`` positions of ``row`` (guesses it refused, kept by other rows)."""
+        self.mask[row, -count:] = 0
 
     def crop(self, count: int) -> None:
         """Forget the last ``count`` positions (tokens processed but not kept)."""

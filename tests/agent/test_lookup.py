@@ -56,7 +56,11 @@ def test_greedy_lookup_gives_the_same_tokens_with_fewer_forwards(
 def test_a_batch_with_lookup_decodes_as_token_by_token(
     engine: LMEngine, penalty: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    prompts = [engine.encode("x y x y x y x"), engine.encode("Paris")]  # left padding, cropped too
+    prompts = [  # of different lengths (left padding); rows keep different numbers of guesses
+        engine.encode("x y x y x y x"),
+        engine.encode("Paris"),
+        engine.encode("the tower is tall and the tower is old and the tower is"),
+    ]
 
     def decode(draft_tokens: int) -> list[list[list[int]]]:
         return engine.generate_batch(
