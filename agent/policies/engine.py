@@ -60,6 +60,8 @@ class LMEngine:
     _prefixes: list[_PrefixEntry] = field(default_factory=list)
     _newline_ids: set[int] | None = None
     max_cached_prefixes: int = 4
+    draft_tokens: int = DRAFT_TOKENS
+    """Prompt lookup's guesses per forward when a call does not say (0: token by token)."""
 
     @property
     def tokenizer(self) -> Any:
@@ -247,7 +249,7 @@ class LMEngine:
         prefix: list[int] | None = None,
         stop: Callable[[str], bool] | None = None,
         repetition_penalty: float = 1.0,
-        draft_tokens: int = DRAFT_TOKENS,
+        draft_tokens: int | None = None,
     ) -> list[list[int]]:
         """Sample ``n`` continuations in one batch (greedy at temperature 0). A continuation ends at a
         stop token (dropped), or after the token that contains a newline when ``stop_at_newline``.
@@ -256,7 +258,7 @@ class LMEngine:
         ``repetition_penalty`` > 1 makes tokens a row has already generated less likely (as in CTRL).
         ``draft_tokens`` > 0 guesses up to that many tokens at a time from the prompt and checks them in
         one forward (``agent.policies.lookup``): the same output, fewer forwards; 0 decodes token by
-        token."""
+        token; None uses the engine's ``draft_tokens``."""
         import torch
 
         cache = copy.deepcopy(prompt.cache)
@@ -282,7 +284,7 @@ class LMEngine:
                 generator,
                 row_stop,
                 repetition_penalty,
-                draft_tokens if prompt.ids else 0,
+                (self.draft_tokens if draft_tokens is None else draft_tokens) if prompt.ids else 0,
             ),
             [context] * n,
         )
@@ -299,7 +301,7 @@ class LMEngine:
         generator: Any = None,
         stop: Callable[[int, str], bool] | None = None,
         repetition_penalty: float = 1.0,
-        draft_tokens: int = DRAFT_TOKENS,
+        draft_tokens: int | None = None,
     ) -> list[list[list[int]]]:
         """``n`` continuations of each of several prompts, all rows decoded together: one forward per
         token for the whole batch. Prompts of different lengths are padded on the left, with an attention
@@ -336,7 +338,7 @@ class LMEngine:
                 generator,
                 row_stop,
                 repetition_penalty,
-                draft_tokens,
+                self.draft_tokens if draft_tokens is None else draft_tokens,
             ),
             [prompt for prompt in prompts for _ in range(n)],
         )
