@@ -10,7 +10,8 @@ gives is always a candidate, and a sample replaces it only when the reward model
     result.best.answer.text, [c.reward for c in result.candidates]
 
 The answers of all episodes are written in one batch (one forward per token for every row, on CPU and
-GPU alike); the browsing steps run one episode after another.
+GPU alike). Episodes of a policy that can step in lockstep (``LockstepPolicy``: free-mode browsing by a
+language model) browse together, every step's commands in one batch; others browse one after another.
 
 Declined and "nothing found" candidates are not scored and rank below every scored answer; ties go
 to the earlier candidate.
@@ -25,9 +26,18 @@ from typing import Any
 
 from agent.answer import Answer, Answerer, ExtractiveAnswerer
 from agent.config import MAX_CANDIDATES
-from agent.policies.base import Policy, SamplingPolicy
+from agent.policies.base import LockstepPolicy, Policy, SamplingPolicy
 from agent.reward import RewardModel
-from agent.rollout import Browsed, EpisodeResult, StepEvent, Timings, browse, finish, write_all
+from agent.rollout import (
+    Browsed,
+    EpisodeResult,
+    StepEvent,
+    Timings,
+    browse,
+    browse_in_lockstep,
+    finish,
+    write_all,
+)
 from browser_env.env import EnvConfig
 from browser_env.web import Fetcher, SearchBackend
 from demonstrations.schemas import AnswerRecord, EpisodeRecord
@@ -91,13 +101,15 @@ def best_of_n(
     on_scored: Callable[[int, int], None] | None = None,
     on_browsed: Callable[[int], None] | None = None,
     batch_answers: bool = True,
+    lockstep: bool = True,
 ) -> BestOfN:
     """``n`` episodes (episode i uses ``policy[i % len]`` when given several) × ``answers_per_episode``
     answers, scored by ``reward_model`` (needed when there is more than one candidate), at most
     ``MAX_CANDIDATES`` in all. ``on_scored(done, total)`` follows the scoring, a few answers at a time.
-    With ``batch_answers`` the episodes browse one after another and then every answer of every episode
-    is written in one batch (``on_browsed(index)`` follows the browsing; ``on_episode`` is called once
-    the answers are written); without it, each episode browses and answers in turn."""
+    With ``batch_answers`` the episodes browse (in lockstep when ``lockstep`` and their policies can
+    step together, else one after another) and then every answer of every episode is written in one
+    batch (``on_browsed(index)`` follows the browsing; ``on_episode`` is called once the answers are
+    written); without it, each episode browses and answers in turn."""
     if n < 1 or answers_per_episode < 1:
         raise ValueError("n and answers_per_episode must be at least 1")
     if n * answers_per_episode > MAX_CANDIDATES:
@@ -126,10 +138,19 @@ def best_of_n(
         if on_episode is not None:
             on_episode(result)
 
-    for index in range(n):
+    episode_policies = [policies[index % len(policies)] for index in range(n)]
+    if lockstep and batch_answers and n > 1 and all(isinstance(p, LockstepPolicy) for p in episode_policies):
+        own = _own_objects(episode_policies)
+        for index, browsed in enumerate(
+            browse_in_lockstep(question, own, search, fetcher, config=config, corpus=corpus, on_step=on_step)
+        ):
+            if on_browsed is not None:
+                on_browsed(index)
+            waiting.append(browsed)
+    for index in range(0 if waiting else n):
         browsed = browse(
             question,
-            policies[index % len(policies)],
+            episode_policies[index],
             search,
             fetcher,
             config=config,
@@ -172,6 +193,17 @@ def best_of_n(
     for candidate in candidates:
         candidate.record = _with_answer(candidate, best, ranked.index(candidate) + 1)
     return BestOfN(best, candidates, timings)
+
+
+def _own_objects(policies: list[Any]) -> list[Any]:
+    """The policies with every repeat replaced by an episode copy (episodes browsing together each
+    keep their own state)."""
+    seen: set[int] = set()
+    own = []
+    for policy in policies:
+        own.append(policy.episode_copy() if id(policy) in seen else policy)
+        seen.add(id(policy))
+    return own
 
 
 def _with_answer(candidate: Candidate, best: Candidate, rank: int) -> EpisodeRecord:

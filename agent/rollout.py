@@ -11,13 +11,13 @@ from the engines' counters (prompt processing vs generation).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from agent.answer import Answer, Answerer, compose_answer, write_answers
 from agent.config import MAX_ANSWER_CHARS
-from agent.policies.base import Policy
+from agent.policies.base import LockstepPolicy, Policy
 from agent.policies.engine import EngineStats
 from browser_env.env import BrowserEnv, CollectedQuote, EnvConfig
 from browser_env.page import Page
@@ -192,48 +192,163 @@ def browse(
     episode_index: int = 0,
 ) -> Browsed:
     """Step the policy in the environment until the episode ends; no answer yet."""
-    config = config or EnvConfig()
-    timings = Timings()
-    engines = _engines(policy)
-    before = _stats(engines)
-    started = time.perf_counter()
-    env = BrowserEnv(TimedSearch(search, timings), TimedFetcher(fetcher, timings), config)
-    recording = RecordingEnv(env)
-    observation, info = recording.reset(options={"question": question})
-    policy.reset(question)
-    end_reason: EndReason | None = None
-    while not env.done:
+    episode = _Episode(question, policy, search, fetcher, config, corpus, on_step, episode_index)
+    before = _stats(episode.engines)
+    while not episode.done:
         tick = time.perf_counter()
-        command = policy.act(observation, info)
-        timings.policy += time.perf_counter() - tick
+        command = policy.act(episode.observation, episode.info)
+        episode.timings.policy += time.perf_counter() - tick
+        episode.step(command)
+    _add_model_time(episode.timings, before, _stats(episode.engines))
+    return episode.browsed()
+
+
+def browse_in_lockstep(
+    question: str,
+    policies: Sequence[Policy],
+    search: SearchBackend,
+    fetcher: Fetcher,
+    *,
+    config: EnvConfig | None = None,
+    corpus: str | None = None,
+    on_step: Callable[[StepEvent], None] | None = None,
+) -> list[Browsed]:
+    """Several episodes of one question stepped together: at each step every live episode's policy
+    chooses its command in one call (``LockstepPolicy.act_together``, one batch for all), then each
+    env takes its command. Each episode needs its own policy object (it keeps the episode's state). The
+    model time of a step is shared equally among the episodes in it."""
+    if len({id(p) for p in policies}) != len(policies):
+        raise ValueError("each episode needs its own policy object")
+    episodes = [
+        _Episode(question, p, search, fetcher, config, corpus, on_step, i) for i, p in enumerate(policies)
+    ]
+    while live := [e for e in episodes if not e.done]:
+        before = _stats(live[0].engines)
+        tick = time.perf_counter()
+        commands = act_together(
+            [e.policy for e in live], [e.observation for e in live], [e.info for e in live]
+        )
+        share = Timings(policy=time.perf_counter() - tick)
+        _add_model_time(share, before, _stats(live[0].engines))
+        for episode, command in zip(live, commands, strict=True):
+            episode.timings.add(_divided(share, len(live)))
+            episode.step(command)
+    return [episode.browsed(shared=True) for episode in episodes]
+
+
+def act_together(
+    policies: Sequence[Policy], observations: Sequence[str], infos: Sequence[dict[str, Any]]
+) -> list[str | None]:
+    """Each policy's command: those that can step together (``LockstepPolicy.steps_with``) in one call
+    per group, the others one after another."""
+    groups: list[list[int]] = []
+    for i, policy in enumerate(policies):
+        for group in groups:
+            first = policies[group[0]]
+            if isinstance(first, LockstepPolicy) and first.steps_with(policy):
+                group.append(i)
+                break
+        else:
+            groups.append([i])
+    commands: list[str | None] = [None] * len(policies)
+    for group in groups:
+        first = policies[group[0]]
+        if len(group) > 1 and isinstance(first, LockstepPolicy):
+            chosen = first.act_together(
+                [policies[i] for i in group], [observations[i] for i in group], [infos[i] for i in group]
+            )
+        else:
+            chosen = [policies[i].act(observations[i], infos[i]) for i in group]
+        for i, command in zip(group, chosen, strict=True):
+            commands[i] = command
+    return commands
+
+
+class _Episode:
+    """One episode being browsed: its env, the steps recorded so far and its timings."""
+
+    def __init__(
+        self,
+        question: str,
+        policy: Policy,
+        search: SearchBackend,
+        fetcher: Fetcher,
+        config: EnvConfig | None,
+        corpus: str | None,
+        on_step: Callable[[StepEvent], None] | None,
+        index: int,
+    ) -> None:
+        self.question, self.policy, self.corpus, self.on_step, self.index = (
+            question,
+            policy,
+            corpus,
+            on_step,
+            index,
+        )
+        self.config = config or EnvConfig()
+        self.timings = Timings()
+        self.engines = _engines(policy)
+        self.started = time.perf_counter()
+        self.env = BrowserEnv(
+            TimedSearch(search, self.timings), TimedFetcher(fetcher, self.timings), self.config
+        )
+        self.recording = RecordingEnv(self.env)
+        self.observation, self.info = self.recording.reset(options={"question": question})
+        policy.reset(question)
+        self.end_reason: EndReason | None = None
+        self.env_seconds = time.perf_counter() - self.started  # resetting and stepping the env
+
+    @property
+    def done(self) -> bool:
+        return self.env.done or self.end_reason is not None
+
+    def step(self, command: str | None) -> None:
         if command is None:
-            end_reason = EndReason.ABANDONED
-            break
-        observation, _, _, _, info = recording.step(command)
-        if on_step is not None:
-            on_step(
+            self.end_reason = EndReason.ABANDONED
+            return
+        tick = time.perf_counter()
+        self.observation, _, _, _, self.info = self.recording.step(command)
+        self.env_seconds += time.perf_counter() - tick
+        if self.on_step is not None:
+            info = self.info
+            self.on_step(
                 StepEvent(
-                    len(recording.steps) - 1,
-                    recording.steps[-1].command,
+                    len(self.recording.steps) - 1,
+                    self.recording.steps[-1].command,
                     info["error"],
                     info["title"],
                     info["url"],
                     len(info["quotes"]),
                     info["actions_left"],
-                    episode_index,
+                    self.index,
                 )
             )
-    _add_model_time(timings, before, _stats(engines))
-    timings.total = time.perf_counter() - started
-    return Browsed(
-        question,
-        policy.name,
-        config,
-        corpus,
-        recording.steps,
-        env.quotes,
-        env.end_reason or end_reason,
-        timings,
+
+    def browsed(self, shared: bool = False) -> Browsed:
+        """The episode so far; its total time is the wall time, or with ``shared`` (episodes stepped
+        together) its share of the policy's calls and its own env time."""
+        self.timings.total = (
+            self.timings.policy + self.env_seconds if shared else time.perf_counter() - self.started
+        )
+        return Browsed(
+            self.question,
+            self.policy.name,
+            self.config,
+            self.corpus,
+            self.recording.steps,
+            self.env.quotes,
+            self.env.end_reason or self.end_reason,
+            self.timings,
+        )
+
+
+def _divided(timings: Timings, parts: int) -> Timings:
+    """An equal share of ``timings`` (token counts rounded down)."""
+    return Timings(
+        **{
+            name: value / parts if isinstance(value, float) else value // parts
+            for name, value in asdict(timings).items()
+        }
     )
 
 
@@ -258,8 +373,7 @@ def write_all(browsed: list[Browsed], answerer: Answerer, answers_per_episode: i
         texts = write_answers(answerer, [(b.question, b.quotes) for b in todo], n=answers_per_episode)
         share.answer = time.perf_counter() - started
         _add_model_time(share, before, _stats(engines))
-        for name, value in asdict(share).items():
-            setattr(share, name, value / len(todo) if isinstance(value, float) else value // len(todo))
+        share = _divided(share, len(todo))
         share.total = share.answer
     answers = iter(texts)
     return [

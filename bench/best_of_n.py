@@ -1,11 +1,14 @@
 """Benchmark best-of-n against one sample: the shipped policy and reward model on the default corpus.
 
     .venv/bin/python bench/best_of_n.py --questions 10 --n 4          # writes bench/results/best-of-n.json
+    .venv/bin/python bench/best_of_n.py --questions 10 --n 4 --mode free   # the model chooses every command
 
 For each question, side by side in the same run: one sampled episode (n = 1); n episodes with one answer
 each, all n answers written in one batch and scored by the reward model (what ``webgpt ask --best-of N``
 does); the same n episodes each answering in turn (as before answers were batched); and one episode
-with n answers sampled in one batch and scored (``--best-of 1 --answers-per-episode N``). Reports
+with n answers sampled in one batch and scored (``--best-of 1 --answers-per-episode N``). With
+``--mode free`` the n episodes' browsing steps run in lockstep (one batch per step), and one more
+variant browses them one after another for comparison. Reports
 p50/p90 wall time of each and its ratio to one sample, and how often the gold string is in the chosen
 answer.
 """
@@ -36,6 +39,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--policy", default=None, help="policy (default: the shipped one)")
     parser.add_argument("--reward-model", default=None, help="reward model (default: the shipped one)")
+    parser.add_argument(
+        "--mode", default=None, help="browsing mode (default: the policy's own); free adds lockstep variants"
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results/best-of-n.json"))
     args = parser.parse_args()
 
@@ -50,10 +56,12 @@ def main() -> None:
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     corpus = ensure_default_corpus()
-    agent = load_agent(args.policy or SHIPPED_POLICY_ID, seed=args.seed, temperature=0.8)
+    agent = load_agent(args.policy or SHIPPED_POLICY_ID, seed=args.seed, temperature=0.8, mode=args.mode)
     reward = load_reward_model(args.reward_model or SHIPPED_REWARD_ID)
 
-    def run(question: str, episodes: int, answers: int, batch: bool = True) -> tuple[float, str]:
+    def run(
+        question: str, episodes: int, answers: int, batch: bool = True, lockstep: bool = True
+    ) -> tuple[float, str]:
         started = time.perf_counter()
         outcome = best_of_n(
             question,
@@ -66,21 +74,29 @@ def main() -> None:
             answerer=agent.answerer,
             corpus=corpus.name,
             batch_answers=batch,
+            lockstep=lockstep,
         )
         return time.perf_counter() - started, outcome.best.answer.text
 
     run(WARM_UP, 1, 1)
     variants = {
-        "one sample": (1, 1, True),
-        f"best of {args.n} episodes, answers in one batch": (args.n, 1, True),
-        f"best of {args.n} episodes, each answering in turn": (args.n, 1, False),
-        f"1 episode, best of {args.n} answers": (1, args.n, True),
+        "one sample": (1, 1, True, True),
+        f"best of {args.n} episodes, answers in one batch": (args.n, 1, True, True),
+        f"best of {args.n} episodes, each answering in turn": (args.n, 1, False, True),
+        f"1 episode, best of {args.n} answers": (1, args.n, True, True),
     }
+    if agent.mode == "free":  # browsing steps in lockstep (the variant above) against one after another
+        variants[f"best of {args.n} episodes browsing one after another, answers in one batch"] = (
+            args.n,
+            1,
+            True,
+            False,
+        )
     rows: list[dict[str, Any]] = []
     for question, gold in QUESTIONS[: args.questions]:
         row: dict[str, Any] = {"question": question}
-        for name, (episodes, answers, batch) in variants.items():
-            seconds, text = run(question, episodes, answers, batch)
+        for name, (episodes, answers, batch, lockstep) in variants.items():
+            seconds, text = run(question, episodes, answers, batch, lockstep)
             row[name] = {"seconds": round(seconds, 3), "gold_in_answer": gold.lower() in text.lower()}
         rows.append(row)
         print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -23,6 +24,26 @@ class SamplingPolicy(Policy, Protocol):
 
     def greedy(self) -> Policy:
         """A twin that always takes the best-scored command (what one answer at temperature 0 does)."""
+        ...
+
+
+@runtime_checkable
+class LockstepPolicy(Policy, Protocol):
+    """A policy whose episodes can step together: the commands of several episodes (each with its own
+    policy object) chosen in one call, one batch for all."""
+
+    def steps_with(self, other: Policy) -> bool:
+        """Whether ``other``'s episode can step in the same call as this one's."""
+        ...
+
+    def episode_copy(self) -> LockstepPolicy:
+        """A copy for another episode browsing at the same time (the same model, its own episode state)."""
+        ...
+
+    def act_together(
+        self, policies: Sequence[Policy], observations: Sequence[str], infos: Sequence[dict[str, Any]]
+    ) -> list[str | None]:
+        """The next command of each episode (``policies[i]`` sees ``observations[i]``)."""
         ...
 
 

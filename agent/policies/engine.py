@@ -302,23 +302,35 @@ class LMEngine:
         stop: Callable[[int, str], bool] | None = None,
         repetition_penalty: float = 1.0,
         draft_tokens: int | None = None,
+        prefix_length: int = 0,
     ) -> list[list[list[int]]]:
         """``n`` continuations of each of several prompts, all rows decoded together: one forward per
         token for the whole batch. Prompts of different lengths are padded on the left, with an attention
         mask and positions that leave the padding out; each prompt is processed once, then repeated ``n``
         times. Otherwise as ``generate``; ``stop(i, text)`` is asked about a row of prompt ``i``, and a
-        prefix is forced by appending it to the prompt."""
+        prefix is forced by appending it to the prompt. The first ``prefix_length`` tokens, when every
+        prompt starts with the same ones, come from (and go into) the prefix cache, as in ``prefill``: the
+        rest of each prompt is padded on the left after them."""
         from transformers import DynamicCache
 
         if not prompts or not all(prompts):
             raise ValueError("empty prompt")
-        ids, padding = left_padded(prompts, self.tokenizer.pad_token_id or 0)
-        if len({len(p) for p in prompts}) == 1:
+        shared = min(prefix_length, *(len(p) - 1 for p in prompts))
+        if shared > 0 and any(p[:shared] != prompts[0][:shared] for p in prompts):
+            shared = 0
+        rests = [p[shared:] for p in prompts]
+        ids, padding = left_padded(rests, self.tokenizer.pad_token_id or 0)
+        if len({len(r) for r in rests}) == 1:
             padding = None  # nothing padded: the model's own causal mask, as for one prompt
-        cache = DynamicCache(config=self.model.config)
+        if shared:
+            cache = self._prefix_cache(tuple(prompts[0][:shared]))
+            cache.batch_repeat_interleave(len(prompts))
+            padding = padding.after(shared) if padding is not None else None
+        else:
+            cache = DynamicCache(config=self.model.config)
         started = time.perf_counter()
         output = self._forward(ids, cache, logits_to_keep=1, padding=padding)
-        self.stats.prompt_tokens += sum(len(p) for p in prompts)
+        self.stats.prompt_tokens += sum(len(r) for r in rests)
         self.stats.prompt_seconds += time.perf_counter() - started
         cache, logits = output.past_key_values, output.logits[:, -1].float()
         if n > 1:
@@ -495,6 +507,16 @@ class _Padding:
 
     mask: Any  # (rows, length) long
     positions: Any  # (rows, length) long
+
+    def after(self, length: int) -> _Padding:
+        """The same rows following ``length`` positions that every row keeps (a shared prefix)."""
+        import torch
+
+        rows = len(self.mask)
+        mask = torch.cat([self.mask.new_ones(rows, length), self.mask], dim=1)
+        return _Padding(
+            mask, torch.cat([torch.arange(length).expand(rows, -1), self.positions + length], dim=1)
+        )
 
     def repeat(self, n: int) -> _Padding:
         return _Padding(self.mask.repeat_interleave(n, dim=0), self.positions.repeat_interleave(n, dim=0))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from agent.config import AGENT_DEFAULTS, SamplingConfig
@@ -147,6 +148,57 @@ class LMPolicy:
         if self.guided:
             return self._guided(prefill, info)
         return self._free(prefill)
+
+    def episode_copy(self) -> LMPolicy:
+        """A copy for another episode browsing at the same time (its own episode state; the same model
+        and random stream)."""
+        twin = copy.copy(self)
+        twin.reset(self._question)
+        return twin
+
+    def steps_with(self, other: object) -> bool:
+        """Free-mode policies on the same engine and prompts, sampling alike, step together."""
+        return (
+            isinstance(other, LMPolicy)
+            and not self.guided
+            and not other.guided
+            and other.engine is self.engine
+            and other.prompter is self.prompter
+            and other.sampling == self.sampling
+        )
+
+    def act_together(
+        self, policies: Sequence[Any], observations: Sequence[str], infos: Sequence[dict[str, Any]]
+    ) -> list[str | None]:
+        """Each free-mode episode's command, every prompt in one batch (their shared instruction from
+        the prefix cache); commands that do not parse are sampled again together, as ``act`` does."""
+        prompts = []
+        for policy, observation, info in zip(policies, observations, infos, strict=True):
+            if info.get("url") and not info.get("on_search_page"):
+                policy._visited.add(info["url"])
+            prompts.append(self.prompter.encode(observation, reserve=self.sampling.max_new_tokens))
+        texts = [""] * len(prompts)
+        todo = list(range(len(prompts)))
+        for attempt in range(1 + self.sampling.max_retries):
+            temperature = self.sampling.temperature
+            if attempt:
+                for i in todo:
+                    policies[i].retries += 1
+                temperature = temperature if temperature > 0 else 1.0  # as in ``_free``
+            outputs = self.engine.generate_batch(
+                [prompts[i].ids for i in todo],
+                max_new_tokens=self.sampling.max_new_tokens,
+                temperature=temperature,
+                top_p=self.sampling.top_p,
+                generator=self.generator,
+                prefix_length=min(prompts[i].prefix_length for i in todo),
+            )
+            for i, rows in zip(todo, outputs, strict=True):
+                texts[i] = self.engine.decode(rows[0]).strip()
+            todo = [i for i in todo if isinstance(parse_action(texts[i]), InvalidAction)]
+            if not todo:
+                break
+        return list(texts)
 
     def _free(self, prefill: Prefill) -> str:
         text = ""

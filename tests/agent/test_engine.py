@@ -166,3 +166,24 @@ def test_a_batch_samples_n_rows_per_prompt_and_refuses_an_empty_prompt(engine: L
     assert len({tuple(row) for rows in batched for row in rows}) > 1
     with pytest.raises(ValueError, match="empty prompt"):
         engine.generate_batch([engine.encode("a"), []])
+
+
+def test_a_batch_sharing_a_cached_prefix_decodes_as_without_it(engine: LMEngine) -> None:
+    prefix = engine.encode("You browse the web. Commands: Search, Quote, Back.\n")
+    prompts = [prefix + engine.encode(t) for t in ("Who designed the tower?", "Paris", "a b c a b")]
+    plain = engine.generate_batch(prompts, n=2, max_new_tokens=10, temperature=0, stop_at_newline=False)
+    before = engine.stats.prompt_tokens
+    cached = engine.generate_batch(
+        prompts, n=2, max_new_tokens=10, temperature=0, stop_at_newline=False, prefix_length=len(prefix)
+    )
+    again = engine.generate_batch(
+        prompts, n=2, max_new_tokens=10, temperature=0, stop_at_newline=False, prefix_length=len(prefix)
+    )
+    assert cached == again == plain
+    # the prefix once for the first call (then cached), each prompt's rest every time
+    rests = sum(len(p) - len(prefix) for p in prompts)
+    assert engine.stats.prompt_tokens - before in (2 * rests, len(prefix) + 2 * rests)
+    different = [engine.encode("x y"), *prompts[1:]]  # no shared prefix: processed whole
+    assert engine.generate_batch(
+        different, max_new_tokens=5, temperature=0, prefix_length=len(prefix)
+    ) == engine.generate_batch(different, max_new_tokens=5, temperature=0)
