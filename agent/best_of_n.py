@@ -10,8 +10,10 @@ gives is always a candidate, and a sample replaces it only when the reward model
     result.best.answer.text, [c.reward for c in result.candidates]
 
 The answers of all episodes are written in one batch (one forward per token for every row, on CPU and
-GPU alike). Episodes of a policy that can step in lockstep (``LockstepPolicy``: free-mode browsing by a
-language model) browse together, every step's commands in one batch; others browse one after another.
+GPU alike). On a GPU, episodes of a policy that can step in lockstep (``LockstepPolicy``: free-mode
+browsing by a language model) browse together, every step's commands in one batch; otherwise they
+browse one after another (on two CPU cores lockstep measured no faster: a step's prompt processing
+dominates and costs the same batched or not).
 
 Declined and "nothing found" candidates are not scored and rank below every scored answer; ties go
 to the earlier candidate.
@@ -101,15 +103,16 @@ def best_of_n(
     on_scored: Callable[[int, int], None] | None = None,
     on_browsed: Callable[[int], None] | None = None,
     batch_answers: bool = True,
-    lockstep: bool = True,
+    lockstep: bool | None = None,
 ) -> BestOfN:
     """``n`` episodes (episode i uses ``policy[i % len]`` when given several) × ``answers_per_episode``
     answers, scored by ``reward_model`` (needed when there is more than one candidate), at most
     ``MAX_CANDIDATES`` in all. ``on_scored(done, total)`` follows the scoring, a few answers at a time.
     With ``batch_answers`` the episodes browse (in lockstep when ``lockstep`` and their policies can
-    step together, else one after another) and then every answer of every episode is written in one
-    batch (``on_browsed(index)`` follows the browsing; ``on_episode`` is called once the answers are
-    written); without it, each episode browses and answers in turn."""
+    step together, else one after another; None: in lockstep when their model runs on a GPU, where
+    batching pays, not on a CPU, where it measured no faster) and then every answer of every episode
+    is written in one batch (``on_browsed(index)`` follows the browsing; ``on_episode`` is called once
+    the answers are written); without it, each episode browses and answers in turn."""
     if n < 1 or answers_per_episode < 1:
         raise ValueError("n and answers_per_episode must be at least 1")
     if n * answers_per_episode > MAX_CANDIDATES:
@@ -139,6 +142,8 @@ def best_of_n(
             on_episode(result)
 
     episode_policies = [policies[index % len(policies)] for index in range(n)]
+    if lockstep is None:
+        lockstep = all(_on_accelerator(p) for p in episode_policies)
     if lockstep and batch_answers and n > 1 and all(isinstance(p, LockstepPolicy) for p in episode_policies):
         own = _own_objects(episode_policies)
         for index, browsed in enumerate(
@@ -193,6 +198,13 @@ def best_of_n(
     for candidate in candidates:
         candidate.record = _with_answer(candidate, best, ranked.index(candidate) + 1)
     return BestOfN(best, candidates, timings)
+
+
+def _on_accelerator(policy: Policy) -> bool:
+    """Whether the policy's model runs on something other than the CPU."""
+    engine = getattr(policy, "engine", None)
+    model = getattr(engine, "model", None)
+    return model is not None and model.device.type != "cpu"
 
 
 def _own_objects(policies: list[Any]) -> list[Any]:

@@ -1,14 +1,14 @@
 """Benchmark best-of-n against one sample: the shipped policy and reward model on the default corpus.
 
     .venv/bin/python bench/best_of_n.py --questions 10 --n 4          # writes bench/results/best-of-n.json
-    .venv/bin/python bench/best_of_n.py --questions 10 --n 4 --mode free   # the model chooses every command
+    .venv/bin/python bench/best_of_n.py --questions 3 --n 4 --mode free --max-actions 12   # lockstep
 
 For each question, side by side in the same run: one sampled episode (n = 1); n episodes with one answer
 each, all n answers written in one batch and scored by the reward model (what ``webgpt ask --best-of N``
 does); the same n episodes each answering in turn (as before answers were batched); and one episode
 with n answers sampled in one batch and scored (``--best-of 1 --answers-per-episode N``). With
-``--mode free`` the n episodes' browsing steps run in lockstep (one batch per step), and one more
-variant browses them one after another for comparison. Reports
+``--mode free`` the variants are one sample and n episodes browsing in lockstep (one batch per step)
+or one after another, both then writing their answers in one batch. Reports
 p50/p90 wall time of each and its ratio to one sample, and how often the gold string is in the chosen
 answer.
 """
@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--policy", default=None, help="policy (default: the shipped one)")
     parser.add_argument("--reward-model", default=None, help="reward model (default: the shipped one)")
+    parser.add_argument("--max-actions", type=int, default=None, help="action budget per episode")
     parser.add_argument(
         "--mode", default=None, help="browsing mode (default: the policy's own); free adds lockstep variants"
     )
@@ -52,6 +53,7 @@ def main() -> None:
     from agent.policies import load_agent
     from agent.reward import load_reward_model
     from browser_env.corpus import ensure_default_corpus
+    from browser_env.env import EnvConfig
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
@@ -75,6 +77,7 @@ def main() -> None:
             corpus=corpus.name,
             batch_answers=batch,
             lockstep=lockstep,
+            config=EnvConfig(max_actions=args.max_actions) if args.max_actions else None,
         )
         return time.perf_counter() - started, outcome.best.answer.text
 
@@ -85,13 +88,12 @@ def main() -> None:
         f"best of {args.n} episodes, each answering in turn": (args.n, 1, False, True),
         f"1 episode, best of {args.n} answers": (1, args.n, True, True),
     }
-    if agent.mode == "free":  # browsing steps in lockstep (the variant above) against one after another
-        variants[f"best of {args.n} episodes browsing one after another, answers in one batch"] = (
-            args.n,
-            1,
-            True,
-            False,
-        )
+    if agent.mode == "free":  # browsing steps in lockstep against one after another (both then batch answers)
+        variants = {
+            "one sample": (1, 1, True, True),
+            f"best of {args.n} episodes browsing in lockstep": (args.n, 1, True, True),
+            f"best of {args.n} episodes browsing one after another": (args.n, 1, True, False),
+        }
     rows: list[dict[str, Any]] = []
     for question, gold in QUESTIONS[: args.questions]:
         row: dict[str, Any] = {"question": question}

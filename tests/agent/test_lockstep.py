@@ -102,7 +102,20 @@ def test_best_of_n_browses_sampled_free_episodes_in_lockstep(engine: LMEngine, w
         n=4,
         config=CONFIG,
         reward_model=Scorer(),  # type: ignore[arg-type]
+        lockstep=True,  # the default only on a GPU
     )
     assert [c.episode for c in result.candidates] == [0, 1, 2, 3]
     assert result.candidates[0].actions == [step.command for step in greedy.steps]  # the greedy twin first
     assert sizes and set(sizes) == {3}  # the three sampled episodes together, the greedy one alone
+
+
+def test_lockstep_is_the_default_only_on_a_gpu(engine: LMEngine, web) -> None:
+    class Scorer:
+        def score_many(self, items):
+            return [0.0 for _ in items]
+
+    sizes = batch_sizes(engine)
+    policy = free(engine, 1.0)
+    best_of_n(QUESTION, policy, web, web, n=3, config=CONFIG, reward_model=Scorer())  # type: ignore[arg-type]
+    assert engine.model.device.type == "cpu"
+    assert sizes == []  # one episode after another
