@@ -223,13 +223,14 @@ def browse_in_lockstep(
         _Episode(question, p, search, fetcher, config, corpus, on_step, i) for i, p in enumerate(policies)
     ]
     while live := [e for e in episodes if not e.done]:
-        before = _stats(live[0].engines)
+        engines = _engines(*(e.policy for e in live))
+        before = _stats(engines)
         tick = time.perf_counter()
         commands = act_together(
             [e.policy for e in live], [e.observation for e in live], [e.info for e in live]
         )
         share = Timings(policy=time.perf_counter() - tick)
-        _add_model_time(share, before, _stats(live[0].engines))
+        _add_model_time(share, before, _stats(engines))
         for episode, command in zip(live, commands, strict=True):
             episode.timings.add(_divided(share, len(live)))
             episode.step(command)
@@ -278,13 +279,11 @@ class _Episode:
         on_step: Callable[[StepEvent], None] | None,
         index: int,
     ) -> None:
-        self.question, self.policy, self.corpus, self.on_step, self.index = (
-            question,
-            policy,
-            corpus,
-            on_step,
-            index,
-        )
+        self.question = question
+        self.policy = policy
+        self.corpus = corpus
+        self.on_step = on_step
+        self.index = index
         self.config = config or EnvConfig()
         self.timings = Timings()
         self.engines = _engines(policy)

@@ -122,7 +122,7 @@ def test_full_fine_tuning_learns_the_commands_and_the_agent_uses_them(
         output_dir=str(out),
         base_model=str(tiny_lm_dir),
         use_lora=False,
-        max_steps=30,
+        max_steps=50,
         per_device_train_batch_size=4,
         learning_rate=1e-2,
         max_length=1024,  # the chat turn with the action help needs room at inference
@@ -139,6 +139,7 @@ def test_full_fine_tuning_learns_the_commands_and_the_agent_uses_them(
     agent = load_agent(str(out), device="cpu", temperature=0.0)
     assert agent.mode == "free"
     assert agent.policy.act(OBSERVATION + "♦Next action 0", {}).startswith("Search ")  # the one command
+    assert agent.policy.retries == 0  # greedy, at the first try: not a lucky sample among the retries
 
 
 def test_an_interrupted_run_resumes_from_its_last_checkpoint(
