@@ -13,6 +13,9 @@ Two modes:
   text. Every action is valid and every quote verbatim by construction. What the shipped policy uses:
   a 135M model cloned from a few hundred browsing steps chooses well among commands but writes poor
   queries and re-opens pages it has left.
+
+Free-mode policies that sample alike can choose the commands of several episodes in one batch
+(``act_together``, for best-of-n's lockstep browsing in ``agent.rollout.browse_in_lockstep``).
 """
 
 from __future__ import annotations
