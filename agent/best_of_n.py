@@ -144,7 +144,10 @@ def best_of_n(
     episode_policies = [policies[index % len(policies)] for index in range(n)]
     if lockstep is None:
         lockstep = all(_on_accelerator(p) for p in episode_policies)
-    if lockstep and batch_answers and n > 1 and all(isinstance(p, LockstepPolicy) for p in episode_policies):
+    together = (
+        lockstep and batch_answers and n > 1 and all(isinstance(p, LockstepPolicy) for p in episode_policies)
+    )
+    if together:
         own = _own_objects(episode_policies)
         for index, browsed in enumerate(
             browse_in_lockstep(question, own, search, fetcher, config=config, corpus=corpus, on_step=on_step)
@@ -152,7 +155,7 @@ def best_of_n(
             if on_browsed is not None:
                 on_browsed(index)
             waiting.append(browsed)
-    for index in range(0 if waiting else n):
+    for index in range(0 if together else n):
         browsed = browse(
             question,
             episode_policies[index],

@@ -284,7 +284,7 @@ class LMEngine:
                 generator,
                 row_stop,
                 repetition_penalty,
-                (self.draft_tokens if draft_tokens is None else draft_tokens) if prompt.ids else 0,
+                self.draft_tokens if draft_tokens is None else draft_tokens,
             ),
             [context] * n,
         )

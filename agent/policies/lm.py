@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from agent.config import AGENT_DEFAULTS, SamplingConfig
@@ -180,14 +180,8 @@ class LMPolicy:
             if info.get("url") and not info.get("on_search_page"):
                 policy._visited.add(info["url"])
             prompts.append(self.prompter.encode(observation, reserve=self.sampling.max_new_tokens))
-        texts = [""] * len(prompts)
-        todo = list(range(len(prompts)))
-        for attempt in range(1 + self.sampling.max_retries):
-            temperature = self.sampling.temperature
-            if attempt:
-                for i in todo:
-                    policies[i].retries += 1
-                temperature = temperature if temperature > 0 else 1.0  # as in ``_free``
+
+        def sample(temperature: float, todo: list[int]) -> list[str]:
             outputs = self.engine.generate_batch(
                 [prompts[i].ids for i in todo],
                 max_new_tokens=self.sampling.max_new_tokens,
@@ -196,21 +190,12 @@ class LMPolicy:
                 generator=self.generator,
                 prefix_length=min(prompts[i].prefix_length for i in todo),
             )
-            for i, rows in zip(todo, outputs, strict=True):
-                texts[i] = self.engine.decode(rows[0]).strip()
-            todo = [i for i in todo if isinstance(parse_action(texts[i]), InvalidAction)]
-            if not todo:
-                break
-        return list(texts)
+            return [self.engine.decode(rows[0]).strip() for rows in outputs]
+
+        return list(self._commands(policies, sample))
 
     def _free(self, prefill: Prefill) -> str:
-        text = ""
-        for attempt in range(1 + self.sampling.max_retries):
-            temperature = self.sampling.temperature
-            if attempt:
-                self.retries += 1
-                if temperature <= 0:
-                    temperature = 1.0  # retries sample, even after a greedy first try
+        def sample(temperature: float, todo: list[int]) -> list[str]:
             output = self.engine.generate(
                 prefill,
                 max_new_tokens=self.sampling.max_new_tokens,
@@ -218,10 +203,32 @@ class LMPolicy:
                 top_p=self.sampling.top_p,
                 generator=self.generator,
             )[0]
-            text = self.engine.decode(output).strip()
-            if not isinstance(parse_action(text), InvalidAction):
-                return text
-        return text
+            return [self.engine.decode(output).strip()]
+
+        return self._commands([self], sample)[0]
+
+    def _commands(
+        self, policies: Sequence[LMPolicy], sample: Callable[[float, list[int]], list[str]]
+    ) -> list[str]:
+        """One command per policy: ``sample(temperature, which)`` writes the commands of the policies
+        ``which``; those that do not parse are written again (at most ``max_retries`` more times, sampled
+        even after a greedy first try, counted in each policy's ``retries``) and otherwise kept as
+        they are, so the env counts an invalid action."""
+        texts = [""] * len(policies)
+        todo = list(range(len(policies)))
+        for attempt in range(1 + self.sampling.max_retries):
+            temperature = self.sampling.temperature
+            if attempt:
+                for i in todo:
+                    policies[i].retries += 1
+                if temperature <= 0:
+                    temperature = 1.0  # retries sample, even after a greedy first try
+            for i, text in zip(todo, sample(temperature, todo), strict=True):
+                texts[i] = text
+            todo = [i for i in todo if isinstance(parse_action(texts[i]), InvalidAction)]
+            if not todo:
+                break
+        return texts
 
     # Guided mode -------------------------------------------------------------------------------------
     def valid_choices(self, info: dict[str, Any]) -> dict[str, Any]:
