@@ -118,12 +118,9 @@ def features(question: str, title: str, sentence: str, similarity: float) -> lis
 
 def similarities(question: str, passages: list[tuple[str, str]]) -> list[float]:
     """MiniLM cosine of the question with each ``title: sentence``."""
-    from browser_env.search.dense import encode
+    from browser_env.search.dense import cosines
 
-    if not passages:
-        return []
-    vectors = encode([question] + [f"{title}: {text}" if title else text for title, text in passages])
-    return [float(v) for v in vectors[1:] @ vectors[0]]
+    return cosines(question, [f"{title}: {text}" if title else text for title, text in passages])
 
 
 @dataclass

@@ -21,8 +21,6 @@ import argparse
 import json
 import os
 import random
-import re
-import string
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,16 +35,16 @@ from browser_env.search.backend import rrf
 from browser_env.search.bm25 import Bm25Builder, Bm25Index, make_tokenizer
 from browser_env.search.dense import MAX_TOKENS
 from browser_env.search.passage_store import index_text
+from training.answer_metrics import normalize_answer
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa" / "nq_open_dev.jsonl"
 KS = (1, 5, 20)
 
 
 def normalize(text: str) -> str:
-    """SQuAD-style: lower case, no punctuation or articles, single spaces; padded to match whole words."""
-    text = text.lower().translate(str.maketrans("", "", string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " " + " ".join(text.split()) + " "
+    """The evaluation's normalisation (``training.answer_metrics.normalize_answer``: SQuAD-style), padded
+    with spaces so that ``f" {gold} " in normalize(text)`` matches whole words."""
+    return f" {normalize_answer(text)} "
 
 
 def load_questions(path: Path) -> list[dict[str, Any]]:

@@ -1,8 +1,8 @@
 """How good an answer is, against gold answers: the metrics ``webgpt eval`` reports, one function each.
 
-Answers are compared after SQuAD-style normalisation (lower case, no punctuation, no articles, single
-spaces) with their ``[n]`` citations removed. Containment rewards pasting long quotes, so accuracy is
-also reported for answers of at most ``max_words`` words.
+Answers are compared after SQuAD-style normalisation (lower case, no possessive 's, no punctuation, no
+articles, single spaces) with their ``[n]`` citations removed. Containment rewards pasting long quotes,
+so accuracy is also reported for answers of at most ``max_words`` words.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from browser_env.protocol import CITATION, answer_lead, sentence_citations, unci
 
 _PUNCTUATION = str.maketrans("", "", string.punctuation + "“”‘’–—…")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")  # "Eiffel's company" holds "Eiffel"
 
 
 class CitedQuote(Protocol):
@@ -24,8 +25,8 @@ class CitedQuote(Protocol):
 
 
 def normalize_answer(text: str) -> str:
-    """Lower case, citations, punctuation and articles removed, whitespace collapsed."""
-    text = CITATION.sub(" ", text).lower().translate(_PUNCTUATION)
+    """Lower case, citations, possessive 's, punctuation and articles removed, whitespace collapsed."""
+    text = _POSSESSIVE.sub("", CITATION.sub(" ", text).lower()).translate(_PUNCTUATION)
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 

@@ -18,16 +18,15 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from browser_env.protocol.observation import ANSWER, QUOTES
-from browser_env.textmatch import normalize
 from demonstrations.imports import question_id
 from demonstrations.schemas import ComparedAnswer, ComparisonRecord, EpisodeRecord
+from training.answer_metrics import contains_gold
 
 AUTOMATIC = "automatic"
 REQUIRED = ("chosen", "rejected")
@@ -170,16 +169,6 @@ def encode(tokenizer: Any, prompt: str, side: str, max_length: int) -> list[int]
 # --------------------------------------------------------------------------- automatic comparisons
 
 
-def is_correct(answer: str, gold: Sequence[str]) -> bool:
-    """A gold answer occurs in ``answer`` as whole words (case, width and whitespace folded)."""
-    text = normalize(answer)
-    for item in gold:
-        target = normalize(item)
-        if target and re.search(r"(?<!\w)" + re.escape(target) + r"(?!\w)", text):
-            return True
-    return False
-
-
 def is_supported(answer: str, quotes: Sequence[Any], gold: Sequence[str]) -> bool:
     """Every sentence cites a quote, every citation names one, and a cited quote holds a gold answer."""
     from agent.citations import check_citations
@@ -187,7 +176,7 @@ def is_supported(answer: str, quotes: Sequence[Any], gold: Sequence[str]) -> boo
     report = check_citations(answer, quotes)
     if not report.supported:
         return False
-    return any(is_correct(quotes[n - 1].text, gold) for n in report.citations if 1 <= n <= len(quotes))
+    return any(contains_gold(quotes[n - 1].text, gold) for n in report.citations if 1 <= n <= len(quotes))
 
 
 def automatic_comparisons(
@@ -217,7 +206,7 @@ def automatic_comparisons(
             if text in seen:
                 continue
             seen.add(text)
-            right = is_correct(text, answers) and is_supported(text, episode.quotes, answers)
+            right = contains_gold(text, answers) and is_supported(text, episode.quotes, answers)
             (good if right else bad).append(episode)
         pairs = [(g, b) for g in good for b in bad][:max_pairs_per_question]
         for number, (winner, loser) in enumerate(pairs):

@@ -82,6 +82,14 @@ def encode(texts: list[str], *, batch_size: int = BATCH_SIZE) -> np.ndarray:
     return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+def cosines(query: str, texts: list[str]) -> list[float]:
+    """The cosine of ``query`` with each text (MiniLM vectors); [] for no texts."""
+    if not texts:
+        return []
+    vectors = encode([query, *texts])
+    return [float(v) for v in vectors[1:] @ vectors[0]]
+
+
 def build_dense(batches: Iterable[list[str]], path: Path, *, total: int, show_progress: bool = True) -> int:
     """Encode every batch of texts, in order, into an exact inner-product index saved at ``path``."""
     import faiss

@@ -37,6 +37,8 @@ def test_normalisation_drops_case_punctuation_articles_and_citations() -> None:
         ("It was designed by Gustave Eiffel [1].", ["Gustave Eiffel"], False, True),
         ("Eiffel", ["Gustave Eiffel"], False, False),
         ("Gustave Eiffels company", ["Gustave Eiffel"], False, False),  # whole words only
+        ("Gustave Eiffel's company [1].", ["Gustave Eiffel"], False, True),  # a possessive is the name
+        ("Ender’s Game", ["Ender's Game"], True, True),
         ("the 1889 fair", ["1889"], False, True),
         ("", ["x"], False, False),
     ],

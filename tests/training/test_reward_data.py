@@ -18,7 +18,6 @@ from training.reward_data import (
     automatic_comparisons,
     encode,
     held_out,
-    is_correct,
     is_supported,
     normalize_row,
     read_comparison_rows,
@@ -126,9 +125,7 @@ def test_long_inputs_lose_the_end_of_their_quotes_never_the_answer(tokenizer) ->
     assert len(huge) == 32 and tokenizer.decode(huge).endswith("END" + tokenizer.eos_token)
 
 
-def test_correct_and_supported() -> None:
-    assert is_correct("It was Gustave  EIFFEL's firm.", ["gustave eiffel"])
-    assert not is_correct("Eiffelsson did it.", ["Eiffel"])
+def test_supported() -> None:
     assert is_supported("Gustave Eiffel's company designed it [1].", [EIFFEL], ["Gustave Eiffel"])
     assert not is_supported(
         "Gustave Eiffel designed it [2].", [EIFFEL, PARIS], ["Gustave Eiffel"]
