@@ -199,17 +199,29 @@ class LMEngine:
         return results
 
     def score_target(self, contexts: list[list[int]], target: list[int], batch_size: int = 8) -> list[float]:
-        """Summed log-probability of the same ``target`` tokens after each context (left-padded batches,
-        only the target positions go through the output layer)."""
-        import torch
-
+        """Summed log-probability of the same ``target`` tokens after each context."""
         if not target:
             raise ValueError("empty target")
+        return [sum(row) for row in self.score_tokens(contexts, [target] * len(contexts), batch_size)]
+
+    def score_tokens(
+        self, contexts: list[list[int]], targets: list[list[int]], batch_size: int = 8
+    ) -> list[list[float]]:
+        """Log-probability of each token of ``targets[i]`` after ``contexts[i]`` (left-padded batches; only
+        the target positions go through the output layer)."""
+        import torch
+
+        if len(contexts) != len(targets):
+            raise ValueError(f"{len(contexts)} contexts for {len(targets)} targets")
+        if not all(targets):
+            raise ValueError("empty target")
         pad = self.tokenizer.pad_token_id or 0
-        results: list[float] = []
+        results: list[list[float]] = []
         for offset in range(0, len(contexts), batch_size):
             batch = [c or [pad] for c in contexts[offset : offset + batch_size]]
-            ids, padding = left_padded([c + target for c in batch], pad)
+            wanted = targets[offset : offset + batch_size]
+            longest = max(len(t) for t in wanted)
+            ids, padding = left_padded([c + t for c, t in zip(batch, wanted, strict=True)], pad)
             started = time.perf_counter()
             with torch.inference_mode():
                 logits = (
@@ -218,14 +230,15 @@ class LMEngine:
                         attention_mask=padding.mask.to(self.model.device),
                         position_ids=padding.positions.to(self.model.device),
                         use_cache=False,
-                        logits_to_keep=len(target) + 1,
+                        logits_to_keep=longest + 1,
                     )
                     .logits[:, :-1]
                     .float()
                 )
-            logprobs = torch.log_softmax(logits, dim=-1)
-            wanted = torch.tensor(target, device=logprobs.device).expand(len(batch), -1).unsqueeze(-1)
-            results += logprobs.gather(-1, wanted).squeeze(-1).sum(-1).tolist()
+            logprobs = torch.log_softmax(logits, dim=-1).cpu()
+            for row, target in enumerate(wanted):
+                tail = logprobs[row, longest - len(target) :]
+                results.append(tail.gather(-1, torch.tensor(target).unsqueeze(-1)).squeeze(-1).tolist())
             self.stats.prompt_tokens += int(padding.mask.sum())
             self.stats.prompt_seconds += time.perf_counter() - started
         return results

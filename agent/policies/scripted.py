@@ -115,6 +115,9 @@ class ScheduleConfig:
     results_in_order: bool = False  # open results in the search engine's order, not by the scorer
     max_skim_windows: int = 30  # per page
     find_phrase_words: int = 6  # words of a sentence that Find in page looks for to bring it into view
+    pages_to_read: int = 1  # skimming: results read to the end before choosing the sentence to quote
+    rerank_per_page: int = 3  # skimming with a reranker: the best sentences of each page it weighs
+    rerank_weight: float = 0.25  # skimming with a reranker: its score's weight beside the scorer's
 
 
 @dataclass
@@ -124,7 +127,10 @@ class _PageState:
     finds: list[str] = field(default_factory=list)
     best: float | None = None
     read: dict[str, float] = field(default_factory=dict)  # skimming: each sentence read, its score
-    going_to: str | None = None  # skimming: the sentence being brought into view to quote
+    title: str = ""  # skimming: the page's title, for the reranker
+    going_to: str | None = None  # skimming: the sentence to bring into view and quote
+    sought: bool = False  # skimming: Find in page has brought ``going_to`` into view
+    finished: bool = False  # skimming: read to the end
     carry: str | None = None  # skimming: the last paragraph of the window before, if cut mid-sentence
 
 
@@ -150,9 +156,11 @@ class ScriptedPolicy:
         name: str = "scripted",
         temperature: float = 0.0,
         seed: int | None = None,
+        reranker: RelevanceScorer | None = None,
     ) -> None:
         self.scorer = scorer or WordOverlap()
         self.config = config or ScheduleConfig()
+        self.reranker = reranker
         self.name = name
         self.temperature = temperature
         self.random = random.Random(seed)
@@ -185,6 +193,7 @@ class ScriptedPolicy:
         self.opened: set[str] = set()
         self.opened_this_search = 0
         self.pages: dict[str, _PageState] = {}
+        self.returning_to: str | None = None  # skimming: the page read earlier that holds the choice
 
     def act(self, observation: str, info: dict[str, Any]) -> str | None:
         quotes = info.get("quotes") or []
@@ -194,7 +203,13 @@ class ScriptedPolicy:
         if not url:
             return self._search() or self._finish(quotes)
         if info.get("on_search_page"):
-            return self._open_result(info) or self._search() or self._finish(quotes)
+            return (
+                self._return(info)
+                or self._open_result(info)
+                or self._settle(info)
+                or self._search()
+                or self._finish(quotes)
+            )
         return self._read(url, info) or self._leave(quotes, info)
 
     # ------------------------------------------------------------------------------------------------
@@ -234,7 +249,7 @@ class ScriptedPolicy:
         state = self.pages.setdefault(url, _PageState())
         window = info.get("window_text") or ""
         if self.config.skim:
-            return self._skim(state, info)
+            return self._skim(url, state, info)
         if state.quotes < self.config.quotes_per_page:
             sentences = _not_quoted(window_sentences(info.get("window_paragraphs") or []), info)
             if sentences:
@@ -264,15 +279,16 @@ class ScriptedPolicy:
                 return f"Find in page: {word}"
         return None
 
-    def _skim(self, state: _PageState, info: dict[str, Any]) -> str | None:
+    def _skim(self, url: str, state: _PageState, info: dict[str, Any]) -> str | None:
         """Score every window's sentences while scrolling to the end of the page (or
-        ``max_skim_windows``), then bring the best one (or, at a temperature, one drawn by score) into
-        view and quote it."""
+        ``max_skim_windows``). Once ``pages_to_read`` pages are read, choose the sentence to quote among
+        them (``_choose``), go back to its page if it is another, bring it into view and quote it."""
         if state.quotes:
             return None
-        if state.going_to is not None:  # brought into view by the Find before
-            state.quotes += 1
-            return f"Quote: {state.going_to}"
+        if state.going_to is not None:
+            return self._go_to(state, info)
+        if state.finished:
+            return None  # read before, and what it holds was not chosen
         paragraphs = list(info.get("window_paragraphs") or [])
         if state.carry and paragraphs and paragraphs[0][:1].islower():
             paragraphs[0] = f"{state.carry} {paragraphs[0]}"  # a sentence the window's edge cut in two
@@ -284,6 +300,7 @@ class ScriptedPolicy:
             del state.read[cut]  # read again whole
         if new:
             title = info.get("title") or ""
+            state.title = title
             state.read.update(
                 zip(new, self.scorer.score(self.question, [(title, s) for s in new]), strict=True)
             )
@@ -291,16 +308,85 @@ class ScriptedPolicy:
         if state.scrolls < self.config.max_skim_windows and last < total - 1:
             state.scrolls += 1
             return "Scrolled down 1"
-        read, scores = list(state.read), list(state.read.values())
-        eligible = [k for k, score in enumerate(scores) if score >= self.scorer.threshold]
-        if not eligible:
+        state.finished = True
+        if sum(page.finished for page in self.pages.values()) < self.config.pages_to_read:
+            return None  # on to the next result
+        chosen = self._choose(list(self.pages))
+        if chosen is None:
             return None
-        state.going_to = read[self._pick(scores, eligible)]
+        if chosen == url:
+            return self._go_to(state, info)
+        self.returning_to = chosen
+        return None
+
+    def _choose(self, urls: list[str]) -> str | None:
+        """The page (of ``urls``, read to the end) holding the sentence to quote, which becomes its
+        ``going_to``: the scorer's best sentence of the pages read (at a temperature, one drawn by score).
+        With a reranker, the scorer's ``rerank_per_page`` best eligible sentences of each page are weighed
+        again, by the scorer's score plus ``rerank_weight`` times the reranker's."""
+        options: list[tuple[str, str]] = []
+        scores: list[float] = []
+        for url in urls:
+            state = self.pages[url]
+            if not state.finished:
+                continue
+            eligible = sorted(
+                (
+                    (score, k, s)
+                    for k, (s, score) in enumerate(state.read.items())
+                    if score >= self.scorer.threshold
+                ),
+                key=lambda item: (-item[0], item[1]),
+            )
+            if self.reranker is not None:
+                eligible = eligible[: self.config.rerank_per_page]
+            options += [(url, s) for _, _, s in eligible]
+            scores += [score for score, _, _ in eligible]
+        if not options:
+            return None
+        if self.reranker is not None and len(options) > 1:
+            passages = [(self.pages[url].title, s) for url, s in options]
+            again = self.reranker.score(self.question, passages)
+            scores = [a + self.config.rerank_weight * b for a, b in zip(scores, again, strict=True)]
+        url, sentence = options[self._pick(scores, list(range(len(options))))]
+        self.pages[url].going_to = sentence
+        return url
+
+    def _go_to(self, state: _PageState, info: dict[str, Any]) -> str:
+        """Quote ``state.going_to`` once it is in view; otherwise ``Find in page:`` its first words."""
+        assert state.going_to is not None
         opening = " ".join(state.going_to.split()[: self.config.find_phrase_words])
-        if textmatch.normalize(opening) in textmatch.normalize(info.get("window_text") or ""):
+        if state.sought or textmatch.normalize(opening) in textmatch.normalize(info.get("window_text") or ""):
             state.quotes += 1
             return f"Quote: {state.going_to}"
+        state.sought = True
         return f"Find in page: {opening}"
+
+    def _return(self, info: dict[str, Any]) -> str | None:
+        """On the results page: open again the page read earlier that holds the chosen sentence."""
+        url, self.returning_to = self.returning_to, None
+        if url is None:
+            return None
+        visible = {link["id"] for link in info.get("visible_links", [])}
+        for result in info.get("search_results", []):
+            if result["url"] == url and result["id"] in visible:
+                return f"Clicked on link {result['id']}"
+        self.pages[url].going_to = None  # not on this results page (cannot happen with one search)
+        return None
+
+    def _settle(self, info: dict[str, Any]) -> str | None:
+        """Skimming, with no result left to read: choose among the pages read so far that this results
+        page links to (fewer than ``pages_to_read``), and open the one holding the choice."""
+        if not self.config.skim:
+            return None
+        visible = {link["id"] for link in info.get("visible_links", [])}
+        here = {r["url"] for r in info.get("search_results", []) if r["id"] in visible}
+        readable = [url for url, page in self.pages.items() if url in here and not page.quotes]
+        if not any(self.pages[url].going_to for url in readable):
+            self.returning_to = self._choose(readable)
+        else:
+            self.returning_to = next(url for url in readable if self.pages[url].going_to)
+        return self._return(info)
 
     def _leave(self, quotes: list, info: dict[str, Any]) -> str | None:
         if len(quotes) >= 1 and self.opened_this_search >= self.config.max_pages:

@@ -50,6 +50,16 @@ def test_score_target_matches_a_full_forward(engine: LMEngine) -> None:
         assert value == pytest.approx(sum(reference_logprobs(engine, context, target)), abs=1e-3)
 
 
+def test_score_tokens_scores_targets_of_different_lengths(engine: LMEngine) -> None:
+    contexts = [engine.encode("Article: Eiffel\nIt is tall."), engine.encode("Paris " * 9), engine.encode("x")]
+    targets = [engine.encode(" Gustave Eiffel"), engine.encode(" France"), engine.encode(" a b c d e f")]
+    got = engine.score_tokens(contexts, targets, batch_size=2)
+    for context, target, row in zip(contexts, targets, got, strict=True):
+        assert row == pytest.approx(reference_logprobs(engine, context, target), abs=1e-3)
+    with pytest.raises(ValueError, match="2 contexts for 1 targets"):
+        engine.score_tokens(contexts[:2], targets[:1])
+
+
 def test_greedy_generation_matches_transformers_generate(engine: LMEngine) -> None:
     prompt = engine.encode("The Eiffel Tower is")
     ours = engine.generate(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -139,3 +141,68 @@ def test_skimming_quotes_a_sentence_whole_when_a_window_edge_cuts_it(lines_befor
     policy = ScriptedPolicy(WordOverlap(), ScheduleConfig(skim=True, target_quotes=1))
     result = run_episode("Who designed the Porthcawl harbour lighthouse in 1866?", policy, web, web)
     assert [q.text for q in result.record.quotes] == [answer]
+
+
+class PrefersYears:
+    """A second scorer for the tests: 0 for a sentence naming a year, -10 otherwise."""
+
+    threshold = -10.0
+
+    def score(self, question: str, passages: list[tuple[str, str]]) -> list[float]:
+        return [0.0 if re.search(r"\b\d{4}\b", text) else -10.0 for _, text in passages]
+
+
+BOARD = "The Porthcawl harbour lighthouse was designed by the harbour board."
+PRYCE = "Ada Pryce designed the Porthcawl lighthouse in 1866."
+
+
+def two_pages(first: str, second: str) -> MemoryWeb:
+    """Two pages that the search lists in this order, each with one sentence about the question."""
+    return MemoryWeb(
+        [
+            Document(
+                "https://example.org/light",
+                "Porthcawl harbour lighthouse",
+                html("Porthcawl harbour lighthouse", f"<p>{first}</p><p>It stands on the breakwater.</p>"),
+                "html",
+            ),
+            Document(
+                "https://example.org/wales",
+                "Lighthouses of Wales",
+                html("Lighthouses of Wales", f"<p>{second}</p><p>Wales has many lighthouses.</p>"),
+                "html",
+            ),
+        ]
+    )
+
+
+@pytest.mark.parametrize("year_first", [True, False])
+def test_skimming_two_pages_quotes_the_sentence_the_reranker_tips(year_first: bool) -> None:
+    """The word overlap prefers the board's sentence (4 of 4 question words against 3); the reranker tips
+    the choice to the one with a year, on the page read first or second. When it was read first, the
+    policy goes back and opens that page again before quoting."""
+    question = "Who designed the Porthcawl harbour lighthouse?"
+    web = two_pages(PRYCE, BOARD) if year_first else two_pages(BOARD, PRYCE)
+    assert [r.url for r in web.search(question)] == ["https://example.org/light", "https://example.org/wales"]
+    schedule = ScheduleConfig(skim=True, target_quotes=1, results_in_order=True, pages_to_read=2)
+
+    plain = run_episode(question, ScriptedPolicy(WordOverlap(), schedule), web, web)
+    assert [q.text for q in plain.record.quotes] == [BOARD]
+
+    policy = ScriptedPolicy(WordOverlap(), replace(schedule, rerank_weight=0.25), reranker=PrefersYears())
+    result = run_episode(question, policy, web, web)
+    assert [q.text for q in result.record.quotes] == [PRYCE]
+    clicks = [c for c in result.actions if c.startswith("Clicked on link")]
+    assert len(clicks) == (3 if year_first else 2)
+    assert result.actions.count("Back") == (2 if year_first else 1)
+    assert all(step.valid for step in result.record.steps)
+    assert result.record.end_reason == "answer"
+
+
+def test_skimming_two_pages_settles_for_one_when_the_search_finds_one() -> None:
+    web = MemoryWeb([two_pages(PRYCE, BOARD).documents["https://example.org/light"]])
+    schedule = ScheduleConfig(skim=True, target_quotes=1, results_in_order=True, pages_to_read=2)
+    policy = ScriptedPolicy(WordOverlap(), schedule, reranker=PrefersYears())
+    result = run_episode("Who designed the Porthcawl harbour lighthouse?", policy, web, web)
+    assert [q.text for q in result.record.quotes] == [PRYCE]
+    assert all(step.valid for step in result.record.steps)
