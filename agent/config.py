@@ -65,9 +65,9 @@ class AgentConfig:
     shipped sentence ranker scores highest; the default) or likelihood (quotes from the visible window
     what most raises the model's likelihood of the question)."""
     lead_confidence: bool | None = None
-    """Scheduled skimming reads the first two results to the end and weighs the best sentences of each
-    again by how sure the answer model is of the answer it writes from each (``agent.lead_confidence``)
-    before it quotes one. None: on, except for the untrained base (its answers have no lead)."""
+    """Scheduled skimming weighs the three best sentences of each page it read again by how sure the
+    answer model is of the answer it writes from each (``agent.lead_confidence``) before it quotes one.
+    None (the default): off, which measured better end to end (docs/training.md)."""
     lead_reader: str | None = None
     """A span reader's folder (``webgpt train reader``; relative paths from the checkpoint's folder): an
     answer then starts with the span of a quote the reader is confident of, the model writing the rest.

@@ -21,6 +21,8 @@ import argparse
 import json
 import os
 import random
+import re
+import string
 import tempfile
 import time
 from collections.abc import Callable
@@ -35,16 +37,19 @@ from browser_env.search.backend import rrf
 from browser_env.search.bm25 import Bm25Builder, Bm25Index, make_tokenizer
 from browser_env.search.dense import MAX_TOKENS
 from browser_env.search.passage_store import index_text
-from training.answer_metrics import normalize_answer
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa" / "nq_open_dev.jsonl"
 KS = (1, 5, 20)
 
 
 def normalize(text: str) -> str:
-    """The evaluation's normalisation (``training.answer_metrics.normalize_answer``: SQuAD-style), padded
-    with spaces so that ``f" {gold} " in normalize(text)`` matches whole words."""
-    return f" {normalize_answer(text)} "
+    """SQuAD-style: lower case, no punctuation or articles, single spaces; padded to match whole words.
+    What "BM25 reaches the answer" has meant for every published figure (1,150 of the 3,610 NQ-open dev
+    questions, 238 of the test split): the evaluation's ``normalize_answer`` also reads possessives and
+    typographic quotes, and would make 13 more questions reachable, so it is not used here."""
+    text = text.lower().translate(str.maketrans("", "", string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " " + " ".join(text.split()) + " "
 
 
 def load_questions(path: Path) -> list[dict[str, Any]]:

@@ -153,8 +153,15 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
         reachable = load_reachable(config.reachable)
     elif config.reachable_only:
         raise ValueError("--reachable_only needs --reachable (a cache written by bench/teacher.py)")
+    unknown = [q.question for q in questions if reachable and q.question not in reachable]
+    if unknown:
+        raise ValueError(
+            f"{config.reachable} has no entry for {len(unknown)} of the {len(questions)} questions (the "
+            f"first: {unknown[0]!r}); add them with: python bench/teacher.py --corpus {config.corpus} "
+            f"--questions {config.questions} --split {config.split}"
+        )
     if config.reachable_only:
-        questions = [q for q in questions if reachable.get(q.question)]
+        questions = [q for q in questions if reachable[q.question]]
     questions = questions[: config.limit] if config.limit else questions
     wanted = {q.question for q in questions}
     results = [r for r in _resume(config) if r.question in wanted]

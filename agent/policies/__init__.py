@@ -21,16 +21,19 @@ from agent.policies.base import Policy, ReplayPolicy
 from agent.policies.scripted import ScheduleConfig, ScriptedPolicy
 
 UNTRAINED_ANSWER_START = "According to the quotes,"
-SKIM_SCHEDULE = ScheduleConfig(skim=True, target_quotes=1, results_in_order=True)
-"""Scheduled browsing with the sentence ranker: open the search's first result, read it to the end,
-quote its best sentence (the next result when none scores above the ranker's threshold), answer. On
-40 training-split questions BM25 reaches, one quote beat two (9 right against 7): a second quote from
-another page more often misled the answer than held the answer."""
-WEIGHED_SKIM_SCHEDULE = replace(SKIM_SCHEDULE, pages_to_read=2, rerank_per_page=3, rerank_weight=0.25)
-"""The same, reading the first two results, then quoting one sentence of the six the ranker likes best
-(three a page), weighed again by the answer model's confidence in the lead it writes from each
-(``agent.lead_confidence``). On 257 BM25-reachable training-split questions the answer's lead was right
-for 44 against 32 (docs/training.md)."""
+SKIM_SCHEDULE = ScheduleConfig(skim=True, target_quotes=1, results_in_order=True, pages_to_read=2)
+"""Scheduled browsing with the sentence ranker: open the search's first result and read it to the end,
+then the second, quote the sentence the ranker scores highest on the two (going back to the first page
+when it is there; further results when neither has one above the ranker's threshold), answer. On 108
+BM25-reachable training-split questions, reading two results instead of one made the answer's lead
+right for 18 against 13 and the answer right at ≤ 40 words for 22 against 19 (docs/training.md). One
+quote, not two: on 40 such questions a second quote from another page more often misled the answer
+than held the answer (9 right against 7)."""
+WEIGHED_SKIM_SCHEDULE = replace(SKIM_SCHEDULE, rerank_per_page=3, rerank_weight=0.25)
+"""The same, the three best sentences of each page weighed again by the answer model's confidence in the
+lead it writes from each (``agent.lead_confidence``; ``"lead_confidence": true`` in ``webgpt.json``).
+Offline it made the lead right more often; end to end it quoted the gold less often than reading two
+pages alone (docs/training.md), so it is off by default."""
 
 __all__ = ["AGENT_CONFIG", "Agent", "Mode", "Policy", "ReplayPolicy", "ScriptedPolicy", "load_agent"]
 
@@ -100,9 +103,8 @@ def load_agent(
         reranker: Any = None
         if (settings.reader or "ranker") == "ranker":
             scorer: Any = SentenceRanker.load()
-            weigh = settings.lead_confidence if settings.lead_confidence is not None else not untrained
-            schedule = replace(WEIGHED_SKIM_SCHEDULE if weigh else SKIM_SCHEDULE)
-            reranker = LeadConfidence(answerer) if weigh else None
+            schedule = replace(WEIGHED_SKIM_SCHEDULE if settings.lead_confidence else SKIM_SCHEDULE)
+            reranker = LeadConfidence(answerer) if settings.lead_confidence else None
         else:
             scorer, schedule = QuestionLikelihood(engine), ScheduleConfig()
         policy: Any = ScriptedPolicy(

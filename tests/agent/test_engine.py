@@ -51,7 +51,7 @@ def test_score_target_matches_a_full_forward(engine: LMEngine) -> None:
 
 
 def test_score_tokens_scores_targets_of_different_lengths(engine: LMEngine) -> None:
-    contexts = [engine.encode("Article: Eiffel\nIt is tall."), engine.encode("Paris " * 9), engine.encode("x")]
+    contexts = [engine.encode(text) for text in ("Article: Eiffel\nIt is tall.", "Paris " * 9, "x")]
     targets = [engine.encode(" Gustave Eiffel"), engine.encode(" France"), engine.encode(" a b c d e f")]
     got = engine.score_tokens(contexts, targets, batch_size=2)
     for context, target, row in zip(contexts, targets, got, strict=True):

@@ -40,14 +40,21 @@ def test_the_score_is_the_least_likely_token_of_the_lead_the_answer_model_writes
 
 
 @pytest.mark.slow
-def test_the_default_agent_weighs_leads_and_the_untrained_one_does_not(default_model_dir) -> None:
-    from agent.models import DEFAULT_MODEL_ID
+def test_a_checkpoint_can_ask_to_weigh_leads(default_model_dir, tmp_path) -> None:
+    import json
+    import shutil
+
+    from agent.models import SHIPPED_POLICY_ID, shipped_weights
     from agent.policies import load_agent
 
-    agent = load_agent(seed=0)
-    assert agent.policy.config.pages_to_read == 2
-    assert (
-        isinstance(agent.policy.reranker, LeadConfidence) and agent.policy.reranker.answerer is agent.answerer
-    )
-    untrained = load_agent(DEFAULT_MODEL_ID, seed=0)  # its answers start "According to the quotes,"
-    assert untrained.policy.reranker is None and untrained.policy.config.pages_to_read == 1
+    default = load_agent(seed=0)  # reads two results, quotes the ranker's best sentence of the two
+    assert default.policy.reranker is None and default.policy.config.pages_to_read == 2
+    checkpoint = tmp_path / "policy"
+    shutil.copytree(shipped_weights(SHIPPED_POLICY_ID), checkpoint)
+    settings = json.loads((checkpoint / "webgpt.json").read_text(encoding="utf-8"))
+    weighing = json.dumps(settings | {"lead_confidence": True})
+    (checkpoint / "webgpt.json").write_text(weighing, encoding="utf-8")
+    agent = load_agent(str(checkpoint), seed=0)
+    assert isinstance(agent.policy.reranker, LeadConfidence)
+    assert agent.policy.reranker.answerer is agent.answerer
+    assert agent.policy.config.pages_to_read == 2 and agent.policy.config.rerank_weight == 0.25

@@ -167,6 +167,13 @@ def test_only_reachable_questions_when_asked(tiny_corpus, questions: Path, tmp_p
         )
     cache = tmp_path / "reachable.json"
     cache.write_text(json.dumps({QUESTIONS[0]["question"]: True, QUESTIONS[1]["question"]: False}))
+    with pytest.raises(ValueError, match=r"no entry for 1 of the 3 questions .*bench/teacher.py"):
+        evaluate(scripted(questions, tiny_corpus.name, tmp_path / "gap", reachable=str(cache)))
+    cache.write_text(
+        json.dumps(
+            {QUESTIONS[0]["question"]: True, QUESTIONS[1]["question"]: False, QUESTIONS[2]["question"]: False}
+        )
+    )
     report = evaluate(
         scripted(questions, tiny_corpus.name, tmp_path / "reach", reachable=str(cache), reachable_only=True)
     )
