@@ -188,6 +188,11 @@ def load_reachable(path: str | Path) -> dict[str, bool]:
     a gold answer in its top 20."""
     try:
         cache = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(
+            f"{path}: no such reachable cache; write one with: python bench/teacher.py --corpus CORPUS "
+            "--split all"
+        ) from None
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}: not a reachable cache written by bench/teacher.py ({error})") from None
     if not isinstance(cache, dict):

@@ -166,6 +166,8 @@ def test_only_reachable_questions_when_asked(tiny_corpus, questions: Path, tmp_p
             EvalConfig(questions=str(questions), corpus=tiny_corpus.name, split="all", reachable_only=True)
         )
     cache = tmp_path / "reachable.json"
+    with pytest.raises(ValueError, match=r"no such reachable cache; write one with: python bench/teacher.py"):
+        evaluate(scripted(questions, tiny_corpus.name, tmp_path / "none", reachable=str(cache)))
     cache.write_text(json.dumps({QUESTIONS[0]["question"]: True, QUESTIONS[1]["question"]: False}))
     with pytest.raises(ValueError, match=r"no entry for 1 of the 3 questions .*bench/teacher.py"):
         evaluate(scripted(questions, tiny_corpus.name, tmp_path / "gap", reachable=str(cache)))
