@@ -371,7 +371,9 @@ class ScriptedPolicy:
         for result in info.get("search_results", []):
             if result["url"] == url and result["id"] in visible:
                 return f"Clicked on link {result['id']}"
-        self.pages[url].going_to = None  # not on this results page (cannot happen with one search)
+        # Not on this results page. Defensive: the choice is made before any new search, among pages of
+        # this one (a page read earlier with an eligible sentence is chosen by _settle first).
+        self.pages[url].going_to = None
         return None
 
     def _settle(self, info: dict[str, Any]) -> str | None:
