@@ -29,12 +29,6 @@ two sets of BM25-reachable training-split questions (108 and 156) and the 238 of
 reading two results instead of one made the answer's lead right more often each time (+5, +2, +5);
 the other figures moved within noise (docs/training.md). One quote, not two: on 40 such questions a
 second quote from another page more often misled the answer than held it (9 right against 7)."""
-WEIGHED_SKIM_SCHEDULE = replace(SKIM_SCHEDULE, rerank_per_page=3, rerank_weight=0.25)
-"""The same, the three best sentences of each page weighed again by the answer model's confidence in the
-lead it writes from each (``agent.lead_confidence``; ``"lead_confidence": true`` in ``webgpt.json``).
-Offline it made the lead right more often; end to end it quoted the gold less often than reading two
-pages alone (docs/training.md), so it is off by default."""
-
 __all__ = ["AGENT_CONFIG", "Agent", "Mode", "Policy", "ReplayPolicy", "ScriptedPolicy", "load_agent"]
 
 
@@ -103,7 +97,9 @@ def load_agent(
         reranker: Any = None
         if (settings.reader or "ranker") == "ranker":
             scorer: Any = SentenceRanker.load()
-            schedule = replace(WEIGHED_SKIM_SCHEDULE if settings.lead_confidence else SKIM_SCHEDULE)
+            schedule = replace(SKIM_SCHEDULE)
+            # Weighing each page's best sentences by the answer model's confidence in the lead it writes
+            # from them: better leads offline, fewer quotes holding the gold end to end, so opt-in.
             reranker = LeadConfidence(answerer) if settings.lead_confidence else None
         else:
             scorer, schedule = QuestionLikelihood(engine), ScheduleConfig()

@@ -42,7 +42,7 @@ class Prefill:
     cache: Any
     logits: Any  # (vocab,) float32
     length: int
-    ids: tuple[int, ...] = ()
+    ids: tuple[int, ...]  # what prompt-lookup decoding copies its guesses from
 
 
 @dataclass

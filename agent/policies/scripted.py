@@ -384,10 +384,7 @@ class ScriptedPolicy:
         visible = {link["id"] for link in info.get("visible_links", [])}
         here = {r["url"] for r in info.get("search_results", []) if r["id"] in visible}
         readable = [url for url, page in self.pages.items() if url in here and not page.quotes]
-        if not any(self.pages[url].going_to for url in readable):
-            self.returning_to = self._choose(readable)
-        else:
-            self.returning_to = next(url for url in readable if self.pages[url].going_to)
+        self.returning_to = self._choose(readable)
         return self._return(info)
 
     def _leave(self, quotes: list, info: dict[str, Any]) -> str | None:
