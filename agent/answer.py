@@ -22,7 +22,7 @@ from browser_env.protocol import EndReason, answer_lead
 from browser_env.protocol.keywords import stems
 from browser_env.protocol.observation import MARK
 from browser_env.web import Fetcher
-from demonstrations.formats import QuoteLike, without_footnotes
+from demonstrations.formats import QuoteLike, cited_answer, without_footnotes
 
 DECLINED = {
     EndReason.NONSENSE: "I decline to answer: the question does not make sense as asked.",
@@ -33,6 +33,7 @@ DECLINED = {
 NOT_FOUND = "I could not find a source that answers this question, so I give no answer."
 _NUMBER = re.compile(r"^\[\d+\]\s*")  # a quote's number, as in "[2] "
 _SENTENCE_END = re.compile(r"[.!?](?:\s*\[\d[\d,\s–-]*\])*[\"”’)]?(?=\s|$)")
+_FIRST_CITATION = re.compile(r"\s*\[(\d+)\]")
 
 
 @dataclass
@@ -99,7 +100,8 @@ class ModelAnswerer:
     answer that only repeats the question's words (``echoes_question``) is sampled again, up to
     ``ECHO_RETRIES`` times, and kept when every retry does the same. With a ``lead_reader``, an answer
     starts with the span of a quote the reader is confident of (``"<span> [n]."``) and the model writes
-    the rest."""
+    the rest. With ``clause_words``, the model writes only the short answer and its first citation, and
+    the rest is copied from the cited quote (``compose_cited``): the clause it quotes is then verbatim."""
 
     def __init__(
         self,
@@ -115,8 +117,10 @@ class ModelAnswerer:
         fallback_prefix: str | None = None,
         repetition_penalty: float = 1.1,
         lead_reader: SpanReader | None = None,
+        clause_words: int | None = None,
     ) -> None:
         self.engine = engine
+        self.clause_words = clause_words
         self.lead_reader = lead_reader
         self.attribute = attribute
         self.fallback_prefix = fallback_prefix
@@ -155,11 +159,12 @@ class ModelAnswerer:
         empty and echoing answers are batched too."""
         prompts = [self.prompt_ids(question, quotes) for question, quotes in requests]
         headers = [quote_headers(quotes) for _, quotes in requests]
+        sources = [quotes for _, quotes in requests]
         leads = [self._lead(question, quotes) for question, quotes in requests]
-        texts = self._sample(prompts, leads, headers, n)
+        texts = self._sample(prompts, leads, headers, sources, n)
         if self.fallback_prefix:
             empty = [(i, j) for i, rows in enumerate(texts) for j, text in enumerate(rows) if not text]
-            self._resample(texts, empty, prompts, headers, self.fallback_prefix, 1)
+            self._resample(texts, empty, prompts, headers, sources, self.fallback_prefix, 1)
         echoes = [
             (i, j)
             for i, rows in enumerate(texts)
@@ -172,6 +177,7 @@ class ModelAnswerer:
             echoes,
             prompts,
             headers,
+            sources,
             "",
             ECHO_RETRIES,
             keep=lambda i, t: not echoes_question(t, requests[i][0]),
@@ -186,9 +192,21 @@ class ModelAnswerer:
         return f"{lead[0]} [{lead[1]}]." if lead else ""
 
     def _sample(
-        self, prompts: list[list[int]], prefixes: list[str], headers: list[frozenset[str]], n: int
+        self,
+        prompts: list[list[int]],
+        prefixes: list[str],
+        headers: list[frozenset[str]],
+        sources: list[Sequence[QuoteLike]],
+        n: int,
     ) -> list[list[str]]:
-        """``n`` answers to each prompt, each forced to start with its prefix (greedy when ``n`` is 1)."""
+        """``n`` answers to each prompt, each forced to start with its prefix (greedy when ``n`` is 1);
+        with ``clause_words``, each stops at its first citation and is completed from that quote."""
+
+        def finished(i: int, text: str) -> bool:
+            if self.clause_words is not None and _FIRST_CITATION.search(prefixes[i] + text):
+                return True
+            return _finished(text, headers[i])
+
         outputs = self.engine.generate_batch(
             [prompt + self.engine.encode(prefix) for prompt, prefix in zip(prompts, prefixes, strict=True)],
             n=n,
@@ -197,13 +215,19 @@ class ModelAnswerer:
             top_p=self.top_p,
             stop_at_newline=False,
             generator=self.generator,
-            stop=lambda i, text: _finished(text, headers[i]),
+            stop=finished,
             repetition_penalty=self.repetition_penalty,
         )
         return [
-            [tidy(_clean(prefix + self.engine.decode(row), header)) if row else "" for row in rows]
-            for rows, prefix, header in zip(outputs, prefixes, headers, strict=True)
+            [
+                tidy(self._complete(_clean(prefix + self.engine.decode(row), header), quotes)) if row else ""
+                for row in rows
+            ]
+            for rows, prefix, header, quotes in zip(outputs, prefixes, headers, sources, strict=True)
         ]
+
+    def _complete(self, text: str, quotes: Sequence[QuoteLike]) -> str:
+        return text if self.clause_words is None else compose_cited(text, quotes, self.clause_words)
 
     def _resample(
         self,
@@ -211,6 +235,7 @@ class ModelAnswerer:
         which: list[tuple[int, int]],
         prompts: list[list[int]],
         headers: list[frozenset[str]],
+        sources: list[Sequence[QuoteLike]],
         prefix: str,
         tries: int,
         keep: Callable[[int, str], bool] = lambda _, text: bool(text),
@@ -224,7 +249,11 @@ class ModelAnswerer:
         # One batch: each prompt asked for as many samples as its most-asked prompt needs.
         per_prompt = max(counts.values())
         fresh = self._sample(
-            [prompts[i] for i in asked], [prefix] * len(asked), [headers[i] for i in asked], per_prompt
+            [prompts[i] for i in asked],
+            [prefix] * len(asked),
+            [headers[i] for i in asked],
+            [sources[i] for i in asked],
+            per_prompt,
         )
         pools = {
             i: iter([t for t in rows[: counts[i]] if t and keep(i, t)])
@@ -232,6 +261,21 @@ class ModelAnswerer:
         }
         for i, j in which:
             texts[i][j] = next(pools[i], texts[i][j])
+
+
+def compose_cited(text: str, quotes: Sequence[QuoteLike], clause_words: int) -> str:
+    """The answer ``text`` starts, cut at its first citation ``[n]`` and completed in the trained format
+    from quote n, verbatim: ``<lead> [n]. According to <title>, “<clause around the lead>” [n].``
+    (``demonstrations.formats.cited_answer``). Text without a leading citation of one of ``quotes`` is
+    returned as it is."""
+    match = _FIRST_CITATION.search(text)
+    if match is None:
+        return text
+    lead, number = text[: match.start()].strip(), int(match[1])
+    if not lead or not 1 <= number <= len(quotes):
+        return text
+    quote = quotes[number - 1]
+    return cited_answer(lead, number, quote.title, without_footnotes(quote.text), clause_words)
 
 
 def echoes_question(answer: str, question: str) -> bool:

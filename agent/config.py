@@ -72,6 +72,10 @@ class AgentConfig:
     """A span reader's folder (``webgpt train reader``; relative paths from the checkpoint's folder): an
     answer then starts with the span of a quote the reader is confident of, the model writing the rest.
     None (the default): the model's own words, which measured better (docs/training.md)."""
+    clause_words: int | None = None
+    """The model writes only the short answer and its citation ("Gustave Eiffel [1]"); the rest is this
+    many words of the cited quote around it, copied verbatim ("According to <title>, “…” [1]."), the
+    format trained answers have. None: the model writes the whole answer."""
     max_prompt_tokens: int = 2048
     """Observations are shortened to fit (see ``agent.prompts.fit_observation``)."""
     answer_max_new_tokens: int = 160
@@ -82,6 +86,8 @@ class AgentConfig:
             raise ValueError(f"unknown mode {self.mode!r}: use free, guided or scheduled")
         if self.reader is not None and self.reader not in READERS:
             raise ValueError(f"unknown reader {self.reader!r}: use {' or '.join(READERS)}")
+        if self.clause_words is not None and self.clause_words < 1:
+            raise ValueError(f"clause_words must be at least 1, not {self.clause_words}")
         if self.max_prompt_tokens < 64 or self.answer_max_new_tokens < 1:
             raise ValueError("max_prompt_tokens must be at least 64 and answer_max_new_tokens at least 1")
 

@@ -13,6 +13,9 @@ from typing import Protocol
 from browser_env.protocol.citations import CITATION
 from browser_env.protocol.observation import ANSWER, QUESTION, QUOTES
 
+CLAUSE_WORDS = 30
+"""Words of the cited quote an answer repeats after its short answer (``cited_answer``)."""
+
 
 class QuoteLike(Protocol):
     title: str
@@ -50,3 +53,39 @@ def answer_prompt(question: str, quotes: Sequence[QuoteLike]) -> str:
 def reward_input(question: str, quotes: Sequence[QuoteLike], answer: str) -> str:
     """What the reward model scores: the answering prompt followed by the answer."""
     return answer_prompt(question, quotes) + answer.strip()
+
+
+def answer_pattern(answer: str) -> re.Pattern[str]:
+    """The answer as whole words, any case, any whitespace between its words; not part of a longer number
+    (``10`` is not in ``10.04``, ``1,100`` or ``10%``)."""
+    parts = [re.escape(part) for part in answer.split()]
+    return re.compile(r"(?<!\w)(?<!\d[.,])" + r"\s+".join(parts) + r"(?!\w)(?![.,]\d|\s?%)", re.IGNORECASE)
+
+
+def window_around(tokens: list[str], answer: str, max_words: int) -> str:
+    """``max_words`` of ``tokens`` with ``answer`` a third of the way in (from the start when it is not
+    there)."""
+    joined = " ".join(tokens)
+    match = answer_pattern(answer).search(joined) if answer.strip() else None
+    at = len(joined[: match.start()].split()) if match else 0
+    start = max(0, min(at - max_words // 3, len(tokens) - max_words))
+    return " ".join(tokens[start : start + max_words])
+
+
+def clause_around(text: str, answer: str, max_words: int) -> str:
+    """Up to ``max_words`` words of ``text`` around ``answer``, with ellipses where it was cut."""
+    tokens = text.split()
+    inner = " ".join(tokens) if len(tokens) <= max_words else window_around(tokens, answer, max_words)
+    head = "" if " ".join(tokens).startswith(inner) else "…"
+    tail = "" if " ".join(tokens).endswith(inner) else "…"
+    return f"{head}{inner.rstrip('.')}{tail}"
+
+
+def cited_answer(
+    lead: str, number: int, title: str, quote: str, clause_words: int, anchor: str | None = None
+) -> str:
+    """The trained answer format: the short answer, then the clause of quote ``number`` around
+    ``anchor`` (the words the quote uses for the answer; the lead by default), verbatim:
+    ``<lead> [n]. According to <title>, “<clause>” [n].``"""
+    clause = clause_around(quote, lead if anchor is None else anchor, clause_words)
+    return f"{lead} [{number}]. According to {title}, “{clause}” [{number}]."

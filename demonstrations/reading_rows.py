@@ -22,7 +22,7 @@ from typing import Any
 
 from browser_env.page import Page, domain_of
 from browser_env.protocol.keywords import keywords, stems
-from demonstrations.formats import answer_prompt
+from demonstrations.formats import CLAUSE_WORDS, answer_prompt
 from demonstrations.scripted.reading import answer_text, best_sentence, quote_text, split_sentences
 
 SOURCE = "reading"
@@ -79,7 +79,7 @@ def reading_rows(
     top_k: int = 10,
     max_distractors: int = 2,
     variants: int = 1,
-    clause_words: int = 30,
+    clause_words: int = CLAUSE_WORDS,
 ) -> Iterator[dict[str, Any]]:
     """``variants`` answer rows (each with its own distractors and order) per question whose top
     ``top_k`` passages hold a supporting sentence.

@@ -68,11 +68,37 @@ def gold_in_cited_quote(answer: str, golds: Sequence[str], quotes: Sequence[Cite
     return any(contains_gold(quote.text, golds) for quote in cited)
 
 
+_EXCERPT = re.compile(r"“([^”]*)”|\"([^\"]*)\"")
+_ELLIPSIS = re.compile(r"…|\.\.\.")
+_QUOTE_MARKS = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+
+
+def _plain(text: str) -> str:
+    return " ".join(CITATION.sub(" ", text).translate(_QUOTE_MARKS).split())
+
+
+def excerpts_verbatim(answer: str, quotes: Sequence[CitedQuote]) -> bool | None:
+    """Whether every excerpt the answer puts in quotation marks (“…”, or "…"), taken piece by piece
+    between its ellipses, is word for word in one of the quotes (whitespace, curly or straight quote
+    marks and footnote marks aside; a piece's own end punctuation aside). None when it quotes nothing."""
+    sources = [_plain(quote.text) for quote in quotes]
+    pieces = [
+        piece
+        for match in _EXCERPT.finditer(answer)
+        for raw in _ELLIPSIS.split(match.group(1) if match.group(1) is not None else match.group(2))
+        if (piece := _plain(raw).strip(" .,;:"))
+    ]
+    if not pieces:
+        return None
+    return all(any(piece in source for source in sources) for piece in pieces)
+
+
 @dataclass(frozen=True)
 class AnswerScore:
     """Every per-question metric of one answer (``declined``: no answer was given; ``gold_in_quotes``:
     some collected quote holds a gold answer, whatever the answer says: what browsing found;
-    ``lead_correct``: the lead holds a gold answer, so it is right without the quote it repeats)."""
+    ``lead_correct``: the lead holds a gold answer, so it is right without the quote it repeats;
+    ``excerpts_verbatim``: ``excerpts_verbatim``, None when the answer quotes nothing)."""
 
     declined: bool
     exact: bool
@@ -85,6 +111,7 @@ class AnswerScore:
     correct_and_cited: bool
     gold_in_quotes: bool
     lead_correct: bool
+    excerpts_verbatim: bool | None = None
 
 
 def score_answer(
@@ -117,6 +144,7 @@ def score_answer(
         correct_and_cited=correct and gold_in_cited_quote(answer, golds, quotes),
         gold_in_quotes=held,
         lead_correct=contains_gold(answer_lead(answer), golds),
+        excerpts_verbatim=excerpts_verbatim(answer, quotes),
     )
 
 

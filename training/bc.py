@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.config import AGENT_CONFIG, AgentConfig
+from demonstrations.formats import CLAUSE_WORDS
 
 KINDS = ("browse", "answer")
 
@@ -74,6 +75,13 @@ class BCConfig:
     )
     answer_max_new_tokens: int = field(
         default=160, metadata={"help": "Longest answer the trained agent writes, in tokens (webgpt.json)."}
+    )
+    clause_words: int = field(
+        default=CLAUSE_WORDS,
+        metadata={
+            "help": "Words of the cited quote the trained agent repeats after its short answer, copied "
+            "from the quote (webgpt.json); 0: the model writes the whole answer."
+        },
     )
     max_rows: int | None = field(default=None, metadata={"help": "Use at most this many rows (quick runs)."})
 
@@ -312,6 +320,7 @@ def _save(trainer: Any, tokenizer: Any, output: Path, config: BCConfig, prompt_f
         attribute=False,
         max_prompt_tokens=config.max_length,  # observations shortened at inference as in training
         answer_max_new_tokens=config.answer_max_new_tokens,
+        clause_words=config.clause_words or None,
     )
     (output / AGENT_CONFIG).write_text(json.dumps(agent.to_dict(), indent=2) + "\n", encoding="utf-8")
 

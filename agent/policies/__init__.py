@@ -91,6 +91,7 @@ def load_agent(
         attribute=settings.attribute if settings.attribute is not None else untrained,
         fallback_prefix=UNTRAINED_ANSWER_START if untrained else None,
         lead_reader=lead_reader,
+        clause_words=settings.clause_words,
     )
     if mode == "scheduled":
         scheduled_temperature = 0.0 if temperature is None else temperature

@@ -43,6 +43,7 @@ from browser_env.page import Page
 from browser_env.protocol import EndReason
 from browser_env.protocol.keywords import keywords, stems
 from browser_env.web import FetchError
+from demonstrations.formats import CLAUSE_WORDS
 from demonstrations.recording import RecordingEnv
 from demonstrations.schemas import AnswerRecord, EpisodeRecord, QuestionRecord, QuoteRecord, now
 from demonstrations.scripted.reading import (
@@ -80,7 +81,7 @@ class ScriptedConfig:
     weighted: bool = True
     min_similarity: float | None = 0.55
     max_quote_words: int = 50
-    clause_words: int = 30
+    clause_words: int = CLAUSE_WORDS
     decline_command: str = "End: Nonsense"
     model_id: str = MODEL_ID
 

@@ -12,6 +12,7 @@ from browser_env import textmatch
 from browser_env.page import Page
 from browser_env.protocol import QUOTE_SEPARATOR, strip_links
 from browser_env.protocol.keywords import GENERIC, STOPWORDS, content_words, keywords, stem, stems, words
+from demonstrations.formats import answer_pattern, cited_answer, window_around
 
 _WORD = re.compile(r"[\w']+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?:\[\d+\]|[\"”’)\]])*\s+(?=[\"“‘(\[]?[A-Z0-9])")
@@ -107,13 +108,6 @@ def vague_query(question: str) -> str:
     """A too-broad first search: the question's single longest content word."""
     content = [w for w in words(question) if w not in STOPWORDS]
     return max(content, key=len) if content else ""
-
-
-def answer_pattern(answer: str) -> re.Pattern[str]:
-    """The answer as whole words, any case, any whitespace between its words; not part of a longer number
-    (``10`` is not in ``10.04``, ``1,100`` or ``10%``)."""
-    parts = [re.escape(part) for part in answer.split()]
-    return re.compile(r"(?<!\w)(?<!\d[.,])" + r"\s+".join(parts) + r"(?!\w)(?![.,]\d|\s?%)", re.IGNORECASE)
 
 
 def split_sentences(paragraph: str) -> list[tuple[int, str]]:
@@ -384,28 +378,10 @@ def quote_text(sentence: str, answer: str, max_words: int) -> str:
     tokens = sentence.split()
     if len(tokens) <= max_words:
         return sentence
-    return _window(tokens, answer, max_words)
-
-
-def clause_around(text: str, answer: str, max_words: int) -> str:
-    """Up to ``max_words`` words of ``text`` around ``answer``, with ellipses where it was cut."""
-    tokens = text.split()
-    inner = " ".join(tokens) if len(tokens) <= max_words else _window(tokens, answer, max_words)
-    head = "" if " ".join(tokens).startswith(inner) else "…"
-    tail = "" if " ".join(tokens).endswith(inner) else "…"
-    return f"{head}{inner.rstrip('.')}{tail}"
+    return window_around(tokens, answer, max_words)
 
 
 def answer_text(target: Target, title: str, quote: str, number: int, clause_words: int) -> str:
     """The demonstrations' answer: the gold answer as the quote words it, then the clause of quote
     ``number`` around it: ``<answer> [n]. According to <title>, “<clause>” [n].``"""
-    clause = clause_around(quote, target.answer, clause_words)
-    return f"{target.gold_answer} [{number}]. According to {title}, “{clause}” [{number}]."
-
-
-def _window(tokens: list[str], answer: str, max_words: int) -> str:
-    joined = " ".join(tokens)
-    match = answer_pattern(answer).search(joined)
-    at = len(joined[: match.start()].split()) if match else 0
-    start = max(0, min(at - max_words // 3, len(tokens) - max_words))
-    return " ".join(tokens[start : start + max_words])
+    return cited_answer(target.gold_answer, number, title, quote, clause_words, anchor=target.answer)

@@ -304,3 +304,64 @@ def test_the_answer_model_reads_quotes_without_their_sources_footnote_marks() ->
         "It was uploaded in 2017. It was screened in Chicago."
     )
     assert without_footnotes("No marks here.") == "No marks here."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the lead and its citation kept, the rest copied from quote 1, whatever the model went on with
+        (
+            "Gustave Eiffel [1]. According to Eifel, “designed by Eiffel’s firm” [1].",
+            "Gustave Eiffel [1]. According to Eiffel Tower, “…tower was designed by the engineer "
+            "Gustave Eiffel, whose company built it in 1889” [1].",
+        ),
+        ("1889 [1", "1889 [1"),  # no finished citation: as written
+        ("It is in Paris.", "It is in Paris."),  # nothing cited: as written
+        ("[1] Paris", "[1] Paris"),  # no lead before the citation
+        ("Paris [3].", "Paris [3]."),  # a quote that does not exist
+    ],
+)
+def test_a_composed_answer_copies_its_clause_from_the_cited_quote(text: str, expected: str) -> None:
+    from agent.answer import compose_cited
+
+    quotes = [
+        quote("The tower was designed by the engineer Gustave Eiffel, whose company built it in 1889.[4]")
+    ]
+    assert compose_cited(text, quotes, clause_words=14) == expected
+
+
+def test_a_composed_clause_is_the_window_around_the_lead_or_the_quotes_start() -> None:
+    from demonstrations.formats import cited_answer
+
+    text = " ".join(f"w{i}" for i in range(40))
+    assert cited_answer("w20", 2, "T", text, 9) == (
+        "w20 [2]. According to T, “…w17 w18 w19 w20 w21 w22 w23 w24 w25…” [2]."
+    )
+    assert cited_answer("absent", 1, "T", text, 3) == "absent [1]. According to T, “w0 w1 w2…” [1]."
+    assert (
+        cited_answer("1889", 1, "T", "Built in 1889.", 30) == "1889 [1]. According to T, “Built in 1889” [1]."
+    )
+
+
+@pytest.mark.slow
+def test_the_shipped_answer_model_writes_the_lead_and_the_quote_supplies_the_rest(default_model_dir) -> None:
+    from agent.policies import load_agent
+    from training.answer_metrics import excerpts_verbatim
+
+    agent = load_agent(seed=0)
+    answerer, stats = agent.answerer, agent.answerer.engine.stats
+    assert answerer.clause_words == 30  # the shipped checkpoint's setting
+    source = quote(
+        "The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris, France. It is named "
+        "after the engineer Gustave Eiffel, whose company designed and built the tower from 1887 to 1889."
+    )
+    before = stats.generated_tokens
+    (composed,) = answerer.write("Who designed the Eiffel Tower?", [source])
+    composed_tokens = stats.generated_tokens - before
+    lead, _, rest = composed.partition(" [1]. According to Eiffel Tower, “")
+    assert lead and rest.endswith("” [1].") and excerpts_verbatim(composed, [source]) is True
+    answerer.clause_words = None
+    before = stats.generated_tokens
+    (written,) = answerer.write("Who designed the Eiffel Tower?", [source])
+    assert written.startswith(f"{lead} [1]")  # the same lead, greedy
+    assert stats.generated_tokens - before > 2 * composed_tokens  # the model no longer copies the clause

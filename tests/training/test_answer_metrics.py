@@ -97,3 +97,28 @@ def test_the_lead_is_right_only_when_the_answer_itself_holds_the_gold() -> None:
     assert score_answer("Gustave Eiffel [1].", ["Gustave Eiffel"], quotes).lead_correct
     assert score_answer("Gustave Eiffel designed it.", ["Gustave Eiffel"], quotes).lead_correct
     assert answer_lead("Paris [1]. More [2].") == "Paris "
+
+
+@pytest.mark.parametrize(
+    ("answer", "verbatim"),
+    [
+        ("Eiffel [1]. According to Eiffel Tower, “named after the engineer Gustave Eiffel” [1].", True),
+        ("Eiffel [1]. According to Eiffel Tower, “…named after the engineer…” [1].", True),
+        ("Eiffel [1]. According to Eiffel Tower, “…It is named…whose company designed…” [1].", True),
+        ("Eiffel [1]. According to Eiffel Tower, “named after the architect Gustave Eiffel” [1].", False),
+        ("Eiffel [1]. According to Eiffel Tower, “named after…the architect” [1].", False),  # one piece off
+        ('Eiffel [1]. It says "whose company designed and built the tower." [1]', True),
+        ("Eiffel [1]. According to Eiffel Tower, “Eiffel’s company built it” [1].", True),  # curly = straight
+        ("Gustave Eiffel [1].", None),  # quotes nothing
+    ],
+)
+def test_excerpts_are_verbatim_only_when_every_piece_is_in_a_quote(
+    answer: str, verbatim: bool | None
+) -> None:
+    from training.answer_metrics import excerpts_verbatim
+
+    quotes = [
+        Q("It is named after the engineer Gustave Eiffel, whose company designed and built the tower."),
+        Q("Eiffel's company built it [3] in two years."),
+    ]
+    assert excerpts_verbatim(answer, quotes) is verbatim

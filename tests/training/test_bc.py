@@ -109,7 +109,8 @@ def test_a_few_lora_steps_lower_the_loss_and_leave_a_complete_run(
     assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == str(
         tiny_lm_dir
     )
-    assert json.loads((out / "webgpt.json").read_text())["mode"] == "free"
+    settings = json.loads((out / "webgpt.json").read_text())
+    assert settings["mode"] == "free" and settings["clause_words"] == 30  # the demonstrations' clause
     assert json.loads((out / "run_config.json").read_text())["config"]["lora_r"] == 8
 
 
