@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from browser_env.protocol.citations import CITATION
+from browser_env.protocol.citations import CITATION, split_sentences
 from browser_env.protocol.observation import ANSWER, QUESTION, QUOTES
 
 CLAUSE_WORDS = 30
@@ -81,11 +81,20 @@ def clause_around(text: str, answer: str, max_words: int) -> str:
     return f"{head}{inner.rstrip('.')}{tail}"
 
 
+def sentence_holding(text: str, anchor: str) -> str:
+    """The first sentence of ``text`` that holds ``anchor``, else its first sentence, split as the
+    citation check splits an answer: a clause taken from it never reads as an uncited sentence."""
+    sentences = split_sentences(text) or [text]
+    pattern = answer_pattern(anchor) if anchor.strip() else None
+    return next((s for s in sentences if pattern is not None and pattern.search(s)), sentences[0])
+
+
 def cited_answer(
     lead: str, number: int, title: str, quote: str, clause_words: int, anchor: str | None = None
 ) -> str:
     """The trained answer format: the short answer, then the clause of quote ``number`` around
-    ``anchor`` (the words the quote uses for the answer; the lead by default), verbatim:
-    ``<lead> [n]. According to <title>, “<clause>” [n].``"""
-    clause = clause_around(quote, lead if anchor is None else anchor, clause_words)
+    ``anchor`` (the words the quote uses for the answer; the lead by default), verbatim and within the
+    sentence that holds it: ``<lead> [n]. According to <title>, “<clause>” [n].``"""
+    anchor = lead if anchor is None else anchor
+    clause = clause_around(sentence_holding(quote, anchor), anchor, clause_words)
     return f"{lead} [{number}]. According to {title}, “{clause}” [{number}]."

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from browser_env.protocol import CITATION, answer_lead, sentence_citations, uncited_sentences
+from demonstrations.formats import without_footnotes
 
 _PUNCTUATION = str.maketrans("", "", string.punctuation + "“”‘’–—…")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -74,7 +75,7 @@ _QUOTE_MARKS = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
 
 
 def _plain(text: str) -> str:
-    return " ".join(CITATION.sub(" ", text).translate(_QUOTE_MARKS).split())
+    return " ".join(without_footnotes(text).translate(_QUOTE_MARKS).split())
 
 
 def excerpts_verbatim(answer: str, quotes: Sequence[CitedQuote]) -> bool | None:

@@ -110,6 +110,8 @@ def test_the_lead_is_right_only_when_the_answer_itself_holds_the_gold() -> None:
         ('Eiffel [1]. It says "whose company designed and built the tower." [1]', True),
         ("Eiffel [1]. According to Eiffel Tower, “Eiffel’s company built it” [1].", True),  # curly = straight
         ("Gustave Eiffel [1].", None),  # quotes nothing
+        ("Two [1]. According to T, “…in two years…” [1].", True),  # a footnote mark between its words
+        ("Built [1]. According to T, “(as Eiffel's firm) it was built” [1].", True),  # one in parentheses
     ],
 )
 def test_excerpts_are_verbatim_only_when_every_piece_is_in_a_quote(
@@ -119,6 +121,6 @@ def test_excerpts_are_verbatim_only_when_every_piece_is_in_a_quote(
 
     quotes = [
         Q("It is named after the engineer Gustave Eiffel, whose company designed and built the tower."),
-        Q("Eiffel's company built it [3] in two years."),
+        Q("Eiffel's company built it[3] in two years. (as Eiffel's firm[4]) it was built."),
     ]
     assert excerpts_verbatim(answer, quotes) is verbatim
