@@ -71,7 +71,7 @@ def gold_in_cited_quote(answer: str, golds: Sequence[str], quotes: Sequence[Cite
 
 _EXCERPT = re.compile(r"“([^”]*)”|\"([^\"]*)\"")
 _ELLIPSIS = re.compile(r"…|\.\.\.")
-_QUOTE_MARKS = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+_QUOTE_MARKS = str.maketrans({mark: '"' for mark in "‘’“”'"})  # one mark for every quote mark
 
 
 def _plain(text: str) -> str:
@@ -80,8 +80,8 @@ def _plain(text: str) -> str:
 
 def excerpts_verbatim(answer: str, quotes: Sequence[CitedQuote]) -> bool | None:
     """Whether every excerpt the answer puts in quotation marks (“…”, or "…"), taken piece by piece
-    between its ellipses, is word for word in one of the quotes (whitespace, curly or straight quote
-    marks and footnote marks aside; a piece's own end punctuation aside). None when it quotes nothing."""
+    between its ellipses, is word for word in one of the quotes (whitespace, the kind of quote mark or
+    apostrophe, footnote marks and a piece's own end punctuation aside). None when it quotes nothing."""
     sources = [_plain(quote.text) for quote in quotes]
     pieces = [
         piece
