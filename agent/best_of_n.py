@@ -38,6 +38,7 @@ from agent.rollout import (
     browse,
     browse_in_lockstep,
     finish,
+    request_key,
     write_all,
 )
 from browser_env.env import EnvConfig
@@ -184,15 +185,21 @@ def best_of_n(
     scored = [c for c in candidates if not c.answer.declined]
     if reward_model is not None and scored:
         started = time.perf_counter()
-        items = [(question, c.record.quotes, c.answer.text) for c in scored]
+        # One score for each distinct (quotes, answer): the same input gets the same score.
+        keys = [(request_key(question, c.record.quotes), c.answer.text) for c in scored]
+        distinct = {
+            key: (question, c.record.quotes, c.answer.text) for key, c in zip(keys, scored, strict=True)
+        }
+        items = list(distinct.values())
         rewards: list[float] = []
         chunk = max(getattr(reward_model, "batch_size", 8), 1) if on_scored is not None else len(items)
         for offset in range(0, len(items), chunk):
             rewards += reward_model.score_many(items[offset : offset + chunk])
             if on_scored is not None:
                 on_scored(len(rewards), len(items))
-        for candidate, reward in zip(scored, rewards, strict=True):
-            candidate.answer.reward = reward
+        by_key = dict(zip(distinct, rewards, strict=True))
+        for candidate, key in zip(scored, keys, strict=True):
+            candidate.answer.reward = by_key[key]
         spent = time.perf_counter() - started
         timings.reward += spent
         timings.total += spent

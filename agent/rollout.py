@@ -23,6 +23,7 @@ from browser_env.env import BrowserEnv, CollectedQuote, EnvConfig
 from browser_env.page import Page
 from browser_env.protocol import EndReason
 from browser_env.web import Fetcher, SearchBackend, SearchResult
+from demonstrations.formats import QuoteLike
 from demonstrations.recording import RecordingEnv
 from demonstrations.schemas import AnswerRecord, EpisodeRecord, QuoteRecord, StepRecord, now
 
@@ -361,7 +362,8 @@ class Written:
 
 def write_all(browsed: list[Browsed], answerer: Answerer, answers_per_episode: int = 1) -> list[Written]:
     """The answers of every episode that needs one, written in one batch when the answerer can. The
-    batch's time is shared equally among the episodes in it."""
+    batch's time is shared equally among the episodes in it. With one answer each (greedy), episodes
+    that collected the same quotes share one answer, written once."""
     todo = [b for b in browsed if b.needs_answer]
     share = Timings()
     texts: list[list[str]] = []
@@ -369,7 +371,13 @@ def write_all(browsed: list[Browsed], answerer: Answerer, answers_per_episode: i
         engines = _engines(answerer)
         before = _stats(engines)
         started = time.perf_counter()
-        texts = write_answers(answerer, [(b.question, b.quotes) for b in todo], n=answers_per_episode)
+        requests = [(b.question, b.quotes) for b in todo]
+        if answers_per_episode == 1:
+            distinct = {request_key(question, quotes): (question, quotes) for question, quotes in requests}
+            written = dict(zip(distinct, write_answers(answerer, list(distinct.values())), strict=True))
+            texts = [written[request_key(question, quotes)] for question, quotes in requests]
+        else:
+            texts = write_answers(answerer, requests, n=answers_per_episode)
         share.answer = time.perf_counter() - started
         _add_model_time(share, before, _stats(engines))
         share = _divided(share, len(todo))
@@ -381,6 +389,12 @@ def write_all(browsed: list[Browsed], answerer: Answerer, answers_per_episode: i
         else Written(None, Timings())
         for b in browsed
     ]
+
+
+def request_key(question: str, quotes: Sequence[QuoteLike]) -> tuple[str, tuple[tuple[str, str, str], ...]]:
+    """All that an answer, or its reward, depends on besides the answer: what the answering prompt shows
+    (``demonstrations.formats.answer_prompt``): the question and each quote's title, domain and words."""
+    return question, tuple((q.title, q.domain, q.text) for q in quotes)
 
 
 def finish(

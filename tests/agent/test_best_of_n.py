@@ -242,3 +242,41 @@ def test_the_answers_of_all_episodes_are_written_in_one_batch(tiny_lm_dir: Path,
     assert [c.record.metadata["episode"] for c in together.candidates] == [0, 1, 2, 3]
     shares = [c.record.metadata["timings"]["answer"] for c in together.candidates]
     assert shares[1] == 0 and shares[0] == shares[2] == shares[3] > 0  # the batch's time, shared
+
+
+def test_episodes_that_quote_the_same_passages_are_answered_and_scored_once(tiny_lm_dir: Path, web) -> None:
+    from agent.models import load_causal_lm
+    from agent.policies.engine import LMEngine
+
+    engine = LMEngine(load_causal_lm(str(tiny_lm_dir), dtype="float32"))
+    answerer = ModelAnswerer(engine, max_new_tokens=8)
+    prompts_written: list[int] = []
+    generate_batch = engine.generate_batch
+
+    def counted(prompts, **kwargs):
+        prompts_written.append(len(prompts))
+        return generate_batch(prompts, **kwargs)
+
+    engine.generate_batch = counted  # type: ignore[method-assign]
+    scored: list[str] = []
+
+    class Scorer:
+        def score_many(self, items):
+            scored.extend(answer for _, _, answer in items)
+            return [float(len(answer)) for _, _, answer in items]
+
+    result = best_of_n(
+        QUESTION,
+        [replay(QUOTES[0]), replay(QUOTES[1]), replay(QUOTES[0]), replay(QUOTES[0])],
+        web,
+        web,
+        n=4,
+        reward_model=Scorer(),  # type: ignore[arg-type]
+        answerer=answerer,
+    )
+    assert prompts_written[0] == 2  # two distinct sets of quotes: two prompts, not four
+    assert len(scored) == 2  # and two distinct inputs to score
+    texts = [c.answer.text for c in result.candidates]
+    assert texts[0] == texts[2] == texts[3]
+    rewards = [c.reward for c in result.candidates]
+    assert rewards == [float(len(t)) for t in texts]  # every candidate has its input's score
