@@ -108,7 +108,8 @@ def best_of_n(
 ) -> BestOfN:
     """``n`` episodes (episode i uses ``policy[i % len]`` when given several) × ``answers_per_episode``
     answers, scored by ``reward_model`` (needed when there is more than one candidate), at most
-    ``MAX_CANDIDATES`` in all. ``on_scored(done, total)`` follows the scoring, a few answers at a time.
+    ``MAX_CANDIDATES`` in all. ``on_scored(done, total)`` follows the scoring, a few answers at a time
+    (counted in candidates; candidates with the same quotes and answer are scored once).
     With ``batch_answers`` the episodes browse (in lockstep when ``lockstep`` and their policies can
     step together, else one after another; None: in lockstep when their model runs on a GPU, where
     batching pays, not on a CPU, where it measured no faster) and then every answer of every episode
@@ -195,8 +196,9 @@ def best_of_n(
         chunk = max(getattr(reward_model, "batch_size", 8), 1) if on_scored is not None else len(items)
         for offset in range(0, len(items), chunk):
             rewards += reward_model.score_many(items[offset : offset + chunk])
-            if on_scored is not None:
-                on_scored(len(rewards), len(items))
+            if on_scored is not None:  # in candidates: those whose input has its score
+                done = set(list(distinct)[: len(rewards)])
+                on_scored(sum(key in done for key in keys), len(keys))
         by_key = dict(zip(distinct, rewards, strict=True))
         for candidate, key in zip(scored, keys, strict=True):
             candidate.answer.reward = by_key[key]

@@ -8,6 +8,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from agent.answer import ExtractiveAnswerer
 from agent.best_of_n import best_of_n
 from agent.config import MAX_ANSWER_CHARS, MAX_CANDIDATES
 from agent.policies import ScriptedPolicy
@@ -113,18 +114,29 @@ def test_scoring_reports_progress_a_batch_at_a_time(tiny_corpus) -> None:
         def score_many(self, items):
             return [float(len(answer)) for _, _, answer in items]
 
-    seen: list[tuple[int, int]] = []
-    result = best_of_n(
-        QUESTION,
-        ScriptedPolicy(),
-        tiny_corpus.search,
-        tiny_corpus.fetcher,
-        n=5,
-        reward_model=Scorer(),  # type: ignore[arg-type]
-        on_scored=lambda done, total: seen.append((done, total)),
-    )
-    assert seen == [(2, 5), (4, 5), (5, 5)]
-    assert len(result.candidates) == 5
+    class Numbered:
+        name = "numbered"
+
+        def write(self, question, quotes, n=1):
+            return [f"Answer {i} [1]." for i in range(n)]
+
+    def scored(answerer) -> list[tuple[int, int]]:
+        seen: list[tuple[int, int]] = []
+        result = best_of_n(
+            QUESTION,
+            ScriptedPolicy(),
+            tiny_corpus.search,
+            tiny_corpus.fetcher,
+            n=5,
+            reward_model=Scorer(),  # type: ignore[arg-type]
+            answerer=answerer,
+            on_scored=lambda done, total: seen.append((done, total)),
+        )
+        assert len(result.candidates) == 5
+        return seen
+
+    assert scored(Numbered()) == [(2, 5), (4, 5), (5, 5)]
+    assert scored(ExtractiveAnswerer()) == [(5, 5)]  # five equal answers: one input scored, for all five
 
 
 @pytest.mark.parametrize("kind", ["folder", "missing-folder", "under-a-file"])
