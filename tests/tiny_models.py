@@ -5,6 +5,8 @@ The fixtures built from these (``tokenizer``, ``tiny_lm_dir``, ``tiny_rm_dir``) 
 
 from __future__ import annotations
 
+from typing import Any
+
 CHATML = (
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + "
     "'<|im_end|>' + '\\n' }}{% endfor %}"
@@ -85,3 +87,16 @@ def llama_config(tokenizer, **extra):
         tie_word_embeddings=False,
         **extra,
     )
+
+
+def batch_sizes(engine: Any) -> list[int]:
+    """Records the number of prompts of each ``generate_batch`` call."""
+    sizes: list[int] = []
+    inner = engine.generate_batch
+
+    def counted(prompts, **kwargs):
+        sizes.append(len(prompts))
+        return inner(prompts, **kwargs)
+
+    engine.generate_batch = counted  # type: ignore[method-assign]
+    return sizes

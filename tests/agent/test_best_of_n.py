@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tiny_models import batch_sizes
 
 from agent.answer import ExtractiveAnswerer, ModelAnswerer
 from agent.best_of_n import Candidate, best_of_n, select_best
@@ -201,14 +202,7 @@ def test_the_answers_of_all_episodes_are_written_in_one_batch(tiny_lm_dir: Path,
 
     engine = LMEngine(load_causal_lm(str(tiny_lm_dir), dtype="float32"))
     answerer = ModelAnswerer(engine, max_new_tokens=8)
-    batches: list[int] = []
-    generate_batch = engine.generate_batch
-
-    def counted(prompts, **kwargs):
-        batches.append(len(prompts))
-        return generate_batch(prompts, **kwargs)
-
-    engine.generate_batch = counted  # type: ignore[method-assign]
+    batches = batch_sizes(engine)
     declined = ReplayPolicy([SEARCH, "End: Nonsense"])
     policies = [replay(QUOTES[0]), declined, replay(QUOTES[1]), replay(QUOTES[2])]
 
@@ -250,14 +244,7 @@ def test_episodes_that_quote_the_same_passages_are_answered_and_scored_once(tiny
 
     engine = LMEngine(load_causal_lm(str(tiny_lm_dir), dtype="float32"))
     answerer = ModelAnswerer(engine, max_new_tokens=8)
-    prompts_written: list[int] = []
-    generate_batch = engine.generate_batch
-
-    def counted(prompts, **kwargs):
-        prompts_written.append(len(prompts))
-        return generate_batch(prompts, **kwargs)
-
-    engine.generate_batch = counted  # type: ignore[method-assign]
+    prompts_written = batch_sizes(engine)
     scored: list[str] = []
 
     class Scorer:

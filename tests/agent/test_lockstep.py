@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tiny_models import batch_sizes
 
 from agent.best_of_n import best_of_n
 from agent.models import load_causal_lm
@@ -25,19 +26,6 @@ def web(documents) -> MemoryWeb:
 @pytest.fixture
 def engine(tiny_lm_dir: Path) -> LMEngine:
     return LMEngine(load_causal_lm(str(tiny_lm_dir), dtype="float32"))
-
-
-def batch_sizes(engine: LMEngine) -> list[int]:
-    """Records the number of prompts of each ``generate_batch`` call."""
-    sizes: list[int] = []
-    inner = engine.generate_batch
-
-    def counted(prompts, **kwargs):
-        sizes.append(len(prompts))
-        return inner(prompts, **kwargs)
-
-    engine.generate_batch = counted  # type: ignore[method-assign]
-    return sizes
 
 
 def free(engine: LMEngine, temperature: float) -> LMPolicy:
