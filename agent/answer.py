@@ -18,7 +18,7 @@ from agent.config import AGENT_DEFAULTS, SAMPLING_DEFAULTS
 from agent.policies.engine import LMEngine
 from agent.prompts import PromptFormat, encode_answer_prompt
 from agent.span_reader import SpanReader
-from browser_env.protocol import EndReason, answer_lead
+from browser_env.protocol import CITATION, EndReason, answer_lead, parse_citations
 from browser_env.protocol.keywords import stems
 from browser_env.protocol.observation import MARK
 from browser_env.web import Fetcher
@@ -33,7 +33,6 @@ DECLINED = {
 NOT_FOUND = "I could not find a source that answers this question, so I give no answer."
 _NUMBER = re.compile(r"^\[\d+\]\s*")  # a quote's number, as in "[2] "
 _SENTENCE_END = re.compile(r"[.!?](?:\s*\[\d[\d,\s–-]*\])*[\"”’)]?(?=\s|$)")
-_FIRST_CITATION = re.compile(r"\s*\[(\d+)\]")
 
 
 @dataclass
@@ -203,7 +202,7 @@ class ModelAnswerer:
         with ``clause_words``, each stops at its first citation and is completed from that quote."""
 
         def finished(i: int, text: str) -> bool:
-            if self.clause_words is not None and _FIRST_CITATION.search(prefixes[i] + text):
+            if self.clause_words is not None and CITATION.search(prefixes[i] + text):
                 return True
             return _finished(text, headers[i])
 
@@ -268,10 +267,10 @@ def compose_cited(text: str, quotes: Sequence[QuoteLike], clause_words: int) -> 
     from quote n, verbatim: ``<lead> [n]. According to <title>, “<clause around the lead>” [n].``
     (``demonstrations.formats.cited_answer``). Text without a leading citation of one of ``quotes`` is
     returned as it is."""
-    match = _FIRST_CITATION.search(text)
+    match = CITATION.search(text)
     if match is None:
         return text
-    lead, number = text[: match.start()].strip(), int(match[1])
+    lead, number = answer_lead(text).strip(), parse_citations(match.group(0))[0]
     if not lead or not 1 <= number <= len(quotes):
         return text
     quote = quotes[number - 1]
