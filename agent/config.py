@@ -68,6 +68,11 @@ class AgentConfig:
     """Scheduled skimming weighs the three best sentences of each page it read again by how sure the
     answer model is of the answer it writes from each (``agent.lead_confidence``) before it quotes one.
     None (the default): off, which measured better end to end (docs/training.md)."""
+    sentence_reranker: str | None = None
+    """A sentence reranker's folder (``webgpt train reranker``; relative paths from the checkpoint's
+    folder): scheduled skimming orders each page's 8 best sentences again with that cross-encoder
+    before it quotes one. None (the default): off; the one trained here did not quote better
+    (docs/training.md)."""
     lead_reader: str | None = None
     """A span reader's folder (``webgpt train reader``; relative paths from the checkpoint's folder): an
     answer then starts with the span of a quote the reader is confident of, the model writing the rest.
@@ -86,6 +91,8 @@ class AgentConfig:
             raise ValueError(f"unknown mode {self.mode!r}: use free, guided or scheduled")
         if self.reader is not None and self.reader not in READERS:
             raise ValueError(f"unknown reader {self.reader!r}: use {' or '.join(READERS)}")
+        if self.sentence_reranker and self.lead_confidence:
+            raise ValueError("sentence_reranker and lead_confidence reorder the same sentences: pick one")
         if self.clause_words is not None and self.clause_words < 1:
             raise ValueError(f"clause_words must be at least 1, not {self.clause_words}")
         if self.max_prompt_tokens < 64 or self.answer_max_new_tokens < 1:

@@ -63,3 +63,12 @@ def ranker(ctx: typer.Context) -> None:
     from training.sentence_ranker import main
 
     raise typer.Exit(main(ctx.args))
+
+
+@app.command("reranker", context_settings=_PASS_THROUGH, add_help_option=False)
+def reranker(ctx: typer.Context) -> None:
+    """The cross-encoder that orders each page's best sentences again (flags: webgpt train reranker
+    --help)."""
+    from training.sentence_reranker import main
+
+    raise typer.Exit(main(ctx.args))

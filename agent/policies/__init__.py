@@ -29,6 +29,9 @@ two sets of BM25-reachable training-split questions (108 and 156) and the 238 of
 reading two results instead of one made the answer's lead right more often each time (+5, +2, +5);
 the other figures moved within noise (docs/training.md). One quote, not two: on 40 such questions a
 second quote from another page more often misled the answer than held it (9 right against 7)."""
+RERANK_SCHEDULE = replace(SKIM_SCHEDULE, rerank_per_page=8, rerank_weight=1.0)
+"""Skimming with the sentence reranker (``agent/sentence_reranker.py``): the ranker's 8 best sentences of
+each page read are ordered again by the ranker's score plus the reranker's logit."""
 __all__ = ["AGENT_CONFIG", "Agent", "Mode", "Policy", "ReplayPolicy", "ScriptedPolicy", "load_agent"]
 
 
@@ -63,6 +66,7 @@ def load_agent(
     from agent.policies.lm import LMPolicy
     from agent.policies.scripted import QuestionLikelihood
     from agent.sentence_ranker import SentenceRanker
+    from agent.sentence_reranker import SentenceReranker
     from agent.span_reader import SpanReader
 
     model = model or SHIPPED_POLICY_ID
@@ -101,7 +105,11 @@ def load_agent(
             schedule = replace(SKIM_SCHEDULE)
             # Weighing each page's best sentences by the answer model's confidence in the lead it writes
             # from them: better leads offline, fewer quotes holding the gold end to end, so opt-in.
-            reranker = LeadConfidence(answerer) if settings.lead_confidence else None
+            if settings.sentence_reranker:
+                reranker = SentenceReranker.load(Path(loaded.path) / settings.sentence_reranker)
+                schedule = replace(RERANK_SCHEDULE)
+            elif settings.lead_confidence:
+                reranker = LeadConfidence(answerer)
         else:
             scorer, schedule = QuestionLikelihood(engine), ScheduleConfig()
         policy: Any = ScriptedPolicy(
