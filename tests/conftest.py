@@ -59,12 +59,11 @@ def tiny_rm_dir(tmp_path_factory: pytest.TempPathFactory, tokenizer) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A random 2-layer BERT with a start/end head and the packaged MiniLM tokenizer, saved to a folder
-    (a base for the span reader)."""
+def _tiny_bert(folder: Path, head: str, **extra: object) -> Path:
+    """A random 2-layer BERT with the given head class and the packaged MiniLM tokenizer, in ``folder``."""
     import torch
-    from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
+    import transformers
+    from transformers import AutoTokenizer, BertConfig
 
     from browser_env.search.dense import model_path
 
@@ -76,12 +75,32 @@ def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         num_hidden_layers=2,
         num_attention_heads=2,
         intermediate_size=64,
-        max_position_embeddings=256,
+        **extra,
     )
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    BertForQuestionAnswering(config).save_pretrained(folder)
+    getattr(transformers, head)(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 2-layer BERT with a start/end head (a base for the span reader)."""
+    return _tiny_bert(
+        tmp_path_factory.mktemp("tiny-bert"), "BertForQuestionAnswering", max_position_embeddings=256
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_scorer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 2-layer BERT with a scalar head (a base for the sentence reranker). BERT's 0.02
+    initialisation leaves a model this small nearly blind to its input, hence 0.2."""
+    return _tiny_bert(
+        tmp_path_factory.mktemp("tiny-bert-scorer"),
+        "BertForSequenceClassification",
+        max_position_embeddings=128,
+        num_labels=1,
+        initializer_range=0.2,
+    )
 
 
 @pytest.fixture(scope="session")

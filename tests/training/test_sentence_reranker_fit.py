@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from agent.sentence_reranker import SentenceReranker, base_path
+from agent.sentence_reranker import SentenceReranker
 from training.sentence_reranker import (
     RerankerSettings,
     combined_scores,
@@ -21,28 +21,6 @@ from training.sentence_reranker import (
     sample_group,
     train,
 )
-
-
-@pytest.fixture(scope="module")
-def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    tokenizer = AutoTokenizer.from_pretrained(str(base_path()))
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        num_labels=1,
-        initializer_range=0.2,  # BERT's 0.02 leaves a model this small nearly blind to its input
-    )
-    torch.manual_seed(0)
-    BertForSequenceClassification(config).save_pretrained(str(folder))
-    tokenizer.save_pretrained(str(folder))
-    return folder
 
 
 def test_listwise_loss_is_minus_the_log_of_the_mass_on_the_positives() -> None:
@@ -86,12 +64,12 @@ def _toy_candidates() -> list:
     return [(q, [good, *others], [True, False, False]) for q, good in answering]
 
 
-def test_training_lowers_the_loss_below_chance(tiny_encoder: Path, tmp_path: Path) -> None:
+def test_training_lowers_the_loss_below_chance(tiny_bert_scorer_dir: Path, tmp_path: Path) -> None:
     data = _toy_candidates()
     settings = RerankerSettings(group=3, epochs=30, learning_rate=2e-2, warmup_steps=0, lora_r=4)
-    trained = train(data, tiny_encoder, tmp_path / "adapter", settings)
+    trained = train(data, tiny_bert_scorer_dir, tmp_path / "adapter", settings)
     assert trained["steps"] == 30 and len(trained["losses"]) == 30
-    reranker = SentenceReranker.load(tmp_path / "adapter", base=tiny_encoder)
+    reranker = SentenceReranker.load(tmp_path / "adapter", base=tiny_bert_scorer_dir)
     for question, found, labels in data:
         scores = torch.tensor(reranker.score(question, found))
         assert labels[int(scores.argmax())]
@@ -99,7 +77,7 @@ def test_training_lowers_the_loss_below_chance(tiny_encoder: Path, tmp_path: Pat
 
 
 def test_the_command_trains_writes_a_report_and_keeps_its_candidates(
-    tiny_corpus, tiny_encoder: Path, tmp_path: Path
+    tiny_corpus, tiny_bert_scorer_dir: Path, tmp_path: Path
 ) -> None:
     questions = tmp_path / "questions.jsonl"
     rows = [
@@ -109,7 +87,7 @@ def test_the_command_trains_writes_a_report_and_keeps_its_candidates(
     questions.write_text("".join(json.dumps(r) + "\n" for r in rows * 4), encoding="utf-8")
     out, cache = tmp_path / "reranker", tmp_path / "candidates"
     flags = ["--questions", str(questions), "--corpus", tiny_corpus.name, "--split", "all"]
-    flags += ["--base", str(tiny_encoder), "--candidates", str(cache), "--output_dir", str(out)]
+    flags += ["--base", str(tiny_bert_scorer_dir), "--candidates", str(cache), "--output_dir", str(out)]
     with pytest.raises(SystemExit, match="too few to train"):
         main([*flags, "--held_out", "8"])
     (cache / "fit.jsonl").unlink()
