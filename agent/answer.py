@@ -270,11 +270,21 @@ def compose_cited(text: str, quotes: Sequence[QuoteLike], clause_words: int) -> 
     match = CITATION.search(text)
     if match is None:
         return text
-    lead, number = answer_lead(text).strip(), parse_citations(match.group(0))[0]
+    lead, number = _without_end_mark(answer_lead(text)), parse_citations(match.group(0))[0]
     if not lead or not 1 <= number <= len(quotes):
         return text
     quote = quotes[number - 1]
     return cited_answer(lead, number, quote.title, without_footnotes(quote.text), clause_words)
+
+
+def _without_end_mark(lead: str) -> str:
+    """The lead without the punctuation that ends it ("Paris." → "Paris"), since the citation's own full
+    stop follows; an abbreviation's stop stays ("Washington, D.C.", "John Smith Jr.")."""
+    lead = lead.strip().rstrip(",;:").rstrip()
+    last = lead.split()[-1] if lead.split() else ""
+    if last.endswith(".") and not re.fullmatch(r"(?:[A-Za-z]\.)+|[A-Z][a-z]{0,2}\.", last):
+        lead = lead[:-1].rstrip()
+    return lead
 
 
 def echoes_question(answer: str, question: str) -> bool:

@@ -315,6 +315,17 @@ def test_the_answer_model_reads_quotes_without_their_sources_footnote_marks() ->
             "Gustave Eiffel [1]. According to Eiffel Tower, “…tower was designed by the engineer "
             "Gustave Eiffel, whose company built it in 1889” [1].",
         ),
+        # the lead's own full stop or comma dropped: the citation's stop follows
+        (
+            "Gustave Eiffel. [1]",
+            "Gustave Eiffel [1]. According to Eiffel Tower, “…tower was designed by the engineer "
+            "Gustave Eiffel, whose company built it in 1889” [1].",
+        ),
+        (
+            "in 1889, [1]",
+            "in 1889 [1]. According to Eiffel Tower, “…tower was designed by the engineer Gustave Eiffel, "
+            "whose company built it in 1889” [1].",
+        ),
         ("1889 [1", "1889 [1"),  # no finished citation: as written
         ("It is in Paris.", "It is in Paris."),  # nothing cited: as written
         ("[1] Paris", "[1] Paris"),  # no lead before the citation
@@ -328,6 +339,15 @@ def test_a_composed_answer_copies_its_clause_from_the_cited_quote(text: str, exp
         quote("The tower was designed by the engineer Gustave Eiffel, whose company built it in 1889.[4]")
     ]
     assert compose_cited(text, quotes, clause_words=14) == expected
+
+
+def test_a_lead_keeps_the_full_stop_of_an_abbreviation() -> None:
+    from agent.answer import _without_end_mark
+
+    assert _without_end_mark(" Paris. ") == "Paris"
+    assert _without_end_mark("Washington, D.C.") == "Washington, D.C."
+    assert _without_end_mark("John Smith Jr.") == "John Smith Jr."
+    assert _without_end_mark("the U.S.") == "the U.S."
 
 
 def test_a_composed_clause_is_the_window_around_the_lead_or_the_quotes_start() -> None:
