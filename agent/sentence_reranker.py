@@ -46,7 +46,6 @@ class SentenceReranker:
     def load(cls, path: Path, base: Path | None = None) -> SentenceReranker:
         """The adapter at ``path`` on its base (MiniLM unless ``base`` names another encoder folder),
         merged for inference."""
-        import torch
         from peft import PeftModel
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -59,7 +58,6 @@ class SentenceReranker:
         base = base or base_path()
         encoder = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=1)
         model = PeftModel.from_pretrained(encoder, str(path)).merge_and_unload().eval()
-        model.to(torch.float32)
         return cls(model, AutoTokenizer.from_pretrained(str(base)))
 
     def score(self, question: str, passages: list[tuple[str, str]]) -> list[float]:

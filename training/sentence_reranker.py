@@ -165,11 +165,13 @@ def combined_scores(
 ) -> np.ndarray:
     """What scheduled browsing orders by: on each page (title), the ranker's ``per_page`` best sentences
     that pass its threshold, by ranker + ``weight`` × reranker; every other sentence below them."""
+    from agent.policies.scripted import shortlist
+
     out = np.full(len(titles), -np.inf)
     for title in set(titles):
-        page = [k for k, t in enumerate(titles) if t == title and ranker_scores[k] >= threshold]
-        for k in sorted(page, key=lambda k: -ranker_scores[k])[:per_page]:
-            out[k] = ranker_scores[k] + weight * reranker_scores[k]
+        page = [k for k, t in enumerate(titles) if t == title]
+        for j in shortlist([float(ranker_scores[k]) for k in page], threshold, per_page):
+            out[page[j]] = ranker_scores[page[j]] + weight * reranker_scores[page[j]]
     return out
 
 

@@ -31,6 +31,7 @@ import copy
 import math
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -132,6 +133,13 @@ class _PageState:
     sought: bool = False  # skimming: Find in page has brought ``going_to`` into view
     finished: bool = False  # skimming: read to the end
     carry: str | None = None  # skimming: the last paragraph of the window before, if cut mid-sentence
+
+
+def shortlist(scores: Sequence[float], threshold: float, limit: int | None = None) -> list[int]:
+    """Indices of a page's sentences scoring at least ``threshold``, best first (ties: the earlier
+    sentence), at most ``limit``: what skimming chooses among, or hands a reranker."""
+    eligible = sorted((k for k, score in enumerate(scores) if score >= threshold), key=lambda k: -scores[k])
+    return eligible[:limit]
 
 
 def question_sentences(paragraphs: list[str], question: str) -> list[str]:
@@ -330,18 +338,11 @@ class ScriptedPolicy:
             state = self.pages[url]
             if not state.finished:
                 continue
-            eligible = sorted(
-                (
-                    (score, k, s)
-                    for k, (s, score) in enumerate(state.read.items())
-                    if score >= self.scorer.threshold
-                ),
-                key=lambda item: (-item[0], item[1]),
-            )
-            if self.reranker is not None:
-                eligible = eligible[: self.config.rerank_per_page]
-            options += [(url, s) for _, _, s in eligible]
-            scores += [score for score, _, _ in eligible]
+            sentences, page_scores = list(state.read), list(state.read.values())
+            limit = self.config.rerank_per_page if self.reranker is not None else None
+            eligible = shortlist(page_scores, self.scorer.threshold, limit)
+            options += [(url, sentences[k]) for k in eligible]
+            scores += [page_scores[k] for k in eligible]
         if not options:
             return None
         if self.reranker is not None and len(options) > 1:
