@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from agent.sentence_reranker import MAX_TOKENS, SentenceReranker, base_path, pair_text
-from training.sentence_ranker import Candidates, collect, hits
+from training.sentence_ranker import Candidates, add_candidates_flag, held_out_and_fit, hits
 
 MAX_POSITIVES = 4  # per question and step: a page that repeats the answer should not fill the group
 
@@ -50,24 +50,6 @@ class RerankerSettings:
     warmup_steps: int = 50
     max_steps: int | None = None
     seed: int = 0
-
-
-def load_or_collect(path: Path | None, questions: list[Any], corpus: Any, pages: int) -> list[Candidates]:
-    """The candidates of ``questions``, read from ``path`` when it exists, else collected (and written
-    there when a path is given)."""
-    if path is not None and path.is_file():
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-            rows = [json.loads(line) for line in lines if line.strip()]
-            return [(r["question"], [tuple(p) for p in r["found"]], list(r["labels"])) for r in rows]
-        except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{path}: not a candidates file written by this command ({error})") from None
-    data = collect(questions, corpus, pages)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lines = [json.dumps({"question": q, "found": found, "labels": labels}) for q, found, labels in data]
-        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return data
 
 
 def sample_group(labels: list[bool], size: int, rng: random.Random) -> tuple[list[int], int]:
@@ -198,7 +180,7 @@ def held_out_report(
 
 def main(argv: list[str] | None = None) -> int:
     from agent.policies import RERANK_SCHEDULE
-    from training.common import add_question_flags, held_out_split
+    from training.common import add_question_flags
 
     parser = argparse.ArgumentParser(prog="webgpt train reranker", description=__doc__.split("\n\n")[0])
     add_question_flags(parser)
@@ -206,12 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         "--limit", type=int, default=None, help="At most this many questions to fit on (seeded sample)."
     )
     parser.add_argument("--pages", type=int, default=2, help="Results read per question.")
-    parser.add_argument(
-        "--candidates",
-        type=Path,
-        default=None,
-        help="Folder keeping the collected candidates (held-out.jsonl, fit.jsonl), reused when present.",
-    )
+    add_candidates_flag(parser)
     parser.add_argument("--base", type=Path, default=None, help="Encoder folder (default: MiniLM).")
     defaults = RerankerSettings()
     for name in ("group", "questions_per_step", "epochs", "lora_r", "warmup_steps", "seed"):
@@ -221,15 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output_dir", type=Path, default=Path("runs/sentence-reranker"))
     args = parser.parse_args(argv)
 
-    head, rest, corpus = held_out_split(args)
-    random.Random(args.seed).shuffle(rest)
-    rest = rest[: args.limit] if args.limit else rest
-    cache = args.candidates
-    try:
-        held = load_or_collect(cache / "held-out.jsonl" if cache else None, head, corpus, args.pages)
-        fit = load_or_collect(cache / "fit.jsonl" if cache else None, rest, corpus, args.pages)
-    except ValueError as error:
-        raise SystemExit(f"{error}; delete it to collect the candidates again") from None
+    held, fit = held_out_and_fit(args)
     if len(fit) < 2:
         raise SystemExit(f"only {len(fit)} questions have a sentence holding their answer: too few to train")
     settings = RerankerSettings(**{k: getattr(args, k) for k in RerankerSettings.__dataclass_fields__})
