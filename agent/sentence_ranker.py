@@ -1,11 +1,12 @@
 """A learned sentence ranker: which sentence on a page answers the question.
 
-A logistic regression over a few features of (question, page title, sentence): MiniLM similarity, how
+A linear score over a few features of (question, page title, sentence): MiniLM similarity, how
 much of the question's wording the sentence covers (each word weighted by its rarity in English, from
 ``wordfreq``), whether the sentence holds the kind of thing the question asks for (a year for "when", a
 number for "how many", a name it does not mention for "who"), and how much it adds beyond the question.
 ``training/sentence_ranker.py`` fits the weights on the training split, labelling a sentence positive
-when it holds a gold answer; the shipped weights are ``agent/weights/sentence-ranker.json``.
+when it holds a gold answer: to rank each question's sentences (a listwise loss), then scaled into
+log-odds; the shipped weights are ``agent/weights/sentence-ranker.json``.
 
 It is a ``RelevanceScorer`` (``agent/policies/scripted.py``): scheduled browsing uses it to decide which
 sentence to quote. Scores are log-odds; ``threshold`` is the least a sentence must score to be quoted.

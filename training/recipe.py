@@ -14,7 +14,8 @@ Stages (each skipped when its output is there, so running the command again resu
    (answer rows not in the BC mix); each becomes an answer-only episode, the input of automatic
    comparisons (a correct, supported answer against one that is not);
 5. ``rm``: ``webgpt train rm`` with the RM preset on TruthfulQA pairs and those automatic comparisons;
-6. ``ranker``: ``webgpt train ranker`` on ``ranker_questions`` training questions (a few minutes);
+6. ``ranker``: ``webgpt train ranker`` on the training questions after the split's first
+   ``ranker_held_out`` (its held-out report), ``ranker_questions`` of them (0: all; about 10 minutes);
 7. ``install``: both adapters (bf16) and the sentence ranker into ``agent/weights/``, where
    ``webgpt ask`` finds them.
 """
@@ -57,7 +58,12 @@ class RecipeConfig:
     rm_preset: str = str(ROOT / "training" / "presets" / "rm-smollm2-cpu.yaml")
     sample_answers: int = field(default=4, metadata={"help": "Answers sampled per held-back prompt."})
     sample_prompts: int = field(default=42, metadata={"help": "Held-back prompts the policy answers."})
-    ranker_questions: int = field(default=900, metadata={"help": "Questions the sentence ranker fits on."})
+    ranker_questions: int = field(
+        default=0, metadata={"help": "Questions the sentence ranker fits on (0: all it may use)."}
+    )
+    ranker_held_out: int = field(
+        default=320, metadata={"help": "The train split's first questions the ranker reports on, not fit on."}
+    )
     bc_flags: str = field(default="", metadata={"help": "Extra `train bc` flags, e.g. '--base_model X'."})
     rm_flags: str = field(default="", metadata={"help": "Extra `train rm` flags."})
     weights_dir: str = field(
@@ -193,7 +199,9 @@ class Recipe:
         from training.sentence_ranker import main
 
         flags = ["--questions", self.config.questions, "--corpus", self.config.corpus, "--split", "train"]
-        flags += ["--limit", str(self.config.ranker_questions), "--seed", str(self.config.seed)]
+        flags += ["--held_out", str(self.config.ranker_held_out), "--seed", str(self.config.seed)]
+        if self.config.ranker_questions:
+            flags += ["--limit", str(self.config.ranker_questions)]
         if main([*flags, "--output", str(self.ranker_file)]) != 0:
             raise RuntimeError("sentence-ranker fitting failed (see above)")
 

@@ -21,7 +21,7 @@ Three scorers:
   the schedule is the ``scheduled`` mode of a language model when its ``webgpt.json`` says
   ``"reader": "likelihood"``: the model decides which result to open and what to quote; the schedule
   only orders the steps, so every action is valid and every quote verbatim.
-- ``SentenceRanker`` (``agent/sentence_ranker.py``): a logistic regression fit on the training split.
+- ``SentenceRanker`` (``agent/sentence_ranker.py``): a linear score fit on the training split.
   Scheduled browsing skims with it by default (``"reader": "ranker"``).
 """
 
