@@ -270,11 +270,15 @@ def compose_cited(text: str, quotes: Sequence[QuoteLike], clause_words: int) -> 
     match = CITATION.search(text)
     if match is None:
         return text
-    lead, number = _without_end_mark(answer_lead(text)), parse_citations(match.group(0))[0]
+    lead = _OWN_CLAUSE.sub("", answer_lead(text))  # the model began the clause itself: it is rebuilt
+    lead, number = _without_end_mark(lead), parse_citations(match.group(0))[0]
     if not lead or not 1 <= number <= len(quotes):
         return text
     quote = quotes[number - 1]
     return cited_answer(lead, number, quote.title, without_footnotes(quote.text), clause_words)
+
+
+_OWN_CLAUSE = re.compile(r"(?:^|(?<=[.!?_”\"]))\s*According to\b.*", re.DOTALL)
 
 
 def _without_end_mark(lead: str) -> str:

@@ -326,6 +326,18 @@ def test_the_answer_model_reads_quotes_without_their_sources_footnote_marks() ->
             "in 1889 [1]. According to Eiffel Tower, “…tower was designed by the engineer Gustave Eiffel, "
             "whose company built it in 1889” [1].",
         ),
+        # the model wrote a clause of its own before citing: the lead is what comes before it
+        (
+            "Gustave Eiffel. According to Eiffel Tower, “The tower was designed” [1].",
+            "Gustave Eiffel [1]. According to Eiffel Tower, “…tower was designed by the engineer "
+            "Gustave Eiffel, whose company built it in 1889” [1].",
+        ),
+        ("According to Eiffel Tower, “The tower” [1].", "According to Eiffel Tower, “The tower” [1]."),
+        (
+            "Built according to plan. [1]",
+            "Built according to plan [1]. According to Eiffel Tower, “The tower was designed by the engineer "
+            "Gustave Eiffel, whose company built it in…” [1].",  # in prose, "according to" stays
+        ),
         ("1889 [1", "1889 [1"),  # no finished citation: as written
         ("It is in Paris.", "It is in Paris."),  # nothing cited: as written
         ("[1] Paris", "[1] Paris"),  # no lead before the citation
