@@ -14,7 +14,8 @@ score is a log-odds again and the threshold keeps its meaning. On 683 training q
 question) the listwise weights put a positive first for 34% of them, the pointwise logistic regression
 over the same features for 29% (docs/training.md).
 
-    webgpt train ranker --questions ../shared/data/qa/nq_open_dev.jsonl --corpus wiki --split train
+    webgpt train ranker --questions ../shared/data/qa/nq_open_dev.jsonl --corpus wiki --split train \
+        --held_out 320 --candidates runs/ranker/candidates
 """
 
 from __future__ import annotations
