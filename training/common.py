@@ -183,16 +183,19 @@ def held_out_split(args: argparse.Namespace) -> tuple[list[Any], list[Any], Any]
     return questions[: args.held_out], questions[args.held_out :], corpus
 
 
+def reachable_hint(corpus: str = "CORPUS", questions: str | None = None, split: str = "all") -> str:
+    """The command that writes (or completes) a reachable cache."""
+    flags = f" --questions {questions}" if questions else ""
+    return f"python bench/teacher.py --corpus {corpus}{flags} --split {split}"
+
+
 def load_reachable(path: str | Path) -> dict[str, bool]:
     """The reachable cache ``bench/teacher.py`` writes: question → whether BM25 ranks a passage holding
     a gold answer in its top 20."""
     try:
         cache = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ValueError(
-            f"{path}: no such reachable cache; write one with: python bench/teacher.py --corpus CORPUS "
-            "--split all"
-        ) from None
+        raise ValueError(f"{path}: no such reachable cache; write one with: {reachable_hint()}") from None
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}: not a reachable cache written by bench/teacher.py ({error})") from None
     if not isinstance(cache, dict):

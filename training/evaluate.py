@@ -30,7 +30,7 @@ from typing import Any
 
 from agent.models import SHIPPED_POLICY_ID
 from training.answer_metrics import mean, score_answer
-from training.common import load_named_agent, load_reachable
+from training.common import load_named_agent, load_reachable, reachable_hint
 
 BASELINES = ("closed-book", "bm25-top3")
 
@@ -158,8 +158,8 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     if unknown:
         raise ValueError(
             f"{config.reachable} has no entry for {len(unknown)} of the {len(questions)} questions (the "
-            f"first: {unknown[0]!r}); add them with: python bench/teacher.py --corpus {config.corpus} "
-            f"--questions {config.questions} --split {config.split}"
+            f"first: {unknown[0]!r}); add them with: "
+            + reachable_hint(config.corpus, config.questions, config.split)
         )
     if config.reachable_only:
         questions = [q for q in questions if reachable[q.question]]
