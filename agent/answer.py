@@ -33,6 +33,7 @@ DECLINED = {
 NOT_FOUND = "I could not find a source that answers this question, so I give no answer."
 _NUMBER = re.compile(r"^\[\d+\]\s*")  # a quote's number, as in "[2] "
 _SENTENCE_END = re.compile(r"[.!?](?:\s*\[\d[\d,\s–-]*\])*[\"”’)]?(?=\s|$)")
+_OWN_CLAUSE = re.compile(r"(?:^|(?<=[.!?_”\"]))\s*According to\b.*", re.DOTALL)  # a lead's own clause
 
 
 @dataclass
@@ -276,9 +277,6 @@ def compose_cited(text: str, quotes: Sequence[QuoteLike], clause_words: int) -> 
         return text
     quote = quotes[number - 1]
     return cited_answer(lead, number, quote.title, without_footnotes(quote.text), clause_words)
-
-
-_OWN_CLAUSE = re.compile(r"(?:^|(?<=[.!?_”\"]))\s*According to\b.*", re.DOTALL)
 
 
 def _without_end_mark(lead: str) -> str:

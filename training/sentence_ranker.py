@@ -91,7 +91,13 @@ def load_or_collect(path: Path | None, questions: list[Any], corpus: Any, pages:
     return data
 
 
-def add_candidates_flag(parser: argparse.ArgumentParser) -> None:
+def add_candidate_flags(parser: argparse.ArgumentParser) -> None:
+    """``--limit``, ``--pages`` and ``--candidates``: what ``held_out_and_fit`` reads besides the question
+    flags and ``--seed``."""
+    parser.add_argument(
+        "--limit", type=int, default=None, help="At most this many questions to fit on (seeded sample)."
+    )
+    parser.add_argument("--pages", type=int, default=2, help="Results read per question.")
     parser.add_argument(
         "--candidates",
         type=Path,
@@ -115,6 +121,11 @@ def held_out_and_fit(args: argparse.Namespace) -> tuple[list[Candidates], list[C
     except ValueError as error:
         raise SystemExit(f"{error}; delete it to collect the candidates again") from None
     return held, fit
+
+
+def per_question(values: np.ndarray, sizes: np.ndarray) -> list[np.ndarray]:
+    """``values`` (one row per sentence, questions one after another) cut into each question's rows."""
+    return np.split(values, np.cumsum(sizes)[:-1])
 
 
 def feature_rows(data: list[Candidates]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -148,7 +159,7 @@ def fit(x: np.ndarray, y: np.ndarray, sizes: np.ndarray, l2: float = 1e-3) -> Se
     from scipy.optimize import minimize
     from sklearn.linear_model import LogisticRegression
 
-    if sizes.sum() != len(y) or not all(block.any() for block in np.split(y, np.cumsum(sizes)[:-1])):
+    if sizes.sum() != len(y) or not all(block.any() for block in per_question(y, sizes)):
         raise ValueError("every question needs its sentences and at least one positive")
     mean, spread = x.mean(axis=0), x.std(axis=0)
     scale = np.where(spread > 1e-4, spread, 1.0)  # a constant feature is left as it is
@@ -181,7 +192,7 @@ def held_out_report(ranker: SentenceRanker, data: list[Candidates]) -> dict[str,
     x, _, sizes = feature_rows(data)
     labels = [gold for _, _, gold in data]
     ranked, sims, coverage = [], [], []
-    for block in np.split(x, np.cumsum(sizes)[:-1]):
+    for block in per_question(x, sizes):
         ranked.append(np.array([ranker.log_odds(list(row)) for row in block]))
         sims.append(block[:, FEATURES.index("similarity")])
         coverage.append(block[:, FEATURES.index("coverage_with_title")])
@@ -196,12 +207,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="webgpt train ranker", description=__doc__.split("\n\n")[0])
     add_question_flags(parser)
-    parser.add_argument(
-        "--limit", type=int, default=None, help="At most this many questions to fit on (seeded sample)."
-    )
-    parser.add_argument("--pages", type=int, default=2, help="Results read per question.")
+    add_candidate_flags(parser)
     parser.add_argument("--seed", type=int, default=0)
-    add_candidates_flag(parser)
     parser.add_argument("--output", type=Path, default=SHIPPED_RANKER)
     args = parser.parse_args(argv)
 

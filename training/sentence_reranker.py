@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from agent.sentence_reranker import MAX_TOKENS, SentenceReranker, base_path, pair_text
-from training.sentence_ranker import Candidates, add_candidates_flag, held_out_and_fit, hits
+from training.sentence_ranker import Candidates, add_candidate_flags, held_out_and_fit, hits
 
 MAX_POSITIVES = 4  # per question and step: a page that repeats the answer should not fill the group
 
@@ -184,11 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="webgpt train reranker", description=__doc__.split("\n\n")[0])
     add_question_flags(parser)
-    parser.add_argument(
-        "--limit", type=int, default=None, help="At most this many questions to fit on (seeded sample)."
-    )
-    parser.add_argument("--pages", type=int, default=2, help="Results read per question.")
-    add_candidates_flag(parser)
+    add_candidate_flags(parser)
     parser.add_argument("--base", type=Path, default=None, help="Encoder folder (default: MiniLM).")
     defaults = RerankerSettings()
     for name in ("group", "questions_per_step", "epochs", "lora_r", "warmup_steps", "seed"):
