@@ -23,6 +23,13 @@ _WS = re.compile(r"[\s\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000\ue001]")
 # Text never carries link markup of its own: brackets become plain ones, invisible characters go.
 TEXT_TABLE = str.maketrans({LINK_OPEN: "[", LINK_CLOSE: "]", "\u200b": None, "\ufeff": None, "\u00ad": None})
+# MediaWiki behaviour switches that dumps leave in article text ("… Parkway.[2] __NOTOC__"): page
+# settings, never words a reader sees. C's __FILE__ and such are not among them.
+BEHAVIOUR_SWITCHES = re.compile(
+    r"__(?:NOTOC|FORCETOC|TOC|NOEDITSECTION|NEWSECTIONLINK|NONEWSECTIONLINK|NOGALLERY|HIDDENCAT"
+    r"|EXPECTUNUSEDCATEGORY|NOCONTENTCONVERT|NOCC|NOTITLECONVERT|NOTC|INDEX|NOINDEX|STATICREDIRECT"
+    r"|DISAMBIG)__"
+)
 _BLANK_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n")
 _LIST_LINE = re.compile(r"^(?:[-*+•]|\d+[.)])\s")
 
@@ -36,9 +43,11 @@ def text_to_page(text: str, url: str, title: str, *, max_text_chars: int = MAX_T
     """Render plain text (paragraphs separated by blank lines, headings alone on a line) as a page.
 
     Each paragraph becomes one line; list items keep a line each; indented blocks and ASCII tables
-    keep their line breaks. The page has no links.
+    keep their line breaks; MediaWiki behaviour switches (``__NOTOC__``) are dropped. The page has no
+    links.
     """
     text = CONTROL_CHARS.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).translate(TEXT_TABLE)
+    text = BEHAVIOUR_SWITCHES.sub("", text)
     lines: list[str] = []
     size = 0
     for block in _BLANK_SPLIT.split(text):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,9 +226,18 @@ class Recipe:
             "ranker": self.ranker,
             "install": self.install,
         }
+        timings_file = self.out / "timings.json"
+        timings = json.loads(timings_file.read_text()) if timings_file.is_file() else {}
         for stage in self.config.stage_list():
             print(f"== {stage}", flush=True)
+            started = time.perf_counter()
             actions[stage]()
+            seconds = round(time.perf_counter() - started, 1)
+            if seconds >= 1 or stage not in timings:  # a stage skipped as done keeps its first time
+                timings[stage] = seconds
+            timings["total"] = round(sum(v for k, v in timings.items() if k != "total"), 1)
+            _write_json(timings_file, timings)
+            print(f"== {stage}: {seconds:.0f} s (recipe so far {timings['total'] / 60:.1f} min)", flush=True)
 
 
 def mix_rows(

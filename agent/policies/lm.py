@@ -78,7 +78,8 @@ _KIND = {
     "nonsense": EndDecline,
     "controversial": EndDecline,
 }
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+")
+# A sentence ends at . ! or ? and any closing quote, bracket or italic mark ("…Band._ It").
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]_]*\s+")
 _WORD = re.compile(r"\w+")
 
 

@@ -15,7 +15,7 @@ from browser_env.protocol.keywords import GENERIC, STOPWORDS, content_words, key
 from demonstrations.formats import answer_pattern, cited_answer, window_around
 
 _WORD = re.compile(r"[\w']+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\[\d+\]|[\"”’)\]])*\s+(?=[\"“‘(\[]?[A-Z0-9])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\[\d+\]|[\"”’)\]_])*\s+(?=[\"“‘(\[_]?[A-Z0-9])")
 _MIN_SENTENCE_WORDS = 5
 #: Words that frame a question ("is located in", "known as", "came from") rather than say what it is
 #: about: a supporting passage need not repeat them, so they weigh little.

@@ -176,6 +176,14 @@ def test_window_sentences_read_the_envs_paragraphs_and_strip_links() -> None:
     assert all("【" not in s for s in sentences)
 
 
+def test_a_sentence_ending_in_an_italic_title_is_its_own_sentence() -> None:
+    paragraph = "In 1969 the band released _Abbey Road._ It topped the charts for weeks."
+    assert window_sentences([paragraph], min_chars=10) == [
+        "In 1969 the band released _Abbey Road.",
+        "It topped the charts for weeks.",
+    ]
+
+
 def test_an_answer_model_that_says_nothing_gives_an_empty_flagged_answer(tiny_lm_dir: Path, web) -> None:
     from agent.answer import ModelAnswerer, compose_answer
     from demonstrations.schemas import QuoteRecord

@@ -418,3 +418,18 @@ def test_body_level_headers_are_chrome_unless_they_hold_the_heading() -> None:
         "<header><h1>Post title</h1><p>By someone</p></header><p>Body text.</p></body>"
     )
     assert lines(html_to_page(html, "http://blog.example/")) == ["# Post title", "By someone", "Body text."]
+
+
+def test_wiki_behaviour_switches_are_dropped_and_code_macros_kept() -> None:
+    text = (
+        "He heads a restaurant group. __NOTOC__ Bajaj was born in New Delhi.\n\n"
+        "References\n\n__STATICREDIRECT__\n\n"
+        '    printf("%s", __FILE__);  /* __NOTOC__ */\n'
+    )
+    page = text_to_page(text, "https://en.wikipedia.org/wiki/Bajaj", "Bajaj")
+    assert page.text.splitlines()[:2] == [
+        "He heads a restaurant group. Bajaj was born in New Delhi.",
+        "References",
+    ]
+    assert "__FILE__" in page.text
+    assert "NOTOC" not in page.text and "STATICREDIRECT" not in page.text

@@ -6,7 +6,7 @@ import pytest
 
 from browser_env.page import Page
 from browser_env.textmatch import locate_quote
-from demonstrations.scripted.reading import best_sentence, search_queries
+from demonstrations.scripted.reading import best_sentence, search_queries, split_sentences
 from demonstrations.scripted.similarity import QuestionSimilarity
 
 RARITY = {"parthenon": 8.4, "athena": 7.5, "sanctuary": 6.8, "statue": 6.0, "inner": 5.7, "located": 3.3}
@@ -136,3 +136,11 @@ def test_each_refusal_says_why():
     question = "the inner sanctuary of the parthenon where the statue of athena is located is known as the"
     assert best_sentence(elsewhere, question, ["cella"], weight=rarity, misses=misses) is None
     assert len(misses) == 1 and "parthenon" in misses[0]
+
+
+def test_split_sentences_ends_a_sentence_at_an_italic_title() -> None:
+    paragraph = "In 1969 the band released _Abbey Road._ It topped the charts for weeks."
+    assert split_sentences(paragraph) == [
+        (0, "In 1969 the band released _Abbey Road."),
+        (40, "It topped the charts for weeks."),
+    ]
