@@ -3,7 +3,8 @@
     webgpt train recipe                              # all stages, into runs/ship
     webgpt train recipe --stages bc,samples,rm      # some of them
 
-Stages (each skipped when its output is there, so running the command again resumes):
+Stages (each skipped when its output is there, so running the command again resumes; each stage's
+seconds go to ``<output_dir>/timings.json``, a resumed stage's being those of the resumed part):
 
 1. ``demos``: the scripted demonstrator on the training split of the questions (never the test split);
 2. ``data``: behaviour-cloning rows: the demonstrations' answer rows, answer rows from reading BM25's
