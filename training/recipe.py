@@ -3,8 +3,9 @@
     webgpt train recipe                              # all stages, into runs/ship
     webgpt train recipe --stages bc,samples,rm      # some of them
 
-Stages (each skipped when its output is there, so running the command again resumes; each stage's
-seconds go to ``<output_dir>/timings.json``, a resumed stage's being those of the resumed part):
+Stages (each skipped when its output is there, so running the command again resumes). Each stage's
+seconds go to ``<output_dir>/timings.json``: a stage whose last output was already there keeps the time
+it took then, and a resumed stage records the resumed part.
 
 1. ``demos``: the scripted demonstrator on the training split of the questions (never the test split);
 2. ``data``: behaviour-cloning rows: the demonstrations' answer rows, answer rows from reading BM25's
@@ -31,6 +32,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from agent.config import AGENT_CONFIG
 
 STAGES = ("demos", "data", "bc", "samples", "rm", "ranker", "install")
 ROOT = Path(__file__).resolve().parents[1]
@@ -217,6 +220,18 @@ class Recipe:
         if self.ranker_file.is_file():
             shutil.copy2(self.ranker_file, target / SHIPPED_RANKER.name)
 
+    def finished(self, stage: str) -> bool:
+        """Whether the stage's last output is there (``install`` is never finished: it always copies)."""
+        last_outputs = {
+            "demos": self.out / "demos.json",
+            "data": self.bc_data,
+            "bc": self.bc_dir / AGENT_CONFIG,  # written after the model
+            "samples": self.samples,
+            "rm": self.rm_dir / "train_results.json",  # written after the model
+            "ranker": self.ranker_file,
+        }
+        return stage in last_outputs and last_outputs[stage].is_file()
+
     def run(self) -> None:
         actions = {
             "demos": self.demos,
@@ -231,10 +246,11 @@ class Recipe:
         timings = json.loads(timings_file.read_text()) if timings_file.is_file() else {}
         for stage in self.config.stage_list():
             print(f"== {stage}", flush=True)
+            done_before = self.finished(stage)
             started = time.perf_counter()
             actions[stage]()
             seconds = round(time.perf_counter() - started, 1)
-            if seconds >= 1 or stage not in timings:  # a stage skipped as done keeps its first time
+            if not (done_before and stage in timings):  # a stage done before keeps the time it took then
                 timings[stage] = seconds
             timings["total"] = round(sum(v for k, v in timings.items() if k != "total"), 1)
             _write_json(timings_file, timings)

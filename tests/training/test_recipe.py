@@ -8,7 +8,7 @@ import pytest
 
 from agent.models import ModelNotFound, load_causal_lm, resolve_checkpoint
 from training.answer_samples import sample_answer_episodes
-from training.recipe import RecipeConfig, install_adapter, mix_rows
+from training.recipe import Recipe, RecipeConfig, install_adapter, mix_rows
 from training.reward_data import automatic_comparisons
 
 
@@ -72,6 +72,23 @@ def test_the_mix_takes_what_the_recipe_says_and_holds_back_whole_questions() -> 
 def test_unknown_stages_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown stage 'bake'"):
         RecipeConfig(stages="data,bake").stage_list()
+
+
+def test_a_stage_done_before_keeps_the_time_it_took_then(tmp_path: Path) -> None:
+    recipe = Recipe(RecipeConfig(output_dir=str(tmp_path), stages="demos,data"))
+    (tmp_path / "demos.json").write_text("{}")
+    (tmp_path / "bc.jsonl").write_text("")
+    recipe.run()  # both outputs are there: the stages skip, and their first times are these
+    first = json.loads((tmp_path / "timings.json").read_text())
+    assert set(first) == {"demos", "data", "total"} and first["demos"] < 1
+    (tmp_path / "timings.json").write_text(json.dumps({"demos": 300.0, "data": 20.5, "total": 320.5}))
+    recipe.run()
+    assert json.loads((tmp_path / "timings.json").read_text()) == {
+        "demos": 300.0,
+        "data": 20.5,
+        "total": 320.5,
+    }
+    assert recipe.finished("data") and not recipe.finished("bc") and not recipe.finished("install")
 
 
 @pytest.fixture(scope="module")
