@@ -41,6 +41,20 @@ def peft_wrapping() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def quiet_load_report() -> Iterator[None]:
+    """Around loading a base whose new head is replaced or trained afterwards: transformers' load report
+    ("score.weight | MISSING … newly initialized") would tell the user a model is broken when it is not."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+
+
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -242,7 +256,11 @@ def load_pretrained(
 
         peft_config = PeftConfig.from_pretrained(path)
         base_path = resolve_checkpoint(peft_config.base_model_name_or_path)
-        base = _from_pretrained(auto_class, base_path, dtype=torch_dtype, **kwargs)
+        if peft_config.modules_to_save:  # the adapter brings its own head (a reward model's score)
+            with quiet_load_report():
+                base = _from_pretrained(auto_class, base_path, dtype=torch_dtype, **kwargs)
+        else:
+            base = _from_pretrained(auto_class, base_path, dtype=torch_dtype, **kwargs)
         with peft_wrapping():
             model = PeftModel.from_pretrained(base, path).merge_and_unload()
         has_tokenizer = any((Path(path) / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json"))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from agent.question_scores import QuestionScores
 from browser_env.protocol.keywords import GENERIC, content_words, stem, stems
 
 SHIPPED_RANKER = Path(__file__).parent / "weights" / "sentence-ranker.json"
@@ -133,7 +134,7 @@ class SentenceRanker:
     mean: list[float]
     scale: list[float]
     threshold: float = DEFAULT_THRESHOLD
-    _cache: dict[tuple[str, str, str], float] = field(default_factory=dict, repr=False)
+    _cache: QuestionScores[tuple[str, str]] = field(default_factory=QuestionScores, repr=False)
 
     @classmethod
     def load(cls, path: Path = SHIPPED_RANKER) -> SentenceRanker:
@@ -166,7 +167,10 @@ class SentenceRanker:
         return self.bias + sum(w * x for w, x in zip(self.weights, standard, strict=True))
 
     def score(self, question: str, passages: list[tuple[str, str]]) -> list[float]:
-        todo = [p for p in dict.fromkeys(passages) if (question, *p) not in self._cache]
-        for (title, text), similarity in zip(todo, similarities(question, todo), strict=True):
-            self._cache[(question, title, text)] = self.log_odds(features(question, title, text, similarity))
-        return [self._cache[(question, *p)] for p in passages]
+        def compute(todo: list[tuple[str, str]]) -> list[float]:
+            return [
+                self.log_odds(features(question, title, text, similarity))
+                for (title, text), similarity in zip(todo, similarities(question, todo), strict=True)
+            ]
+
+        return self._cache.get(question, passages, compute)

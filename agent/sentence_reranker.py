@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.question_scores import QuestionScores
+
 MAX_TOKENS = 96  # question + "title: sentence"; longer sentences are cut from the end
 BATCH_SIZE = 32
 
@@ -40,7 +42,7 @@ class SentenceReranker:
     model: Any
     tokenizer: Any
     threshold: float = float("-inf")  # it reorders the sentences the ranker let through; it refuses none
-    _cache: dict[tuple[str, str, str], float] = field(default_factory=dict, repr=False)
+    _cache: QuestionScores[tuple[str, str]] = field(default_factory=QuestionScores, repr=False)
 
     @classmethod
     def load(cls, path: Path, base: Path | None = None) -> SentenceReranker:
@@ -61,9 +63,12 @@ class SentenceReranker:
         return cls(model, AutoTokenizer.from_pretrained(str(base)))
 
     def score(self, question: str, passages: list[tuple[str, str]]) -> list[float]:
+        return self._cache.get(question, passages, lambda todo: self._logits(question, todo))
+
+    def _logits(self, question: str, todo: list[tuple[str, str]]) -> list[float]:
         import torch
 
-        todo = [p for p in dict.fromkeys(passages) if (question, *p) not in self._cache]
+        logits: list[float] = []
         for start in range(0, len(todo), BATCH_SIZE):
             batch = todo[start : start + BATCH_SIZE]
             inputs = self.tokenizer(
@@ -75,6 +80,5 @@ class SentenceReranker:
                 return_tensors="pt",
             )
             with torch.inference_mode():
-                logits = self.model(**inputs).logits[:, 0].float().tolist()
-            self._cache.update({(question, *p): value for p, value in zip(batch, logits, strict=True)})
-        return [self._cache[(question, *p)] for p in passages]
+                logits += self.model(**inputs).logits[:, 0].float().tolist()
+        return logits

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.models import peft_wrapping
+from agent.models import peft_wrapping, quiet_load_report
 
 READER_SETTINGS = "reader.json"
 DEFAULT_THRESHOLD = 0.0  # margin over the empty span, in logits
@@ -63,17 +63,12 @@ def load_base(base: str | None = None, device: str = "cpu") -> tuple[Any, Any]:
     """``base`` (a BERT checkpoint folder; default the packaged MiniLM) with its start/end head, freshly
     initialised when the checkpoint has none, and its tokenizer."""
     from transformers import AutoTokenizer, BertForQuestionAnswering
-    from transformers.utils import logging as hf_logging
 
     from browser_env.search.dense import model_path
 
     source = base or str(model_path())
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # the head is new by design: no "newly initialised" report
-    try:
+    with quiet_load_report():  # the head is new by design
         model = BertForQuestionAnswering.from_pretrained(source)
-    finally:
-        hf_logging.set_verbosity(verbosity)
     return model.to(device), AutoTokenizer.from_pretrained(source)
 
 

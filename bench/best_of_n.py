@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/best_of_n.py --questions 10 --n 4          # writes bench/results/best-of-n.json
     .venv/bin/python bench/best_of_n.py --questions 3 --n 4 --mode free --max-actions 12   # lockstep
+    .venv/bin/python bench/best_of_n.py --questions 10 --n 4 --corpus wiki   # a corpus built before
 
 For each question, side by side in the same run: one sampled episode (n = 1); n episodes with one answer
 each, all n answers written in one batch and scored by the reward model (what ``webgpt ask --best-of N``
@@ -43,6 +44,9 @@ def main() -> None:
     parser.add_argument(
         "--mode", default=None, help="browsing mode (default: the policy's own); free adds lockstep variants"
     )
+    parser.add_argument(
+        "--corpus", default="default", help="corpus to browse (default: the embedded one, built if needed)"
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results/best-of-n.json"))
     args = parser.parse_args()
 
@@ -52,18 +56,21 @@ def main() -> None:
     from agent.models import SHIPPED_POLICY_ID, SHIPPED_REWARD_ID
     from agent.policies import load_agent
     from agent.reward import load_reward_model
-    from browser_env.corpus import ensure_default_corpus
+    from browser_env.corpus import ensure_default_corpus, open_corpus
     from browser_env.env import EnvConfig
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-    corpus = ensure_default_corpus()
+    corpus = ensure_default_corpus() if args.corpus == "default" else open_corpus(args.corpus)
     agent = load_agent(args.policy or SHIPPED_POLICY_ID, seed=args.seed, temperature=0.8, mode=args.mode)
     reward = load_reward_model(args.reward_model or SHIPPED_REWARD_ID)
 
     def run(
         question: str, episodes: int, answers: int, batch: bool = True, lockstep: bool = True
     ) -> tuple[float, str]:
+        forget = getattr(agent.policy, "forget_scores", None)
+        if forget is not None:  # every variant scores the question's pages itself, as a new question does
+            forget()
         started = time.perf_counter()
         outcome = best_of_n(
             question,
@@ -105,7 +112,12 @@ def main() -> None:
             "  ".join(f"{name}: {row[name]['seconds']:6.1f} s" for name in variants) + f"  {question}",
             file=sys.stderr,
         )
-    summary: dict[str, Any] = {"questions": len(rows), "n": args.n, "load_average": os.getloadavg()}
+    summary: dict[str, Any] = {
+        "questions": len(rows),
+        "n": args.n,
+        "corpus": corpus.name,
+        "load_average": os.getloadavg(),
+    }
     one = percentile([r["one sample"]["seconds"] for r in rows], 0.5)
     for name in variants:
         walls = [r[name]["seconds"] for r in rows]

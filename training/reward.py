@@ -23,7 +23,7 @@ from typing import Any
 
 from transformers import Trainer
 
-from agent.models import MODELS, load_tokenizer, peft_wrapping, resolve_checkpoint
+from agent.models import MODELS, load_tokenizer, peft_wrapping, quiet_load_report, resolve_checkpoint
 from demonstrations.exports import comparison_rows
 from training.common import (
     MetricsLog,
@@ -279,7 +279,6 @@ def build_model(config: RMConfig, tokenizer: Any) -> Any:
     """``AutoModelForSequenceClassification`` (one output) on the base; LoRA unless ``use_lora`` is off."""
     import torch
     from transformers import AutoModelForSequenceClassification
-    from transformers.utils import logging as hf_logging
 
     path = resolve_checkpoint(config.base_model)
     if (Path(path) / "adapter_config.json").is_file():
@@ -287,12 +286,8 @@ def build_model(config: RMConfig, tokenizer: Any) -> Any:
             f"{config.base_model} is an adapter; merge it into its base first (load it, merge_and_unload, "
             "save_pretrained) and give that folder as --base_model"
         )
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # the load report names the new score head and the unused lm_head
-    try:
+    with quiet_load_report():  # it would name the new score head and the unused lm_head
         model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=torch.float32)
-    finally:
-        hf_logging.set_verbosity(verbosity)
     model.config.pad_token_id = tokenizer.pad_token_id
     if not config.use_lora:
         return model

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 
 from agent.policies.engine import LMEngine
 from agent.policies.lm import window_sentences
+from agent.question_scores import QuestionScores
 from browser_env import textmatch
 from browser_env.protocol.keywords import distinct_content_words, stems
 
@@ -83,7 +84,7 @@ class QuestionLikelihood:
     engine: LMEngine
     threshold: float = 0.0
     max_passage_tokens: int = 160
-    _cache: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    _cache: QuestionScores[tuple[str, str]] = field(default_factory=QuestionScores)
 
     def _context(self, title: str, text: str) -> list[int]:
         head = self.engine.encode(f"Article: {title}\n")
@@ -92,15 +93,13 @@ class QuestionLikelihood:
 
     def score(self, question: str, passages: list[Passage]) -> list[float]:
         target = self.engine.encode(" " + " ".join(question.split()))
-        todo = [(question, title, "") for title, _ in passages] + [(question, *p) for p in passages]
-        todo = [key for key in dict.fromkeys(todo) if key not in self._cache]
-        if todo:
-            scores = self.engine.score_target([self._context(title, text) for _, title, text in todo], target)
-            self._cache.update(zip(todo, scores, strict=True))
-        return [
-            self._cache[(question, title, text)] - self._cache[(question, title, "")]
-            for title, text in passages
-        ]
+
+        def compute(todo: list[Passage]) -> list[float]:
+            return self.engine.score_target([self._context(title, text) for title, text in todo], target)
+
+        keys = [(title, "") for title, _ in passages] + list(passages)
+        scores = dict(zip(keys, self._cache.get(question, keys, compute), strict=True))
+        return [scores[(title, text)] - scores[(title, "")] for title, text in passages]
 
 
 @dataclass
@@ -202,6 +201,14 @@ class ScriptedPolicy:
         self.opened_this_search = 0
         self.pages: dict[str, _PageState] = {}
         self.returning_to: str | None = None  # skimming: the page read earlier that holds the choice
+
+    def forget_scores(self) -> None:
+        """Drop the passage scores kept for the current question, so the next episode scores from cold
+        (benchmarks compare variants this way; best-of-n's episodes share the scores on purpose)."""
+        for scorer in (self.scorer, self.reranker):
+            cache = getattr(scorer, "_cache", None)
+            if isinstance(cache, QuestionScores):
+                cache.clear()
 
     def act(self, observation: str, info: dict[str, Any]) -> str | None:
         quotes = info.get("quotes") or []

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 
+import pytest
 import torch
 
 from agent.models import load_causal_lm
@@ -57,3 +59,31 @@ def test_wrapping_and_loading_a_span_reader_raise_no_future_warning(
         save_reader(model, tmp_path / "reader", {"base": str(tiny_bert_dir)})
         SpanReader.load(tmp_path / "reader")
     assert future_warnings(caught) == []
+
+
+def test_a_reward_adapter_that_brings_its_head_loads_without_a_missing_weights_report(
+    tiny_lm_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    from agent.reward import load_reward_model
+
+    base = AutoModelForSequenceClassification.from_pretrained(tiny_lm_dir, num_labels=1, dtype=torch.float32)
+    config = LoraConfig(
+        r=4, target_modules=["q_proj", "v_proj"], modules_to_save=["score"], task_type="SEQ_CLS"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        get_peft_model(base, config).save_pretrained(tmp_path)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_warning()  # what a library user has unless they lower it
+    try:
+        caplog.clear()  # the base made above had its own report
+        with caplog.at_level(logging.WARNING):
+            load_reward_model(str(tmp_path), device="cpu", dtype="float32")
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    assert "MISSING" not in caplog.text
+    assert hf_logging.get_verbosity() == verbosity
