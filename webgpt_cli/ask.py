@@ -28,6 +28,7 @@ import typer
 from agent.config import MAX_CANDIDATES, SAMPLING_DEFAULTS
 from agent.models import DEFAULT_MODEL_ID, SHIPPED_POLICY_ID, SHIPPED_REWARD_ID
 from browser_env.config import EnvConfig
+from webgpt_cli.step_lines import StepLine, StepLines
 
 SCRIPTED = "scripted"
 ENV_DEFAULTS = EnvConfig()
@@ -261,11 +262,14 @@ def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | N
         from agent.best_of_n import best_of_n, episodes_to_run
         from browser_env.env import EnvConfig
 
+        steps = StepLines(labelled=options["best_of"] > 1)
+
+        def show(lines: list[StepLine]) -> None:
+            for line in [] if quiet else lines:
+                console.print(line.text, highlight=False, markup=False, style="red" if line.failed else None)
+
         def on_step(event: Any) -> None:
-            label = f"[{event.episode + 1}] " if options["best_of"] > 1 else ""
-            mark = f"  [red]✗ {event.error}[/red]" if event.error else ""
-            if not quiet:
-                console.print(f"  {label}{event.index + 1:>2}. {_clip(event.command)}{mark}", highlight=False)
+            show(steps.add(event))
             status.update(
                 f"Browsing… {event.title[:60]} · quotes {event.quotes} · actions left {event.actions_left}"
             )
@@ -298,7 +302,7 @@ def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | N
             started = time.perf_counter()
             search, fetcher = source.search, source.fetcher
             startup["index_load"] = _since(started)
-            return best_of_n(
+            outcome = best_of_n(
                 question,
                 agent.policy,
                 search,
@@ -314,6 +318,8 @@ def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | N
                 on_browsed=on_browsed,
                 on_scored=on_scored if candidates > 1 else None,
             )
+            show(steps.flush())
+            return outcome
         except ValueError as error:
             raise _refuse(str(error), code=1) from None
         except sqlite3.DatabaseError as error:

@@ -78,8 +78,9 @@ _KIND = {
     "nonsense": EndDecline,
     "controversial": EndDecline,
 }
-# A sentence ends at . ! or ? and any closing quote, bracket or italic mark ("…Band._ It").
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]_]*\s+")
+# A sentence ends at . ! or ? and any closing quote, bracket, italic mark ("…Band._ It") or reference
+# mark ("…in 2014.[75][76] Harry").
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\[(?:\d+|[a-z])\]|[\"”’)\]_])*\s+")
 _WORD = re.compile(r"\w+")
 
 

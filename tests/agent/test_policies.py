@@ -184,6 +184,15 @@ def test_a_sentence_ending_in_an_italic_title_is_its_own_sentence() -> None:
     ]
 
 
+def test_a_sentence_ending_in_reference_marks_is_its_own_sentence() -> None:
+    paragraph = "The show aired on 31 July 2014.[75] Harry later wrote about it.[76][a] He vowed to return."
+    assert window_sentences([paragraph], min_chars=10) == [
+        "The show aired on 31 July 2014.",
+        "Harry later wrote about it.",
+        "He vowed to return.",
+    ]
+
+
 def test_an_answer_model_that_says_nothing_gives_an_empty_flagged_answer(tiny_lm_dir: Path, web) -> None:
     from agent.answer import ModelAnswerer, compose_answer
     from demonstrations.schemas import QuoteRecord
