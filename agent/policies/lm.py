@@ -81,7 +81,24 @@ _KIND = {
 # A sentence ends at . ! or ? and any closing quote, bracket, italic mark ("…Band._ It") or reference
 # mark ("…in 2014.[75][76] Harry").
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?:\[(?:\d+|[a-z])\]|[\"”’)\]_])*\s+")
+# A full stop that ends an initial or a common abbreviation, not a sentence ("John F. Kennedy",
+# "Sgt. Pepper", "No. 1", "St. Louis"). Dotted acronyms ("U.S.") end sentences as often as not: left out.
+_ABBREVIATION = re.compile(
+    r"(?:^|[\s(\"“‘])(?:[A-Z]|Mr|Mrs|Ms|Dr|St|Sgt|Lt|Gen|Col|Capt|Maj|Adm|Brig|Cpl|Pvt|Gov|Sen|Rev|Prof|Hon"
+    r"|Jr|Sr|Inc|Co|Ltd|vs|No|Nos|Vol|Mt|Ft|ca|c|approx|cf|fl)\.$"
+)
 _WORD = re.compile(r"\w+")
+
+
+def split_window_sentences(paragraph: str) -> list[str]:
+    """``paragraph`` cut into sentences (``_SENTENCE_END``), not after an initial or an abbreviation."""
+    pieces, start = [], 0
+    for end in _SENTENCE_END.finditer(paragraph):
+        if end.group().isspace() and _ABBREVIATION.search(paragraph[start : end.start()]):
+            continue
+        pieces.append(paragraph[start : end.start()])
+        start = end.end()
+    return [*pieces, paragraph[start:]]
 
 
 def window_sentences(paragraphs: list[str], min_chars: int = 20, max_chars: int = 600) -> list[str]:
@@ -89,7 +106,7 @@ def window_sentences(paragraphs: list[str], min_chars: int = 20, max_chars: int 
     ``paragraphs`` is the env's ``info["window_paragraphs"]``."""
     sentences: list[str] = []
     for paragraph in paragraphs:
-        for piece in _SENTENCE_END.split(strip_links(paragraph)):
+        for piece in split_window_sentences(strip_links(paragraph)):
             piece = " ".join(piece.split())
             if min_chars <= len(piece) <= max_chars and piece not in sentences:
                 sentences.append(piece)

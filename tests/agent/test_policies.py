@@ -193,6 +193,19 @@ def test_a_sentence_ending_in_reference_marks_is_its_own_sentence() -> None:
     ]
 
 
+def test_an_initial_or_an_abbreviation_does_not_end_a_sentence() -> None:
+    paragraph = (
+        "John F. Kennedy moved to St. Louis in 1950. The song reached No. 1 there. "
+        "It was not in the U.S. Army records."
+    )
+    assert window_sentences([paragraph], min_chars=5) == [
+        "John F. Kennedy moved to St. Louis in 1950.",
+        "The song reached No. 1 there.",
+        "It was not in the U.S.",  # a dotted acronym ends a sentence as often as not
+        "Army records.",
+    ]
+
+
 def test_an_answer_model_that_says_nothing_gives_an_empty_flagged_answer(tiny_lm_dir: Path, web) -> None:
     from agent.answer import ModelAnswerer, compose_answer
     from demonstrations.schemas import QuoteRecord
