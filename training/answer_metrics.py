@@ -43,6 +43,16 @@ def contains_gold(text: str, golds: Sequence[str]) -> bool:
     return any(f" {g} " in padded for g in (normalize_answer(x) for x in golds) if g)
 
 
+# The attribution of the trained answer format, "According to <title>, “" (``demonstrations.formats``):
+# a title is where a source comes from, not something the answer claims.
+_ATTRIBUTION = re.compile(r"According to [^“”\n]*?, (?=“)")
+
+
+def claim_text(answer: str) -> str:
+    """``answer`` without its "According to <title>," attributions: what it states."""
+    return _ATTRIBUTION.sub("", answer)
+
+
 def word_count(answer: str) -> int:
     """Words of the answer (tokens with a letter or digit), citations not counted."""
     return sum(any(c.isalnum() for c in token) for token in CITATION.sub(" ", answer).split())
@@ -99,6 +109,8 @@ class AnswerScore:
     """Every per-question metric of one answer (``declined``: no answer was given; ``gold_in_quotes``:
     some collected quote holds a gold answer, whatever the answer says: what browsing found;
     ``lead_correct``: the lead holds a gold answer, so it is right without the quote it repeats;
+    ``claim_correct``: a gold answer is in what the answer states, the titles it attributes quotes to
+    left out (``correct`` also counts "According to Ozzie Smith," for "who has the most gold gloves");
     ``excerpts_verbatim``: ``excerpts_verbatim``, None when the answer quotes nothing)."""
 
     declined: bool
@@ -113,6 +125,7 @@ class AnswerScore:
     gold_in_quotes: bool
     lead_correct: bool
     excerpts_verbatim: bool | None = None
+    claim_correct: bool = False
 
 
 def score_answer(
@@ -146,6 +159,7 @@ def score_answer(
         gold_in_quotes=held,
         lead_correct=contains_gold(answer_lead(answer), golds),
         excerpts_verbatim=excerpts_verbatim(answer, quotes),
+        claim_correct=contains_gold(claim_text(answer), golds),
     )
 
 

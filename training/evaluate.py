@@ -106,6 +106,7 @@ def summarize(rows: list[QuestionResult]) -> dict[str, Any]:
         "accuracy_exact": pct([r.score["exact"] for r in rows]),
         "accuracy": pct([r.score["correct"] for r in rows]),
         "accuracy_short": pct([r.score["correct_short"] for r in rows]),
+        "claim_correct": pct([r.score.get("claim_correct") for r in rows]),
         "correct_and_cited": pct([r.score["correct_and_cited"] for r in rows]),
         "correct_citing_gold": pct([r.score["correct_and_cited"] for r in correct]),
         "quotes_hold_gold": pct([r.score.get("gold_in_quotes") for r in rows]),
@@ -323,6 +324,7 @@ def markdown_table(report: dict[str, Any]) -> str:
     columns = (
         ("accuracy", "accuracy %"),
         ("accuracy_short", "≤ max words %"),
+        ("claim_correct", "right, titles aside %"),
         ("correct_and_cited", "correct and cited %"),
         ("lead_correct", "lead right %"),
         ("quotes_hold_gold", "quotes hold gold %"),

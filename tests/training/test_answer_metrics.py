@@ -9,6 +9,7 @@ import pytest
 from training.answer_metrics import (
     answer_lead,
     cited_sentence_share,
+    claim_text,
     contains_gold,
     correct_within,
     exact_match,
@@ -124,3 +125,23 @@ def test_excerpts_are_verbatim_only_when_every_piece_is_in_a_quote(
         Q("Eiffel's company built it[3] in two years. (as Eiffel's firm[4]) it was built."),
     ]
     assert excerpts_verbatim(answer, quotes) is verbatim
+
+
+def test_a_gold_answer_only_in_the_attributed_title_is_not_a_right_claim() -> None:
+    quotes = [Q("He won a fourth consecutive Gold Glove in 1983.")]
+    by_title = score_answer(
+        "Smith [1]. According to Ozzie Smith, “He won a fourth consecutive Gold Glove in 1983” [1].",
+        ["Ozzie Smith"],
+        quotes,
+    )
+    assert by_title.correct and not by_title.claim_correct
+    stated = score_answer(
+        "Ozzie Smith [1]. According to Gold Glove Award, “Ozzie Smith won 13 at shortstop” [1].",
+        ["Ozzie Smith"],
+        quotes,
+    )
+    assert stated.claim_correct
+    assert claim_text("Paris [1]. According to France, “Its capital is Paris” [1].") == (
+        "Paris [1]. “Its capital is Paris” [1]."
+    )
+    assert not score_answer("", ["Paris"], quotes, declined=True).claim_correct
