@@ -134,7 +134,7 @@ class SentenceRanker:
     mean: list[float]
     scale: list[float]
     threshold: float = DEFAULT_THRESHOLD
-    _cache: QuestionScores[tuple[str, str]] = field(default_factory=QuestionScores, repr=False)
+    kept_scores: QuestionScores[tuple[str, str]] = field(default_factory=QuestionScores, repr=False)
 
     @classmethod
     def load(cls, path: Path = SHIPPED_RANKER) -> SentenceRanker:
@@ -173,4 +173,4 @@ class SentenceRanker:
                 for (title, text), similarity in zip(todo, similarities(question, todo), strict=True)
             ]
 
-        return self._cache.get(question, passages, compute)
+        return self.kept_scores.get(question, passages, compute)

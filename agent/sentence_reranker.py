@@ -42,7 +42,7 @@ class SentenceReranker:
     model: Any
     tokenizer: Any
     threshold: float = float("-inf")  # it reorders the sentences the ranker let through; it refuses none
-    _cache: QuestionScores[tuple[str, str]] = field(default_factory=QuestionScores, repr=False)
+    kept_scores: QuestionScores[tuple[str, str]] = field(default_factory=QuestionScores, repr=False)
 
     @classmethod
     def load(cls, path: Path, base: Path | None = None) -> SentenceReranker:
@@ -63,7 +63,7 @@ class SentenceReranker:
         return cls(model, AutoTokenizer.from_pretrained(str(base)))
 
     def score(self, question: str, passages: list[tuple[str, str]]) -> list[float]:
-        return self._cache.get(question, passages, lambda todo: self._logits(question, todo))
+        return self.kept_scores.get(question, passages, lambda todo: self._logits(question, todo))
 
     def _logits(self, question: str, todo: list[tuple[str, str]]) -> list[float]:
         import torch

@@ -84,7 +84,7 @@ class QuestionLikelihood:
     engine: LMEngine
     threshold: float = 0.0
     max_passage_tokens: int = 160
-    _cache: QuestionScores[tuple[str, str]] = field(default_factory=QuestionScores)
+    kept_scores: QuestionScores[tuple[str, str]] = field(default_factory=QuestionScores)
 
     def _context(self, title: str, text: str) -> list[int]:
         head = self.engine.encode(f"Article: {title}\n")
@@ -98,7 +98,7 @@ class QuestionLikelihood:
             return self.engine.score_target([self._context(title, text) for title, text in todo], target)
 
         keys = [(title, "") for title, _ in passages] + list(passages)
-        scores = dict(zip(keys, self._cache.get(question, keys, compute), strict=True))
+        scores = dict(zip(keys, self.kept_scores.get(question, keys, compute), strict=True))
         return [scores[(title, text)] - scores[(title, "")] for title, text in passages]
 
 
@@ -206,7 +206,7 @@ class ScriptedPolicy:
         """Drop the passage scores kept for the current question, so the next episode scores from cold
         (benchmarks compare variants this way; best-of-n's episodes share the scores on purpose)."""
         for scorer in (self.scorer, self.reranker):
-            cache = getattr(scorer, "_cache", None)
+            cache = getattr(scorer, "kept_scores", None)
             if isinstance(cache, QuestionScores):
                 cache.clear()
 

@@ -25,7 +25,7 @@ def test_the_sentence_ranker_keeps_one_questions_scores() -> None:
     assert first[0] > first[1]
     assert ranker.score("Who designed the Eiffel Tower?", passages[:1]) == first[:1]
     ranker.score("How big is Paris?", passages[1:])
-    assert len(ranker._cache.scores) == 1
+    assert len(ranker.kept_scores.scores) == 1
 
 
 def test_a_scheduled_policy_forgets_its_scores_on_request() -> None:
@@ -35,4 +35,4 @@ def test_a_scheduled_policy_forgets_its_scores_on_request() -> None:
     policy = ScriptedPolicy(ranker)
     ranker.score("Who designed the Eiffel Tower?", [("Eiffel Tower", "Gustave Eiffel's company built it.")])
     policy.forget_scores()
-    assert ranker._cache.scores == {}
+    assert ranker.kept_scores.scores == {}
