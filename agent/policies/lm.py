@@ -30,6 +30,7 @@ from agent.config import AGENT_DEFAULTS, SamplingConfig
 from agent.policies.engine import LMEngine, Prefill
 from agent.prompts import BrowsingPrompter, PromptFormat
 from browser_env import textmatch
+from browser_env.abbreviations import ends_with_abbreviation
 from browser_env.actions import (
     Back,
     ClickLink,
@@ -81,12 +82,6 @@ _KIND = {
 # A sentence ends at . ! or ? and any closing quote, bracket, italic mark ("…Band._ It") or reference
 # mark ("…in 2014.[75][76] Harry").
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?:\[(?:\d+|[a-z])\]|[\"”’)\]_])*\s+")
-# A full stop that ends an initial or a common abbreviation, not a sentence ("John F. Kennedy",
-# "Sgt. Pepper", "No. 1", "St. Louis"). Dotted acronyms ("U.S.") end sentences as often as not: left out.
-_ABBREVIATION = re.compile(
-    r"(?:^|[\s(\"“‘])(?:[A-Z]|Mr|Mrs|Ms|Dr|St|Sgt|Lt|Gen|Col|Capt|Maj|Adm|Brig|Cpl|Pvt|Gov|Sen|Rev|Prof|Hon"
-    r"|Jr|Sr|Inc|Co|Ltd|vs|No|Nos|Vol|Mt|Ft|ca|c|approx|cf|fl)\.$"
-)
 _WORD = re.compile(r"\w+")
 
 
@@ -94,7 +89,7 @@ def split_window_sentences(paragraph: str) -> list[str]:
     """``paragraph`` cut into sentences (``_SENTENCE_END``), not after an initial or an abbreviation."""
     pieces, start = [], 0
     for end in _SENTENCE_END.finditer(paragraph):
-        if end.group().isspace() and _ABBREVIATION.search(paragraph[start : end.start()]):
+        if end.group().isspace() and ends_with_abbreviation(paragraph[start : end.start()]):
             continue
         pieces.append(paragraph[start : end.start()])
         start = end.end()

@@ -144,3 +144,11 @@ def test_split_sentences_ends_a_sentence_at_an_italic_title() -> None:
         (0, "In 1969 the band released _Abbey Road."),
         (40, "It topped the charts for weeks."),
     ]
+
+
+def test_split_sentences_does_not_end_a_sentence_at_an_initial_or_an_abbreviation() -> None:
+    paragraph = "John F. Kennedy reached No. 1 in St. Louis.[4] He left in 1960."
+    assert split_sentences(paragraph) == [
+        (0, "John F. Kennedy reached No. 1 in St. Louis."),
+        (47, "He left in 1960."),
+    ]
