@@ -28,7 +28,7 @@ import typer
 from agent.config import MAX_CANDIDATES, SAMPLING_DEFAULTS
 from agent.models import DEFAULT_MODEL_ID, SHIPPED_POLICY_ID, SHIPPED_REWARD_ID
 from browser_env.config import EnvConfig
-from webgpt_cli.step_lines import StepLine, StepLines
+from webgpt_cli.step_lines import StepLine, StepLines, clip
 
 SCRIPTED = "scripted"
 ENV_DEFAULTS = EnvConfig()
@@ -401,10 +401,6 @@ def _reward(path: str | None, device: str | None) -> Any:
     return load_reward_model(path, device=device)
 
 
-def _clip(text: str, limit: int = 110) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _show(answer: Any, candidates: int, timings: Any, trace: Path | None) -> None:
     from rich.console import Console
     from rich.markup import escape
@@ -421,7 +417,7 @@ def _show(answer: Any, candidates: int, timings: Any, trace: Path | None) -> Non
         for reference in answer.references:
             state = "" if reference.verified is not False else "  [red](no longer on its page)[/red]"
             out.print(f"[{reference.n}] {escape(reference.title)} — {escape(reference.url)}{state}")
-            out.print(f"    “{escape(_clip(reference.quote, 300))}”", style="dim")
+            out.print(f"    “{escape(clip(reference.quote, 300))}”", style="dim")
     for problem in answer.problems:
         out.print(f"[red]Unsupported: {escape(problem)}[/red]")
     details = [f"{timings.total:.1f} s"]

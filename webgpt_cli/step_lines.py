@@ -80,8 +80,12 @@ class StepLines:
         return f"[{event.episode + 1}] " if self.labelled else ""
 
     def _text(self, text: str) -> str:
-        text = " ".join(text.split())
-        return text if len(text) <= self.clip else text[: self.clip - 1].rstrip() + "…"
+        return clip(" ".join(text.split()), self.clip)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _repeats(last: StepEvent, event: StepEvent) -> bool:
