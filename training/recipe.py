@@ -89,6 +89,7 @@ class Recipe:
         self.out = Path(config.output_dir)
         self.out.mkdir(parents=True, exist_ok=True)
         self.demos_db = self.out / "demos.sqlite"
+        self.demos_summary = self.out / "demos.json"  # written last
         self.bc_data = self.out / "bc.jsonl"
         self.held_back = self.out / "held-back-reading.jsonl"
         self.samples = self.out / "answer-samples.jsonl"
@@ -105,8 +106,7 @@ class Recipe:
         return [q for q in select(load_questions(self.config.questions), "train") if q.gold_answers]
 
     def demos(self) -> None:
-        done = self.out / "demos.json"
-        if done.is_file():
+        if self.finished("demos"):
             return
         from browser_env.corpus import open_corpus
         from demonstrations.generate import generate_demonstrations
@@ -119,10 +119,10 @@ class Recipe:
             result = generate_demonstrations(
                 questions, corpus, store, ScriptedConfig(), seed=self.config.seed
             )
-        _write_json(done, result.to_dict())
+        _write_json(self.demos_summary, result.to_dict())
 
     def data(self) -> None:
-        if self.bc_data.is_file():
+        if self.finished("data"):
             return
         from browser_env.corpus import open_corpus
         from demonstrations.exports import bc_rows
@@ -167,7 +167,7 @@ class Recipe:
             raise RuntimeError("behaviour cloning failed (see above)")
 
     def sample(self) -> None:
-        if self.samples.is_file():
+        if self.finished("samples"):
             return
         from training.answer_samples import sample_answer_episodes
 
@@ -199,7 +199,7 @@ class Recipe:
             raise RuntimeError("reward-model training failed (see above)")
 
     def ranker(self) -> None:
-        if self.ranker_file.is_file():
+        if self.finished("ranker"):
             return
         from training.sentence_ranker import main
 
@@ -221,9 +221,11 @@ class Recipe:
             shutil.copy2(self.ranker_file, target / SHIPPED_RANKER.name)
 
     def finished(self, stage: str) -> bool:
-        """Whether the stage's last output is there (``install`` is never finished: it always copies)."""
+        """Whether the stage's last output is there. ``demos``, ``data``, ``samples`` and ``ranker`` are
+        then skipped; ``bc`` and ``rm`` run again and resume from their checkpoints (a changed preset
+        trains on); ``install`` is never finished: it always copies."""
         last_outputs = {
-            "demos": self.out / "demos.json",
+            "demos": self.demos_summary,
             "data": self.bc_data,
             "bc": self.bc_dir / AGENT_CONFIG,  # written after the model
             "samples": self.samples,

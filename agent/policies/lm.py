@@ -30,7 +30,7 @@ from agent.config import AGENT_DEFAULTS, SamplingConfig
 from agent.policies.engine import LMEngine, Prefill
 from agent.prompts import BrowsingPrompter, PromptFormat
 from browser_env import textmatch
-from browser_env.abbreviations import ends_with_abbreviation
+from browser_env.abbreviations import sentence_spans
 from browser_env.actions import (
     Back,
     ClickLink,
@@ -87,13 +87,7 @@ _WORD = re.compile(r"\w+")
 
 def split_window_sentences(paragraph: str) -> list[str]:
     """``paragraph`` cut into sentences (``_SENTENCE_END``), not after an initial or an abbreviation."""
-    pieces, start = [], 0
-    for end in _SENTENCE_END.finditer(paragraph):
-        if end.group().isspace() and ends_with_abbreviation(paragraph[start : end.start()]):
-            continue
-        pieces.append(paragraph[start : end.start()])
-        start = end.end()
-    return [*pieces, paragraph[start:]]
+    return [paragraph[start:end] for start, end in sentence_spans(paragraph, _SENTENCE_END)]
 
 
 def window_sentences(paragraphs: list[str], min_chars: int = 20, max_chars: int = 600) -> list[str]:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from browser_env import textmatch
-from browser_env.abbreviations import ends_with_abbreviation
+from browser_env.abbreviations import sentence_spans
 from browser_env.page import Page
 from browser_env.protocol import QUOTE_SEPARATOR, strip_links
 from browser_env.protocol.keywords import GENERIC, STOPWORDS, content_words, keywords, stem, stems, words
@@ -113,13 +113,7 @@ def vague_query(question: str) -> str:
 
 def split_sentences(paragraph: str) -> list[tuple[int, str]]:
     """Sentences of ``paragraph`` with their start offsets."""
-    out, start = [], 0
-    for match in _SENTENCE_END.finditer(paragraph):
-        if match.group().isspace() and ends_with_abbreviation(paragraph[start : match.start()]):
-            continue  # "John F." | "Kennedy" is one sentence
-        out.append((start, paragraph[start : match.start()].strip()))
-        start = match.end()
-    out.append((start, paragraph[start:].strip()))
+    out = [(start, paragraph[start:end].strip()) for start, end in sentence_spans(paragraph, _SENTENCE_END)]
     return [(s, t) for s, t in out if t]
 
 
