@@ -302,23 +302,25 @@ def _run(console: Any, *, question: str, corpus: str, policy: str, mode: str | N
             started = time.perf_counter()
             search, fetcher = source.search, source.fetcher
             startup["index_load"] = _since(started)
-            outcome = best_of_n(
-                question,
-                agent.policy,
-                search,
-                fetcher,
-                n=options["best_of"],
-                answers_per_episode=options["answers_per_episode"],
-                reward_model=reward,
-                answerer=agent.answerer,
-                config=config,
-                corpus=source.name,
-                on_step=on_step,
-                on_episode=on_episode,
-                on_browsed=on_browsed,
-                on_scored=on_scored if candidates > 1 else None,
-            )
-            show(steps.flush())
+            try:
+                outcome = best_of_n(
+                    question,
+                    agent.policy,
+                    search,
+                    fetcher,
+                    n=options["best_of"],
+                    answers_per_episode=options["answers_per_episode"],
+                    reward_model=reward,
+                    answerer=agent.answerer,
+                    config=config,
+                    corpus=source.name,
+                    on_step=on_step,
+                    on_episode=on_episode,
+                    on_browsed=on_browsed,
+                    on_scored=on_scored if candidates > 1 else None,
+                )
+            finally:  # the last run of scrolls, also when the episode fails after it
+                show(steps.flush())
             return outcome
         except ValueError as error:
             raise _refuse(str(error), code=1) from None

@@ -230,3 +230,21 @@ def test_a_sqlite_trace_that_is_not_a_store_is_refused_before_anything_runs(tmp_
     )
     assert trace.read_text() == "my notes, not a database"
     no_traceback(result)
+
+
+def test_scrolls_held_back_are_shown_when_the_episode_then_fails(tiny_corpus, monkeypatch) -> None:
+    from agent.rollout import StepEvent
+
+    def fails_after_scrolling(question, policy, search, fetcher, *, on_step=None, **kwargs):
+        for index, command in enumerate(
+            ["Search eiffel", "Clicked on link 0", "Scrolled down 1", "Scrolled down 1"]
+        ):
+            on_step(StepEvent(index, command, None, "Eiffel Tower", None, 0, 10 - index, 0))
+        raise ValueError("the page store broke")
+
+    monkeypatch.setattr("agent.best_of_n.best_of_n", fails_after_scrolling)
+    result = ask(QUESTION, "--corpus", tiny_corpus.name, "--policy", "scripted")
+    assert result.exit_code == 1
+    steps = result.stderr.splitlines()  # the trace goes to stderr, before the error
+    assert steps[-2:] == ["  3–4. Scrolled down 1 (×2)", "Error: the page store broke"]
+    no_traceback(result)
