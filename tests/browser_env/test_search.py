@@ -70,6 +70,12 @@ def test_snippet_picks_the_window_with_the_query_words():
     assert snippet("short text", "x") == "short text"
 
 
+def test_snippets_of_passages_indexed_with_behaviour_switches_leave_them_out():
+    text = "Blue Ridge Parkway.[2] __NOTOC__ The parkway runs 469 miles."
+    assert snippet(text, "parkway") == "Blue Ridge Parkway.[2] The parkway runs 469 miles."
+    assert snippet(text + " more" * 60, "parkway miles", words=10).count("__") == 0
+
+
 def test_rrf_fuses_rankings():
     ids, scores = rrf([np.array([1, 2, 3]), np.array([3, 1, 4])], k=60)
     assert ids.tolist() == [1, 3, 2, 4]
