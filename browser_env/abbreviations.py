@@ -1,7 +1,9 @@
 """Cutting page text into sentences without cutting at a full stop that ends an initial or a common
-abbreviation: "John F. Kennedy", "Sgt. Pepper", "No. 1", "St. Louis". Dotted acronyms ("U.S.") end
-sentences as often as not, so they are not listed. Skimming's splitter and the demonstrator's both cut
-through ``sentence_spans``, each with its own idea of what a sentence end looks like.
+abbreviation: "John F. Kennedy", "Sgt. Pepper", "No. 1", "St. Louis", nor at one a lower-case word
+follows ("the U.S. presidential election", "Smith et al. and"). A dotted acronym before a capital
+("U.S. Army", "…in the U.S. The") ends sentences as often as not, so acronyms are not listed.
+Skimming's splitter and the demonstrator's both cut through ``sentence_spans``, each with its own idea
+of what a sentence end looks like.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ _ABBREVIATION = re.compile(
 
 def sentence_spans(text: str, ends: re.Pattern[str]) -> list[tuple[int, int]]:
     """(start, end) of each sentence of ``text``, cut at every match of ``ends`` (the separator, which
-    belongs to neither side) but at none that is only whitespace after an initial or an abbreviation.
-    The last span runs to the end of ``text``."""
+    belongs to neither side) but at none that is only whitespace after an initial or an abbreviation,
+    or before a lower-case letter. The last span runs to the end of ``text``."""
     spans, start = [], 0
     for end in ends.finditer(text):
-        if end.group().isspace() and _ABBREVIATION.search(text[start : end.start()]):
-            continue  # "John F." | "Kennedy" is one sentence
+        if end.group().isspace() and (
+            _ABBREVIATION.search(text[start : end.start()]) or text[end.end() : end.end() + 1].islower()
+        ):
+            continue  # "John F." | "Kennedy" and "the U.S." | "presidential election" are one sentence
         spans.append((start, end.start()))
         start = end.end()
     return [*spans, (start, len(text))]

@@ -206,6 +206,15 @@ def test_an_initial_or_an_abbreviation_does_not_end_a_sentence() -> None:
     ]
 
 
+def test_a_full_stop_before_a_lower_case_word_does_not_end_a_sentence() -> None:
+    paragraph = "He won the U.S. presidential election in 1860. Smith et al. and others disagree. It ended."
+    assert window_sentences([paragraph], min_chars=5) == [
+        "He won the U.S. presidential election in 1860.",
+        "Smith et al. and others disagree.",
+        "It ended.",
+    ]
+
+
 def test_an_answer_model_that_says_nothing_gives_an_empty_flagged_answer(tiny_lm_dir: Path, web) -> None:
     from agent.answer import ModelAnswerer, compose_answer
     from demonstrations.schemas import QuoteRecord
