@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.models import peft_wrapping
 from agent.question_scores import QuestionScores
 
 MAX_TOKENS = 96  # question + "title: sentence"; longer sentences are cut from the end
@@ -59,7 +60,8 @@ class SentenceReranker:
             )
         base = base or base_path()
         encoder = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=1)
-        model = PeftModel.from_pretrained(encoder, str(path)).merge_and_unload().eval()
+        with peft_wrapping():
+            model = PeftModel.from_pretrained(encoder, str(path)).merge_and_unload().eval()
         return cls(model, AutoTokenizer.from_pretrained(str(base)))
 
     def score(self, question: str, passages: list[tuple[str, str]]) -> list[float]:

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from agent.models import peft_wrapping
 from agent.sentence_reranker import MAX_TOKENS, SentenceReranker, base_path, pair_text
 from training.sentence_ranker import Candidates, add_candidate_flags, held_out_and_fit, hits
 
@@ -91,7 +92,8 @@ def train(data: list[Candidates], base: Path, output: Path, settings: RerankerSe
         lora_dropout=0.05,
         target_modules=["query", "key", "value", "dense"],
     )
-    model = get_peft_model(encoder, lora)
+    with peft_wrapping():
+        model = get_peft_model(encoder, lora)
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate, weight_decay=0.01
     )

@@ -7,6 +7,7 @@ from tiny_models import batch_sizes
 
 from agent.answer import ExtractiveAnswerer, ModelAnswerer
 from agent.best_of_n import Candidate, best_of_n, select_best
+from agent.models import peft_wrapping
 from agent.policies.base import ReplayPolicy
 from agent.reward import RewardModel, load_reward_model
 from browser_env.memory_web import MemoryWeb
@@ -124,7 +125,8 @@ def test_a_peft_reward_adapter_loads(tiny_rm_dir: Path, tmp_path: Path) -> None:
     config = LoraConfig(
         task_type=TaskType.SEQ_CLS, r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False
     )
-    adapted = get_peft_model(base, config)
+    with peft_wrapping():
+        adapted = get_peft_model(base, config)
     with torch.no_grad():
         adapted.base_model.model.score.modules_to_save["default"].weight.add_(1.0)
     adapted.save_pretrained(tmp_path)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from agent.models import ModelNotFound, load_causal_lm, pick_device, resolve_checkpoint
+from agent.models import ModelNotFound, load_causal_lm, peft_wrapping, pick_device, resolve_checkpoint
 from agent.policies.engine import LMEngine
 
 DEVICES = [
@@ -76,7 +76,8 @@ def test_a_peft_adapter_loads_on_its_base(tiny_lm_dir: Path, tmp_path: Path, dev
 
     base = AutoModelForCausalLM.from_pretrained(tiny_lm_dir, dtype=torch.float32)
     config = LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
-    adapted = get_peft_model(base, config)
+    with peft_wrapping():
+        adapted = get_peft_model(base, config)
     adapted.save_pretrained(tmp_path)
     ids = torch.tensor([[1, 5, 9, 42, 7]])
     with torch.inference_mode():
