@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 CITATION = re.compile(r"\[([0-9]{1,3}(?:\s*[,–-]\s*[0-9]{1,3})*)\]")
 _RANGE_LIMIT = 20
-# A sentence ends at . ! or ? (then closing quotes or brackets and any citations) before whitespace.
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*(?:\s*\[[0-9][0-9,\s–-]*\])*(?=\s|$)")
+# A sentence ends at . ! or ? (then closing quotes or brackets, any citations, and the full stop after a
+# quoted sentence's citation: "…at 1.2 AU.)” [1].") before whitespace.
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*(?:\s*\[[0-9][0-9,\s–-]*\])*\.?(?=\s|$)")
 _MIN_SENTENCE_WORDS = 3
 _WORD = re.compile(r"\w+")
 _LAST_TOKEN = re.compile(r"(\S+)$")

@@ -52,6 +52,12 @@ def test_abbreviations_and_trailing_citations_stay_in_their_sentence() -> None:
     assert citation_problems(answer, 2) == []
 
 
+def test_a_quoted_sentence_ending_in_a_stop_keeps_the_citation_after_it() -> None:
+    answer = "1.2 AU [1]. According to Alpha Centauri, “(It is now reckoned at 1.2 AU.)” [1]. It is near [1]."
+    assert [s.citations for s in sentence_citations(answer)] == [(1,), (1,), (1,)]
+    assert uncited_sentences(answer) == []
+
+
 def test_citation_problems_name_what_is_wrong() -> None:
     assert citation_problems("", 1) == ["the answer is empty"]
     assert citation_problems("It is tall.", 1) == ["the answer cites no quote; cite at least one, like [1]"]
