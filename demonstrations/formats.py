@@ -98,3 +98,13 @@ def cited_answer(
     anchor = lead if anchor is None else anchor
     clause = clause_around(sentence_holding(quote, anchor), anchor, clause_words)
     return f"{lead} [{number}]. According to {title}, “{clause}” [{number}]."
+
+
+# The attribution ``cited_answer`` writes before a clause, "According to <title>, “".
+_ATTRIBUTION = re.compile(r"According to [^“”\n]*?, (?=“)")
+
+
+def without_attributions(answer: str) -> str:
+    """``answer`` without the "According to <title>," attributions of the trained format: what it
+    states (a title says where a source comes from, not what the answer claims)."""
+    return _ATTRIBUTION.sub("", answer)

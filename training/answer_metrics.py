@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from browser_env.protocol import CITATION, answer_lead, sentence_citations, uncited_sentences
-from demonstrations.formats import without_footnotes
+from demonstrations.formats import without_attributions, without_footnotes
 
 _PUNCTUATION = str.maketrans("", "", string.punctuation + "“”‘’–—…")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -43,14 +43,9 @@ def contains_gold(text: str, golds: Sequence[str]) -> bool:
     return any(f" {g} " in padded for g in (normalize_answer(x) for x in golds) if g)
 
 
-# The attribution of the trained answer format, "According to <title>, “" (``demonstrations.formats``):
-# a title is where a source comes from, not something the answer claims.
-_ATTRIBUTION = re.compile(r"According to [^“”\n]*?, (?=“)")
-
-
 def claim_text(answer: str) -> str:
     """``answer`` without its "According to <title>," attributions: what it states."""
-    return _ATTRIBUTION.sub("", answer)
+    return without_attributions(answer)
 
 
 def word_count(answer: str) -> int:
