@@ -104,11 +104,17 @@ def _one_line(text: str) -> bool:
     return "\n" not in text and "\r" not in text
 
 
+# The help's own placeholders, copied as they are (a model imitating "Begin with: Search <query>").
+_PLACEHOLDER = re.compile(r"<(query|text)>", re.I)
+
+
 def _text_argument(kind: type, label: str) -> Callable[[re.Match[str]], Action | InvalidAction]:
     def build(match: re.Match[str]) -> Action | InvalidAction:
         value = match.group(1).strip()
         if not value:
             return InvalidAction(match.string, f"{label} needs some text after the colon")
+        if _PLACEHOLDER.fullmatch(value):
+            return InvalidAction(match.string, f"{label}: write the text itself in place of {value}")
         return kind(value)
 
     return build
@@ -116,7 +122,11 @@ def _text_argument(kind: type, label: str) -> Callable[[re.Match[str]], Action |
 
 def _search(match: re.Match[str]) -> Action | InvalidAction:
     query = match.group(1).strip()
-    return Search(query) if query else InvalidAction(match.string, "Search needs a query")
+    if not query:
+        return InvalidAction(match.string, "Search needs a query")
+    if _PLACEHOLDER.fullmatch(query):
+        return InvalidAction(match.string, f"Search: write the words to search for in place of {query}")
+    return Search(query)
 
 
 def _click(match: re.Match[str]) -> Action | InvalidAction:

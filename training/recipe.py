@@ -36,6 +36,22 @@ from typing import Any
 from agent.config import AGENT_CONFIG
 
 STAGES = ("demos", "data", "bc", "samples", "rm", "ranker", "install")
+STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
+    "demos": ("questions", "corpus", "seed"),
+    "data": (
+        "questions",
+        "corpus",
+        "seed",
+        "reading_variants",
+        "reading_rows",
+        "answered_browse_rows",
+        "declined_browse_rows",
+    ),
+    "samples": ("seed", "sample_answers", "sample_prompts"),
+    "ranker": ("questions", "corpus", "seed", "ranker_questions", "ranker_held_out"),
+}
+"""The settings each skipped stage's output depends on: a stage found finished with other settings is
+refused, not skipped (``bc`` and ``rm`` resume from their checkpoints instead)."""
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -220,19 +236,41 @@ class Recipe:
         if self.ranker_file.is_file():
             shutil.copy2(self.ranker_file, target / SHIPPED_RANKER.name)
 
-    def finished(self, stage: str) -> bool:
-        """Whether the stage's last output is there. ``demos``, ``data``, ``samples`` and ``ranker`` are
-        then skipped; ``bc`` and ``rm`` run again and resume from their checkpoints (a changed preset
-        trains on); ``install`` is never finished: it always copies."""
-        last_outputs = {
+    def last_output(self, stage: str) -> Path | None:
+        """The file a stage writes last (None for ``install``)."""
+        return {
             "demos": self.demos_summary,
             "data": self.bc_data,
             "bc": self.bc_dir / AGENT_CONFIG,  # written after the model
             "samples": self.samples,
             "rm": self.rm_dir / "train_results.json",  # written after the model
             "ranker": self.ranker_file,
-        }
-        return stage in last_outputs and last_outputs[stage].is_file()
+        }.get(stage)
+
+    def finished(self, stage: str) -> bool:
+        """Whether the stage's last output is there. ``demos``, ``data``, ``samples`` and ``ranker`` are
+        then skipped; ``bc`` and ``rm`` run again and resume from their checkpoints (a changed preset
+        trains on); ``install`` is never finished: it always copies."""
+        last = self.last_output(stage)
+        return last is not None and last.is_file()
+
+    def settings(self, stage: str) -> dict[str, Any]:
+        return {name: getattr(self.config, name) for name in STAGE_SETTINGS.get(stage, ())}
+
+    def check_settings(self, stage: str, recorded: dict[str, Any]) -> None:
+        """Refuse to skip a finished stage whose output was made with other settings than these."""
+        before = recorded.get(stage)
+        if not self.finished(stage) or before is None:
+            return
+        changed = [
+            f"{k}={before[k]!r} (now {v!r})" for k, v in self.settings(stage).items() if before.get(k) != v
+        ]
+        if changed:
+            raise ValueError(
+                f"the {stage} stage in {self.out} was made with {', '.join(changed)}; delete "
+                f"{self.last_output(stage)} to make it again with the new settings, or use another "
+                "--output_dir"
+            )
 
     def run(self) -> None:
         actions = {
@@ -246,6 +284,10 @@ class Recipe:
         }
         timings_file = self.out / "timings.json"
         timings = json.loads(timings_file.read_text()) if timings_file.is_file() else {}
+        settings_file = self.out / "stage-settings.json"
+        recorded = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
+        for stage in self.config.stage_list():
+            self.check_settings(stage, recorded)
         for stage in self.config.stage_list():
             print(f"== {stage}", flush=True)
             done_before = self.finished(stage)
@@ -256,6 +298,9 @@ class Recipe:
                 timings[stage] = seconds
             timings["total"] = round(sum(v for k, v in timings.items() if k != "total"), 1)
             _write_json(timings_file, timings)
+            if stage in STAGE_SETTINGS:
+                recorded[stage] = self.settings(stage)
+                _write_json(settings_file, recorded)
             print(f"== {stage}: {seconds:.0f} s (recipe so far {timings['total'] / 60:.1f} min)", flush=True)
 
 

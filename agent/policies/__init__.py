@@ -125,6 +125,7 @@ def load_agent(
             max_prompt_tokens=max_prompt_tokens or settings.max_prompt_tokens,
             prompt_format=prompt_format,
             name=model,
+            quote_scorer=SentenceRanker.load() if (settings.reader or "ranker") == "ranker" else None,
         )
     else:
         raise ValueError(f"unknown mode {mode!r}: use free, guided or scheduled")

@@ -10,9 +10,13 @@ Two modes:
   scoring candidates: for ``Search`` the question, its keywords and a query it writes (not one it
   already searched), for ``Clicked on link`` a link of the current window to a page not read yet in
   this episode, for ``Quote:`` a sentence of the current window; ``Find in page:`` gets a generated
-  text. Every action is valid and every quote verbatim by construction. What the shipped policy uses:
-  a 135M model cloned from a few hundred browsing steps chooses well among commands but writes poor
-  queries and re-opens pages it has left.
+  text. With a ``quote_scorer`` (the shipped sentence ranker), ``Quote:`` is offered only when the
+  window holds a sentence the scorer rates at its threshold or above, its score is raised by the
+  scorer's log-odds above that threshold, and the scorer picks the sentence. Moves that would go round
+  in circles are not offered (``valid_choices``); when only a decline is left, the episode ends
+  without one. Every action is valid and every quote verbatim by construction. The shipped policy,
+  cloned from a few hundred browsing steps, leaves most pages at once (``Back``), so it browses
+  ``scheduled`` by default.
 
 Free-mode policies that sample alike can choose the commands of several episodes in one batch
 (``act_together``, for best-of-n's lockstep browsing in ``agent.rollout.browse_in_lockstep``).
@@ -24,7 +28,7 @@ import copy
 import dataclasses
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.config import AGENT_DEFAULTS, SamplingConfig
 from agent.policies.engine import LMEngine, Prefill
@@ -49,6 +53,9 @@ from browser_env.actions import (
 from browser_env.protocol import strip_links
 from browser_env.protocol.keywords import keywords
 from demonstrations.scripted.reading import search_queries
+
+if TYPE_CHECKING:
+    from agent.policies.scripted import RelevanceScorer
 
 # Each choice the guided policy scores, as the text the model would write to start that command.
 CHOICES: dict[str, str] = {
@@ -102,6 +109,12 @@ def window_sentences(paragraphs: list[str], min_chars: int = 20, max_chars: int 
     return sentences
 
 
+def _position(info: dict[str, Any]) -> tuple[str | None, int]:
+    """Where the reader is: the page and the first line of its window."""
+    first = (info.get("scrollbar") or (0, 0, 0))[0]
+    return info.get("url"), int(first)
+
+
 class LMPolicy:
     """A causal LM choosing browsing commands (see the module docstring for the two modes)."""
 
@@ -116,6 +129,7 @@ class LMPolicy:
         prompt_format: PromptFormat | None = None,
         allow_decline: bool = True,
         name: str | None = None,
+        quote_scorer: RelevanceScorer | None = None,
     ) -> None:
         import torch
 
@@ -123,6 +137,9 @@ class LMPolicy:
         self.guided = guided
         self.sampling = sampling or SamplingConfig()
         self.allow_decline = allow_decline
+        # Guided quotes: a sentence scorer (``score(question, [(title, sentence)])`` in log-odds, and a
+        # ``threshold``) offers only the window's sentences it rates as possible answers and picks one.
+        self.quote_scorer = quote_scorer
         self.name = name or engine.loaded.model_id
         limit = min(max_prompt_tokens, engine.loaded.context_window)
         self.prompter = BrowsingPrompter(engine.tokenizer, few_shot, limit, prompt_format)
@@ -136,6 +153,8 @@ class LMPolicy:
         self._question = ""
         self._visited: set[str] = set()  # pages read in this episode
         self._searched: set[str] = set()  # queries searched in this episode
+        self._taken: set[tuple[str | None, int, str]] = set()  # guided: (url, first line, choice) taken
+        self._quote_scores: list[float] = []
 
     def greedy(self) -> LMPolicy:
         """A twin that decodes greedily (what one answer at temperature 0 does)."""
@@ -149,9 +168,10 @@ class LMPolicy:
         self._question = question
         self._visited = set()
         self._searched = set()
+        self._taken = set()
 
     # --------------------------------------------------------------------------------------------------
-    def act(self, observation: str, info: dict[str, Any]) -> str:
+    def act(self, observation: str, info: dict[str, Any]) -> str | None:
         if info.get("url") and not info.get("on_search_page"):
             self._visited.add(info["url"])
         prompt = self.prompter.encode(observation, reserve=self.sampling.max_new_tokens)
@@ -240,12 +260,20 @@ class LMPolicy:
 
     # Guided mode -------------------------------------------------------------------------------------
     def valid_choices(self, info: dict[str, Any]) -> dict[str, Any]:
-        """The choices that are valid now, each with what it needs (link ids, sentences)."""
+        """The choices that are valid now, each with what it needs (link ids, sentences), less those that
+        would go round in circles: a scroll, ``Top``, ``Back`` or ``Find in page`` already taken from
+        this very window, a search when every query of the question (``search_queries``) has been
+        searched, a page already read, a sentence already quoted."""
         valid = set(info.get("valid_commands", []))
         choices: dict[str, Any] = {}
+        here = _position(info)
         for name, kind in _KIND.items():
-            if syntax_of(kind) in valid:
+            if syntax_of(kind) in valid and (*here, name) not in self._taken:
                 choices[name] = None
+        if "search" in choices and all(
+            q.casefold() in self._searched for q in search_queries(self._question)
+        ):
+            del choices["search"]
         if "click" in choices:
             links = info["visible_links"]
             fresh = [link["id"] for link in links if link.get("url") not in self._visited]
@@ -261,6 +289,8 @@ class LMPolicy:
                 for s in window_sentences(info.get("window_paragraphs", []))
                 if textmatch.normalize(s) not in quoted
             ]
+            if sentences and self.quote_scorer is not None:
+                sentences = self._rated_sentences(info.get("title") or "", sentences)
             if sentences:
                 choices["quote"] = sentences
             else:
@@ -269,6 +299,15 @@ class LMPolicy:
             choices.pop("nonsense", None)
             choices.pop("controversial", None)
         return choices
+
+    def _rated_sentences(self, title: str, sentences: list[str]) -> list[str]:
+        """The sentences ``quote_scorer`` rates at its threshold or above, best first (their scores in
+        ``_quote_scores``)."""
+        scores = self.quote_scorer.score(self._question, [(title, s) for s in sentences])
+        threshold = self.quote_scorer.threshold
+        kept = sorted((k for k, v in enumerate(scores) if v >= threshold), key=lambda k: -scores[k])
+        self._quote_scores = [scores[k] for k in kept]
+        return [sentences[k] for k in kept]
 
     def _pick(self, scores: list[float]) -> int:
         import torch
@@ -282,12 +321,20 @@ class LMPolicy:
     def _score_texts(self, prefill: Prefill, texts: list[str], skip: int = 0) -> list[list[float]]:
         return [row[skip:] for row in self.engine.score(prefill, [self.engine.encode(t) for t in texts])]
 
-    def _guided(self, prefill: Prefill, info: dict[str, Any]) -> str:
+    def _guided(self, prefill: Prefill, info: dict[str, Any]) -> str | None:
         choices = self.valid_choices(info)
         names = list(choices)
+        if set(names) <= {"nonsense", "controversial"}:
+            return None  # every other move tried: give up rather than call the question nonsense
         scores = [sum(row) for row in self._score_texts(prefill, [CHOICES[n] for n in names])]
+        if "quote" in choices and self.quote_scorer is not None:
+            # The model's odds of quoting, times the scorer's odds that the best sentence answers
+            # (relative to its threshold, the least it offers).
+            scores[names.index("quote")] += self._quote_scores[0] - self.quote_scorer.threshold
         self.last_choice_scores = dict(zip(names, scores, strict=True))
         choice = names[self._pick(scores)]
+        if choice in ("down", "up", "top", "back", "find"):
+            self._taken.add((*_position(info), choice))
         if choice == "search":
             query = self._query(prefill)
             self._searched.add(query.casefold())
@@ -300,6 +347,8 @@ class LMPolicy:
             return texts[self._pick(link_scores)]
         if choice == "quote":
             sentences = choices["quote"]
+            if self.quote_scorer is not None:
+                return "Quote: " + sentences[self._pick(self._quote_scores)]
             skip = len(self.engine.encode("Quote:"))
             rows = self._score_texts(prefill, [f"Quote: {s}" for s in sentences], skip)
             means = [sum(row) / max(1, len(row)) for row in rows]

@@ -125,6 +125,64 @@ def test_guided_clicks_leave_out_pages_already_read(random_engine) -> None:
     assert "click" not in policy.valid_choices(info)
 
 
+def test_guided_choices_do_not_go_round_in_circles(random_engine) -> None:
+    from browser_env.actions import Back, ScrollDown, Search
+    from demonstrations.scripted.reading import search_queries
+
+    policy = LMPolicy(random_engine, guided=True)
+    policy.reset(QUESTION)
+    here = {
+        "valid_commands": [syntax_of(Search), syntax_of(ScrollDown), syntax_of(Back)],
+        "url": "https://example.org/eiffel.html",
+        "scrollbar": (0, 10, 40),
+    }
+    assert set(policy.valid_choices(here)) == {"search", "down", "back"}
+    policy._taken.add(("https://example.org/eiffel.html", 0, "back"))
+    assert set(policy.valid_choices(here)) == {"search", "down"}  # Back once from this window
+    lower = {**here, "scrollbar": (10, 20, 40)}
+    assert "back" in policy.valid_choices(lower)  # from another window it may go back
+    for query in search_queries(QUESTION)[:-1]:
+        policy._searched.add(query.casefold())
+    assert "search" in policy.valid_choices(here)
+    policy._searched.add(search_queries(QUESTION)[-1].casefold())
+    assert "search" not in policy.valid_choices(here)  # every query of the question searched
+
+
+def test_guided_gives_up_rather_than_decline_when_every_other_move_is_spent(random_engine) -> None:
+    from browser_env.actions import EndDecline, Search
+    from demonstrations.scripted.reading import search_queries
+
+    policy = LMPolicy(random_engine, guided=True)
+    policy.reset(QUESTION)
+    info = {"valid_commands": [syntax_of(Search), syntax_of(EndDecline)], "url": None}
+    assert set(policy.valid_choices(info)) == {"search", "nonsense", "controversial"}
+    policy._searched.update(q.casefold() for q in search_queries(QUESTION))
+    assert policy._guided(None, info) is None  # not "End: Nonsense", which would tell the user so
+
+
+def test_guided_quotes_are_offered_only_where_the_quote_scorer_rates_them(random_engine) -> None:
+    from agent.policies.scripted import WordOverlap
+
+    relevant = "The tower was designed by the engineer Gustave Eiffel and his company."
+    other = "Paris is the capital of France and its largest city by far."
+    info = {
+        "valid_commands": [syntax_of(Quote)],
+        "url": "https://example.org/eiffel.html",
+        "title": "Eiffel Tower",
+        "window_paragraphs": [f"{other} {relevant}"],
+        "quotes": [],
+    }
+    policy = LMPolicy(random_engine, guided=True)
+    policy.reset(QUESTION)
+    assert policy.valid_choices(info)["quote"] == [other, relevant]  # without a scorer: every sentence
+    rated = LMPolicy(random_engine, guided=True, quote_scorer=WordOverlap(threshold=0.5))
+    rated.reset(QUESTION)
+    assert rated.valid_choices(info)["quote"] == [relevant]
+    strict = LMPolicy(random_engine, guided=True, quote_scorer=WordOverlap(threshold=1.1))
+    strict.reset(QUESTION)
+    assert "quote" not in strict.valid_choices(info)  # nothing on this window worth quoting
+
+
 def test_scripted_policy_quotes_the_answer_and_ends(web) -> None:
     policy = ScriptedPolicy()
     result = run_episode(QUESTION, policy, web, web)

@@ -79,6 +79,20 @@ def test_near_misses_are_invalid_with_a_message():
         assert action.message
 
 
+def test_the_helps_placeholders_copied_as_they_are_are_invalid():
+    for text, says in [
+        ("Search <query>", "in place of <query>"),
+        ("Search <Query>", "in place of <Query>"),
+        ("Find in page: <text>", "in place of <text>"),
+        ("Quote: <text>", "in place of <text>"),
+    ]:
+        action = parse_action(text)
+        assert isinstance(action, InvalidAction), text
+        assert says in action.message
+    assert parse_action("Search <query> syntax in SQL") == Search("<query> syntax in SQL")
+    assert parse_action("Find in page: <text") == FindInPage("<text")
+
+
 def test_help_lists_every_command_once():
     help_text = action_help()
     for spec in COMMANDS:

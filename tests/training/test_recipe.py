@@ -91,6 +91,20 @@ def test_a_stage_done_before_keeps_the_time_it_took_then(tmp_path: Path) -> None
     assert recipe.finished("data") and not recipe.finished("bc") and not recipe.finished("install")
 
 
+def test_a_finished_stage_made_with_other_settings_is_refused_not_skipped(tmp_path: Path) -> None:
+    (tmp_path / "demos.json").write_text("{}")
+    (tmp_path / "bc.jsonl").write_text("")
+    Recipe(RecipeConfig(output_dir=str(tmp_path), stages="demos,data", reading_rows=620)).run()
+    recorded = json.loads((tmp_path / "stage-settings.json").read_text())
+    assert recorded["data"]["reading_rows"] == 620 and recorded["demos"]["seed"] == 0
+    Recipe(RecipeConfig(output_dir=str(tmp_path), stages="demos,data", reading_rows=620)).run()  # same: skips
+    changed = Recipe(RecipeConfig(output_dir=str(tmp_path), stages="demos,data", reading_rows=700))
+    with pytest.raises(ValueError, match=r"data stage .* reading_rows=620 \(now 700\); delete .*bc\.jsonl"):
+        changed.run()
+    assert (tmp_path / "bc.jsonl").is_file()  # nothing lost
+    assert json.loads((tmp_path / "stage-settings.json").read_text()) == recorded
+
+
 @pytest.fixture(scope="module")
 def adapter_run(tmp_path_factory: pytest.TempPathFactory, tiny_lm_dir: Path) -> Path:
     from peft import LoraConfig, get_peft_model
