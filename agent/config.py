@@ -63,7 +63,8 @@ class AgentConfig:
     reader: str | None = None
     """What scheduled browsing reads pages with: ranker (skims each page and quotes the sentence the
     shipped sentence ranker scores highest; the default) or likelihood (quotes from the visible window
-    what most raises the model's likelihood of the question)."""
+    what most raises the model's likelihood of the question). Guided browsing with ranker quotes only
+    what the ranker rates and lets it pick the sentence."""
     lead_confidence: bool | None = None
     """Scheduled skimming weighs the three best sentences of each page it read again by how sure the
     answer model is of the answer it writes from each (``agent.lead_confidence``) before it quotes one.

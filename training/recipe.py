@@ -3,7 +3,8 @@
     webgpt train recipe                              # all stages, into runs/ship
     webgpt train recipe --stages bc,samples,rm      # some of them
 
-Stages (each skipped when its output is there, so running the command again resumes). Each stage's
+Stages (each skipped when its output is there, so running the command again resumes; one whose
+output was made with other settings is refused, see ``STAGE_SETTINGS``). Each stage's
 seconds go to ``<output_dir>/timings.json``: a stage whose last output was already there keeps the time
 it took then, and a resumed stage records the resumed part.
 
