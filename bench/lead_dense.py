@@ -39,7 +39,7 @@ def lead_passages(doc_of_passage: np.ndarray, per_doc: int) -> np.ndarray:
 
 def main() -> None:
     import faiss
-    from teacher import normalize
+    from search import gold_holder, normalize
 
     from browser_env.corpus import open_corpus
     from browser_env.search.backend import rrf
@@ -80,13 +80,7 @@ def main() -> None:
     questions = [q for q in load_questions(QUESTIONS) if q.gold_answers]
     query_vectors = encode([q.question for q in questions])
     _, dense_rows = index.search(query_vectors, 100)
-    texts: dict[int, str] = {}
-
-    def holds(passage: int, golds: list[str]) -> bool:
-        if passage not in texts:
-            stored = search.passages.get([passage])[0]
-            texts[passage] = normalize(index_text(stored.title, stored.text))
-        return any(g in texts[passage] for g in golds)
+    holds = gold_holder(search)
 
     docs = np.asarray(search.passages.doc_of_passage)
     row_of_doc = {int(docs[p]): row for row, p in enumerate(ids)}

@@ -50,14 +50,13 @@ def distil(tokenizer, path: Path) -> np.ndarray:
 def main() -> None:
     import faiss
     import scipy.sparse as sparse
+    from search import gold_holder, normalize
     from sklearn.decomposition import PCA
-    from teacher import normalize
     from transformers import AutoTokenizer
 
     from browser_env.corpus import open_corpus
     from browser_env.search.backend import rrf
     from browser_env.search.dense import model_path
-    from browser_env.search.passage_store import index_text
     from demonstrations.imports import load_questions
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -96,13 +95,7 @@ def main() -> None:
     index = faiss.IndexFlatIP(DIMS)
     index.add(passages)
     _, dense = index.search(np.stack([vector(q.question) for q in questions]).astype(np.float32), 100)
-    texts: dict[int, str] = {}
-
-    def holds(passage: int, golds: list[str]) -> bool:
-        if passage not in texts:
-            stored = search.passages.get([passage])[0]
-            texts[passage] = normalize(index_text(stored.title, stored.text))
-        return any(g in texts[passage] for g in golds)
+    holds = gold_holder(search)
 
     hits = {name: [0, 0, 0] for name in ("bm25", "static", "hybrid")}
     for row, question in enumerate(questions):

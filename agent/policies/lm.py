@@ -290,7 +290,7 @@ class LMPolicy:
                 if textmatch.normalize(s) not in quoted
             ]
             if sentences and self.quote_scorer is not None:
-                sentences = self._rated_sentences(info.get("title") or "", sentences)
+                sentences = self._rated_sentences(self.quote_scorer, info.get("title") or "", sentences)
             if sentences:
                 choices["quote"] = sentences
             else:
@@ -300,12 +300,11 @@ class LMPolicy:
             choices.pop("controversial", None)
         return choices
 
-    def _rated_sentences(self, title: str, sentences: list[str]) -> list[str]:
-        """The sentences ``quote_scorer`` rates at its threshold or above, best first (their scores in
+    def _rated_sentences(self, scorer: RelevanceScorer, title: str, sentences: list[str]) -> list[str]:
+        """The sentences ``scorer`` rates at its threshold or above, best first (their scores in
         ``_quote_scores``)."""
-        scores = self.quote_scorer.score(self._question, [(title, s) for s in sentences])
-        threshold = self.quote_scorer.threshold
-        kept = sorted((k for k, v in enumerate(scores) if v >= threshold), key=lambda k: -scores[k])
+        scores = scorer.score(self._question, [(title, s) for s in sentences])
+        kept = sorted((k for k, v in enumerate(scores) if v >= scorer.threshold), key=lambda k: -scores[k])
         self._quote_scores = [scores[k] for k in kept]
         return [sentences[k] for k in kept]
 
