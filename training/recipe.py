@@ -256,7 +256,11 @@ class Recipe:
         return last is not None and last.is_file()
 
     def settings(self, stage: str) -> dict[str, Any]:
-        return {name: getattr(self.config, name) for name in STAGE_SETTINGS.get(stage, ())}
+        """The stage's settings, the question file as an absolute path (however it was written)."""
+        values = {name: getattr(self.config, name) for name in STAGE_SETTINGS.get(stage, ())}
+        if "questions" in values:
+            values["questions"] = str(Path(values["questions"]).resolve())
+        return values
 
     def check_settings(self, stage: str, recorded: dict[str, Any]) -> None:
         """Refuse to skip a finished stage whose output was made with other settings than these."""

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from pathlib import Path
 
@@ -102,6 +103,9 @@ def test_a_finished_stage_made_with_other_settings_is_refused_not_skipped(tmp_pa
     with pytest.raises(ValueError, match=r"data stage .* reading_rows=620 \(now 700\); delete .*bc\.jsonl"):
         changed.run()
     assert (tmp_path / "bc.jsonl").is_file()  # nothing lost
+    questions = Path(RecipeConfig().questions)
+    relative = os.path.relpath(questions, Path.cwd())
+    Recipe(RecipeConfig(output_dir=str(tmp_path), stages="demos,data", questions=relative)).run()  # same file
     assert json.loads((tmp_path / "stage-settings.json").read_text()) == recorded
 
 
