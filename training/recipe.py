@@ -288,9 +288,9 @@ class Recipe:
             "install": self.install,
         }
         timings_file = self.out / "timings.json"
-        timings = json.loads(timings_file.read_text()) if timings_file.is_file() else {}
+        timings = _read_record(timings_file)
         settings_file = self.out / "stage-settings.json"
-        recorded = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
+        recorded = _read_record(settings_file)
         for stage in self.config.stage_list():
             self.check_settings(stage, recorded)
         for stage in self.config.stage_list():
@@ -374,6 +374,19 @@ def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8") as file:
         return [json.loads(line) for line in file if line.strip()]
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    """A JSON object the recipe wrote before ({} when there is none yet)."""
+    if not path.is_file():
+        return {}
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path} is unreadable ({error}); delete it and run again") from error
+    if not isinstance(value, dict):
+        raise ValueError(f"{path} is not a JSON object; delete it and run again")
+    return value
 
 
 def _write_json(path: Path, value: Any) -> None:

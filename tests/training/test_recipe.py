@@ -9,7 +9,7 @@ import pytest
 
 from agent.models import ModelNotFound, load_causal_lm, resolve_checkpoint
 from training.answer_samples import sample_answer_episodes
-from training.recipe import Recipe, RecipeConfig, install_adapter, mix_rows
+from training.recipe import Recipe, RecipeConfig, install_adapter, main, mix_rows
 from training.reward_data import automatic_comparisons
 
 
@@ -107,6 +107,17 @@ def test_a_finished_stage_made_with_other_settings_is_refused_not_skipped(tmp_pa
     relative = os.path.relpath(questions, Path.cwd())
     Recipe(RecipeConfig(output_dir=str(tmp_path), stages="demos,data", questions=relative)).run()  # same file
     assert json.loads((tmp_path / "stage-settings.json").read_text()) == recorded
+
+
+def test_a_damaged_record_of_an_earlier_run_is_named(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "demos.json").write_text("{}")
+    (tmp_path / "stage-settings.json").write_text('{"demos": {"seed"')  # cut short by a crash
+    assert main(["--output_dir", str(tmp_path), "--stages", "demos"]) == 2
+    assert "stage-settings.json is unreadable" in capsys.readouterr().out
+    (tmp_path / "stage-settings.json").write_text("[]")
+    with pytest.raises(ValueError, match=r"stage-settings\.json is not a JSON object; delete it"):
+        Recipe(RecipeConfig(output_dir=str(tmp_path), stages="demos")).run()
+    assert (tmp_path / "demos.json").read_text() == "{}"
 
 
 @pytest.fixture(scope="module")
