@@ -172,6 +172,16 @@ def add_question_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def question_file(path: str) -> Path:
+    """The ``--questions`` file, or a clear error when none was given."""
+    if not path.strip():
+        raise ValueError(
+            "give --questions: an NQ-open JSONL, TruthfulQA CSV or HotpotQA JSON file "
+            "(for example ../shared/data/qa/nq_open_dev.jsonl)"
+        )
+    return Path(path)
+
+
 def held_out_split(args: argparse.Namespace) -> tuple[list[Any], list[Any], Any]:
     """The split's questions with gold answers, as (the first ``held_out``, the rest), and the corpus."""
     from browser_env.corpus import ensure_default_corpus, open_corpus

@@ -30,7 +30,7 @@ from typing import Any
 
 from agent.models import SHIPPED_POLICY_ID
 from training.answer_metrics import mean, score_answer
-from training.common import load_named_agent, load_reachable, reachable_hint
+from training.common import load_named_agent, load_reachable, question_file, reachable_hint
 
 BASELINES = ("closed-book", "bm25-top3")
 
@@ -145,7 +145,9 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     from demonstrations.imports import load_questions
     from demonstrations.splits import select
 
-    questions = [q for q in select(load_questions(Path(config.questions)), config.split) if q.gold_answers]  # type: ignore[arg-type]
+    questions = [
+        q for q in select(load_questions(question_file(config.questions)), config.split) if q.gold_answers
+    ]  # type: ignore[arg-type]
     if not questions:
         raise ValueError(f"{config.questions}: no questions with gold answers in split {config.split!r}")
     if max(config.best_of_values) > 1 and config.reward_model is None:

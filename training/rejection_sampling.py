@@ -22,7 +22,7 @@ from typing import Any
 
 from agent.models import SHIPPED_POLICY_ID
 from training.answer_metrics import AnswerScore, score_answer
-from training.common import load_named_agent, load_reachable
+from training.common import load_named_agent, load_reachable, question_file
 
 
 @dataclass
@@ -98,7 +98,9 @@ def rejection_sample(
     from demonstrations.splits import select
     from demonstrations.store import EpisodeStore
 
-    questions = [q for q in select(load_questions(Path(config.questions)), "train") if q.gold_answers]
+    questions = [
+        q for q in select(load_questions(question_file(config.questions)), "train") if q.gold_answers
+    ]
     if config.reachable:
         reachable = load_reachable(config.reachable)
         questions = [q for q in questions if reachable.get(q.question)]

@@ -118,6 +118,12 @@ def test_the_test_split_is_the_default_and_other_splits_are_refused(questions: P
         EvalConfig(questions=str(questions), best_of="0")
 
 
+def test_no_question_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="give --questions: an NQ-open JSONL"):
+        evaluate(EvalConfig(output_dir=str(tmp_path)))
+    assert not (tmp_path / "answers.jsonl").exists()
+
+
 def test_the_command_line_prints_the_table(tiny_corpus, questions: Path, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
