@@ -417,7 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         metrics = train_reward(config)
     except DataError as error:
-        print(f"error: {error}")
+        print(f"Error: {error}")
         return 2
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}, indent=1))
     return 0
