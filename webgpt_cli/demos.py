@@ -17,6 +17,7 @@ import json
 import os
 import sys
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -290,19 +291,39 @@ def export(
     declined: Annotated[bool, typer.Option(help="bc: keep episodes that ended declined.")] = True,
     ties: Annotated[bool, typer.Option(help="comparisons: keep ties (label 0.5).")] = True,
     much_better_margin: Annotated[float, typer.Option(help="comparisons: margin for 'much better'.")] = 1.0,
+    split: Annotated[
+        str,
+        typer.Option(
+            help="Only questions of this part of the fixed split: train (training data never holds a "
+            "test question), test or all."
+        ),
+    ] = "train",
     force: Annotated[bool, typer.Option(help="Overwrite OUT if it exists.")] = False,
     db: DbOption = None,
 ) -> None:
     """Write training data in TRL's column names (see demonstrations/exports.py for the layout)."""
     from demonstrations.exports import bc_rows, comparison_rows, write_rows
+    from demonstrations.splits import split_of
 
+    if split not in ("train", "test", "all"):
+        raise _fail("--split must be train, test or all")
     _check_writable(out, "OUT")
     store = _open_store(db)
     sources = set(source) if source else None
+    left_out = 0
+
+    def in_split(records: Iterable[Any]) -> Iterator[Any]:
+        nonlocal left_out
+        for record in records:
+            if split == "all" or split_of(record.question) == split:
+                yield record
+            else:
+                left_out += 1
+
     try:
         if kind is ExportKind.bc:
             rows = bc_rows(
-                store.iter_episodes(),
+                in_split(store.iter_episodes()),
                 sources=sources,
                 include_invalid=include_invalid,
                 include_answers=answers,
@@ -310,7 +331,7 @@ def export(
             )
         else:
             rows = comparison_rows(
-                store.iter_comparisons(),
+                in_split(store.iter_comparisons()),
                 sources=sources,
                 include_ties=ties,
                 much_better_margin=much_better_margin,
@@ -323,6 +344,11 @@ def export(
     finally:
         store.close()
     typer.echo(f"wrote {count} {kind.value} rows to {out} ({fmt.value})")
+    if left_out:
+        what = "episodes" if kind is ExportKind.bc else "comparisons"
+        typer.echo(
+            f"left out {left_out} {what} of questions outside the {split} split (--split all keeps them)"
+        )
 
 
 # ------------------------------------------------------------------------------------------------ import

@@ -23,7 +23,7 @@ def db(tmp_path: Path) -> str:
 
 
 def export(db: str, out: str, *options: str):
-    return runner.invoke(app, ["demos", "export", "comparisons", out, *options, "--db", db])
+    return runner.invoke(app, ["demos", "export", "comparisons", out, "--split", "all", *options, "--db", db])
 
 
 def files(folder: Path) -> list[str]:

@@ -32,7 +32,7 @@ def test_export_comparisons_jsonl_with_source_filter(tmp_path):
     db = imported(tmp_path)
     out = tmp_path / "cmp.jsonl"
     result = runner.invoke(
-        app, ["demos", "export", "comparisons", str(out), "--source", "webgpt", "--db", db]
+        app, ["demos", "export", "comparisons", str(out), "--split", "all", "--source", "webgpt", "--db", db]
     )
     assert result.exit_code == 0, result.output
     assert "wrote 4 comparisons rows" in result.output
@@ -44,10 +44,11 @@ def test_export_comparisons_jsonl_with_source_filter(tmp_path):
     )
     assert rows[0]["margin"] == 1.0 and rows[2]["margin"] == 0.0
 
-    refused = runner.invoke(app, ["demos", "export", "comparisons", str(out), "--db", db])
+    refused = runner.invoke(app, ["demos", "export", "comparisons", str(out), "--split", "all", "--db", db])
     assert refused.exit_code == 1 and "already exists" in refused.output
     no_ties = runner.invoke(
-        app, ["demos", "export", "comparisons", str(out), "--no-ties", "--force", "--db", db]
+        app,
+        ["demos", "export", "comparisons", str(out), "--split", "all", "--no-ties", "--force", "--db", db],
     )
     assert no_ties.exit_code == 0 and "wrote 18 comparisons rows" in no_ties.output
 
@@ -57,7 +58,9 @@ def test_export_hf_folder_loads_with_datasets(tmp_path):
 
     db = imported(tmp_path)
     out = tmp_path / "cmp-hf"
-    result = runner.invoke(app, ["demos", "export", "comparisons", str(out), "--format", "hf", "--db", db])
+    result = runner.invoke(
+        app, ["demos", "export", "comparisons", str(out), "--split", "all", "--format", "hf", "--db", db]
+    )
     assert result.exit_code == 0, result.output
     data = load_from_disk(str(out))
     assert len(data) == 19
@@ -67,7 +70,9 @@ def test_export_hf_folder_loads_with_datasets(tmp_path):
 
 def test_export_bc_from_an_empty_store_writes_an_empty_file(tmp_path):
     out = tmp_path / "bc.jsonl"
-    result = runner.invoke(app, ["demos", "export", "bc", str(out), "--db", str(tmp_path / "empty.sqlite")])
+    result = runner.invoke(
+        app, ["demos", "export", "bc", str(out), "--split", "all", "--db", str(tmp_path / "empty.sqlite")]
+    )
     assert result.exit_code == 0, result.output
     assert "wrote 0 bc rows" in result.output and out.read_text() == ""
 
@@ -77,10 +82,50 @@ def test_export_hf_with_force_never_deletes_a_folder_it_did_not_write(tmp_path):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("not an export")
-    command = ["demos", "export", "comparisons", str(out), "--format", "hf", "--force", "--db", db]
+    command = [
+        "demos",
+        "export",
+        "comparisons",
+        str(out),
+        "--split",
+        "all",
+        "--format",
+        "hf",
+        "--force",
+        "--db",
+        db,
+    ]
     refused = runner.invoke(app, command)
     assert refused.exit_code == 1 and "not a previous datasets export" in refused.output
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
     (out / "notes.txt").unlink()
     assert runner.invoke(app, command).exit_code == 0  # an empty folder holds nothing to lose
     assert runner.invoke(app, command).exit_code == 0  # and a previous export is replaced
+
+
+def test_exports_keep_to_the_training_split_unless_asked(tmp_path):
+    from demonstrations.splits import split_of
+
+    db = imported(tmp_path)
+    everything = tmp_path / "all.jsonl"
+    result = runner.invoke(
+        app, ["demos", "export", "comparisons", str(everything), "--split", "all", "--db", db]
+    )
+    assert result.exit_code == 0, result.output
+    questions = [json.loads(line)["question"] for line in everything.read_text().splitlines()]
+    assert {split_of(q) for q in questions} == {"train", "test"}  # the fixtures hold both
+    by_split = {}
+    for split in ("train", "test"):
+        out = tmp_path / f"{split}.jsonl"
+        flags = [] if split == "train" else ["--split", "test"]  # train is the default
+        result = runner.invoke(app, ["demos", "export", "comparisons", str(out), *flags, "--db", db])
+        assert result.exit_code == 0, result.output
+        by_split[split] = [json.loads(line)["question"] for line in out.read_text().splitlines()]
+        assert {split_of(q) for q in by_split[split]} == {split}
+        left_out = len(questions) - len(by_split[split])
+        assert f"left out {left_out} comparisons of questions outside the {split} split" in result.output
+    assert sorted(by_split["train"] + by_split["test"]) == sorted(questions)
+    refused = runner.invoke(
+        app, ["demos", "export", "bc", str(tmp_path / "x.jsonl"), "--split", "dev", "--db", db]
+    )
+    assert refused.exit_code != 0 and "--split must be train, test or all" in refused.output

@@ -62,7 +62,9 @@ def test_generate_stores_verified_episodes_and_reports(tmp_path, tiny_corpus):
             assert replay_episode(episode, corpus.make_env(EnvConfig.from_dict(episode.env_config))).ok
 
     out = tmp_path / "bc.jsonl"
-    result = runner.invoke(app, ["demos", "export", "bc", str(out), "--db", str(db), "--source", "scripted"])
+    result = runner.invoke(
+        app, ["demos", "export", "bc", str(out), "--split", "all", "--db", str(db), "--source", "scripted"]
+    )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert sum(r["kind"] == "answer" for r in rows) == summary["supported"]
