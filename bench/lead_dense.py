@@ -39,7 +39,7 @@ def lead_passages(doc_of_passage: np.ndarray, per_doc: int) -> np.ndarray:
 
 def main() -> None:
     import faiss
-    from search import gold_holder, normalize
+    from search import hits_at_k, normalize, passage_texts
 
     from browser_env.corpus import open_corpus
     from browser_env.search.backend import rrf
@@ -55,7 +55,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
-    search = open_corpus(args.corpus).search
+    corpus = open_corpus(args.corpus)
+    search = corpus.search
     ids = lead_passages(search.passages.doc_of_passage, args.per_doc)
     started = time.perf_counter()
     if args.vectors is not None and args.vectors.is_file():
@@ -80,13 +81,11 @@ def main() -> None:
     questions = [q for q in load_questions(QUESTIONS) if q.gold_answers]
     query_vectors = encode([q.question for q in questions])
     _, dense_rows = index.search(query_vectors, 100)
-    holds = gold_holder(search)
-
     docs = np.asarray(search.passages.doc_of_passage)
     row_of_doc = {int(docs[p]): row for row, p in enumerate(ids)}
-    hits = {name: [0, 0, 0] for name in ("bm25", "dense leads", "hybrid", "bm25 re-ranked by leads")}
+    names = ("bm25", "dense leads", "hybrid", "bm25 re-ranked by leads")
+    rankings: dict[str, list[list[int]]] = {name: [] for name in names}
     for row, question in enumerate(questions):
-        golds = [normalize(a) for a in question.gold_answers]
         lexical, lexical_scores = search.bm25.top(question.question, 100)
         dense = ids[dense_rows[row][dense_rows[row] >= 0]]
         lead_cosines = np.array(
@@ -99,16 +98,11 @@ def main() -> None:
         )
         z = (lexical_scores - lexical_scores.mean()) / (lexical_scores.std() + 1e-9)
         reranked = lexical[np.argsort(-(z + RERANK_WEIGHT * lead_cosines), kind="stable")]
-        rankings = {
-            "bm25": lexical,
-            "dense leads": dense,
-            "hybrid": rrf([lexical, dense])[0],
-            "bm25 re-ranked by leads": reranked,
-        }
-        for name, ranking in rankings.items():
-            found = [holds(int(p), golds) for p in ranking[:20]]
-            for slot, k in enumerate((1, 5, 20)):
-                hits[name][slot] += any(found[:k])
+        for name, ranking in zip(names, (lexical, dense, rrf([lexical, dense])[0], reranked), strict=True):
+            rankings[name].append(ranking[:20].tolist())
+    texts = passage_texts(corpus, sorted({p for found in rankings.values() for r in found for p in r}))
+    answers = [[normalize(a) for a in q.gold_answers] for q in questions]
+    hits = {name: list(hits_at_k(found, texts, answers).values()) for name, found in rankings.items()}
 
     faiss.omp_set_num_threads(1)
     latencies = []
@@ -125,9 +119,7 @@ def main() -> None:
         "build_seconds": build_seconds,
         "peak_rss_gb": round(peak_gb, 2),
         "questions": len(questions),
-        "hit_at_1_5_20": {
-            k: [round(100 * v / len(questions), 1) for v in values] for k, values in hits.items()
-        },
+        "hit_at_1_5_20": hits,
         "hybrid_query_ms_p50_p99": [round(float(np.percentile(latencies, q)), 1) for q in (50, 99)],
     }
     print(json.dumps(summary, indent=2))

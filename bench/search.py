@@ -93,20 +93,6 @@ def passage_texts(corpus: Any, ids: list[int]) -> dict[int, str]:
     return out
 
 
-def gold_holder(search: Any) -> Callable[[int, list[str]], bool]:
-    """``holds(passage_id, normalized_golds)``: whether the passage's indexed text holds a gold answer
-    (each passage read and normalized once)."""
-    texts: dict[int, str] = {}
-
-    def holds(passage: int, golds: list[str]) -> bool:
-        if passage not in texts:
-            stored = search.passages.get([passage])[0]
-            texts[passage] = normalize(index_text(stored.title, stored.text))
-        return any(g in texts[passage] for g in golds)
-
-    return holds
-
-
 def all_index_texts(corpus: Any) -> list[str]:
     texts: list[str] = []
     for batch in corpus.search.passages.iter_texts(batch=5000):

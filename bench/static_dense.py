@@ -50,7 +50,7 @@ def distil(tokenizer, path: Path) -> np.ndarray:
 def main() -> None:
     import faiss
     import scipy.sparse as sparse
-    from search import gold_holder, normalize
+    from search import hits_at_k, normalize, passage_texts
     from sklearn.decomposition import PCA
     from transformers import AutoTokenizer
 
@@ -68,7 +68,8 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(str(model_path()))
     pieces = PCA(DIMS, random_state=0).fit_transform(distil(tokenizer, model_path())).astype(np.float32)
     distilled = time.perf_counter() - started
-    search = open_corpus(args.corpus).search
+    corpus = open_corpus(args.corpus)
+    search = corpus.search
     columns, pointers = [], [0]
     for texts in search.passages.iter_texts(4096):
         for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]:
@@ -95,26 +96,22 @@ def main() -> None:
     index = faiss.IndexFlatIP(DIMS)
     index.add(passages)
     _, dense = index.search(np.stack([vector(q.question) for q in questions]).astype(np.float32), 100)
-    holds = gold_holder(search)
-
-    hits = {name: [0, 0, 0] for name in ("bm25", "static", "hybrid")}
+    names = ("bm25", "static", "hybrid")
+    rankings: dict[str, list[list[int]]] = {name: [] for name in names}
     for row, question in enumerate(questions):
-        golds = [normalize(a) for a in question.gold_answers]
         lexical = search.bm25.top(question.question, 100)[0]
-        rankings = {"bm25": lexical, "static": dense[row], "hybrid": rrf([lexical, dense[row]])[0]}
-        for name, ranking in rankings.items():
-            found = [holds(int(p), golds) for p in ranking[:20]]
-            for slot, k in enumerate((1, 5, 20)):
-                hits[name][slot] += any(found[:k])
+        for name, ranking in zip(names, (lexical, dense[row], rrf([lexical, dense[row]])[0]), strict=True):
+            rankings[name].append(ranking[:20].tolist())
+    texts = passage_texts(corpus, sorted({p for found in rankings.values() for r in found for p in r}))
+    answers = [[normalize(a) for a in q.gold_answers] for q in questions]
+    hits = {name: list(hits_at_k(found, texts, answers).values()) for name, found in rankings.items()}
     summary = {
         "passages": int(passages.shape[0]),
         "dimensions": DIMS,
         "distil_seconds": round(distilled, 1),
         "build_seconds": round(built, 1),
         "questions": len(questions),
-        "hit_at_1_5_20": {
-            k: [round(100 * v / len(questions), 1) for v in values] for k, values in hits.items()
-        },
+        "hit_at_1_5_20": hits,
     }
     print(json.dumps(summary, indent=2))
     if args.out is not None:

@@ -22,11 +22,14 @@ def split_of(question: str) -> Split:
     return "test" if int(hashlib.sha256(key).hexdigest()[:8], 16) % TEST_SHARE == 0 else "train"
 
 
+def in_split(item: object, split: Split | Literal["all"]) -> bool:
+    """Whether ``item`` (a question string, or anything with ``.question``) belongs to ``split``."""
+    return split == "all" or split_of(_question(item)) == split
+
+
 def select(items: Iterable[T], split: Split | Literal["all"]) -> list[T]:
     """The items of ``split`` (``all``: every item); an item is a question string or has ``.question``."""
-    if split == "all":
-        return list(items)
-    return [item for item in items if split_of(_question(item)) == split]
+    return [item for item in items if in_split(item, split)]
 
 
 def _question(item: object) -> str:

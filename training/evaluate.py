@@ -145,9 +145,8 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     from demonstrations.imports import load_questions
     from demonstrations.splits import select
 
-    questions = [
-        q for q in select(load_questions(question_file(config.questions)), config.split) if q.gold_answers
-    ]  # type: ignore[arg-type]
+    loaded = load_questions(question_file(config.questions))
+    questions = [q for q in select(loaded, config.split) if q.gold_answers]  # type: ignore[arg-type]
     if not questions:
         raise ValueError(f"{config.questions}: no questions with gold answers in split {config.split!r}")
     if max(config.best_of_values) > 1 and config.reward_model is None:

@@ -71,6 +71,11 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _check_split(split: str) -> None:
+    if split not in ("train", "test", "all"):
+        raise _fail("--split must be train, test or all")
+
+
 def _check_writable(path: Path, option: str) -> None:
     """Fail before any work when ``path`` could not be created: a file or an unwritable folder in the way."""
     folder = path.absolute().parent
@@ -164,8 +169,7 @@ def generate(
         records = load_questions(questions)
     except ImportFormatError as error:
         raise _fail(str(error)) from None
-    if split not in ("train", "test", "all"):
-        raise _fail("--split must be train, test or all")
+    _check_split(split)
     from demonstrations.splits import select
 
     in_split = select(records, split)  # type: ignore[arg-type]
@@ -303,19 +307,18 @@ def export(
 ) -> None:
     """Write training data in TRL's column names (see demonstrations/exports.py for the layout)."""
     from demonstrations.exports import bc_rows, comparison_rows, write_rows
-    from demonstrations.splits import split_of
+    from demonstrations.splits import in_split
 
-    if split not in ("train", "test", "all"):
-        raise _fail("--split must be train, test or all")
+    _check_split(split)
     _check_writable(out, "OUT")
     store = _open_store(db)
     sources = set(source) if source else None
     left_out = 0
 
-    def in_split(records: Iterable[Any]) -> Iterator[Any]:
+    def of_split(records: Iterable[Any]) -> Iterator[Any]:
         nonlocal left_out
         for record in records:
-            if split == "all" or split_of(record.question) == split:
+            if in_split(record, split):  # type: ignore[arg-type]
                 yield record
             else:
                 left_out += 1
@@ -323,7 +326,7 @@ def export(
     try:
         if kind is ExportKind.bc:
             rows = bc_rows(
-                in_split(store.iter_episodes()),
+                of_split(store.iter_episodes()),
                 sources=sources,
                 include_invalid=include_invalid,
                 include_answers=answers,
@@ -331,7 +334,7 @@ def export(
             )
         else:
             rows = comparison_rows(
-                in_split(store.iter_comparisons()),
+                of_split(store.iter_comparisons()),
                 sources=sources,
                 include_ties=ties,
                 much_better_margin=much_better_margin,
