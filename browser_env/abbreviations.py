@@ -3,17 +3,32 @@ abbreviation: "John F. Kennedy", "Sgt. Pepper", "No. 1", "St. Louis", nor at one
 follows ("the U.S. presidential election", "Smith et al. and"). A dotted acronym before a capital
 ("U.S. Army", "…in the U.S. The") ends sentences as often as not, so acronyms are not listed.
 Skimming's splitter and the demonstrator's both cut through ``sentence_spans``, each with its own idea
-of what a sentence end looks like.
+of what a sentence end looks like; the citation grammar of answers (``browser_env.protocol.citations``)
+asks ``is_abbreviation`` of the same list.
 """
 
 from __future__ import annotations
 
 import re
 
-_ABBREVIATION = re.compile(
-    r"(?:^|[\s(\"“‘])(?:[A-Z]|Mr|Mrs|Ms|Dr|St|Sgt|Lt|Gen|Col|Capt|Maj|Adm|Brig|Cpl|Pvt|Gov|Sen|Rev|Prof|Hon"
-    r"|Jr|Sr|Inc|Co|Ltd|vs|No|Nos|Vol|Mt|Ft|ca|c|approx|cf|fl)\.$"
+# Words whose full stop ends no sentence, as they are written: page text matches them in this case
+# ("No. 1" but not "said no. Then"); answers, short and typed, in any case (``is_abbreviation``).
+ABBREVIATIONS = frozenset(
+    "Mr Mrs Ms Dr St Sgt Lt Gen Col Capt Maj Adm Brig Cpl Pvt Gov Sen Rev Prof Hon Jr Sr Inc Co Corp Ltd"
+    " vs No Nos Vol Mt Ft Fig ca c approx cf fl".split()
 )
+_LOWER_CASE = frozenset(word.lower() for word in ABBREVIATIONS)
+_ABBREVIATION = re.compile(
+    r"(?:^|[\s(\"“‘])(?:[A-Z]|" + "|".join(sorted(ABBREVIATIONS, key=lambda w: (-len(w), w))) + r")\.$"
+)
+_INITIALS = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]")  # "U.S", "e.g", "J"
+
+
+def is_abbreviation(word: str) -> bool:
+    """Whether a full stop after ``word`` (quotes and brackets before it aside) ends no sentence: an
+    abbreviation in any case, or initials ("U.S", "e.g", "J")."""
+    word = word.lstrip("(\"'“‘")
+    return word.lower() in _LOWER_CASE or _INITIALS.fullmatch(word) is not None
 
 
 def sentence_spans(text: str, ends: re.Pattern[str]) -> list[tuple[int, int]]:

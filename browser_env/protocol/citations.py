@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from browser_env.abbreviations import is_abbreviation
+
 CITATION = re.compile(r"\[([0-9]{1,3}(?:\s*[,–-]\s*[0-9]{1,3})*)\]")
 _RANGE_LIMIT = 20
 # A sentence ends at . ! or ? (then closing quotes or brackets, any citations, and the full stop after a
@@ -15,10 +17,6 @@ _SENTENCE_END = re.compile(r"[.!?][\"'”’)]*(?:\s*\[[0-9][0-9,\s–-]*\])*\.?
 _MIN_SENTENCE_WORDS = 3
 _WORD = re.compile(r"\w+")
 _LAST_TOKEN = re.compile(r"(\S+)$")
-# A full stop after these (or after a single letter, as in "U.S.") does not end a sentence.
-_ABBREVIATION_TEXT = "mr mrs ms dr st jr sr prof gen col lt sgt rev vs inc ltd co corp vol fig approx ca"
-_INITIALS = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]")  # "U.S", "e.g", "J"
-_ABBREVIATIONS = frozenset(_ABBREVIATION_TEXT.split())
 
 
 def parse_citations(text: str) -> list[int]:
@@ -107,10 +105,7 @@ def split_sentences(answer: str) -> list[str]:
 
 def _abbreviation(before_stop: str) -> bool:
     token = _LAST_TOKEN.search(before_stop)
-    if token is None:
-        return False
-    word = token.group(1).lstrip("(\"'“‘").lower()
-    return word in _ABBREVIATIONS or _INITIALS.fullmatch(word) is not None
+    return token is not None and is_abbreviation(token.group(1))
 
 
 def sentence_citations(answer: str) -> list[SentenceCitations]:

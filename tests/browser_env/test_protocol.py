@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from browser_env.abbreviations import sentence_spans as abbreviation_spans
 from browser_env.protocol import (
     EndReason,
     Observation,
@@ -50,6 +53,14 @@ def test_abbreviations_and_trailing_citations_stay_in_their_sentence() -> None:
     sentences = sentence_citations(answer)
     assert [s.citations for s in sentences] == [(1,), (2,)]
     assert citation_problems(answer, 2) == []
+
+
+def test_answers_and_pages_share_one_list_of_abbreviations() -> None:
+    # "Capt." and "Gov." were abbreviations to page splitting only, "Corp." to answers only.
+    answer = "The ship was commanded by Capt. Smith in 1850 [1]. Gov. Adams sold it to Acme Corp. Ltd [2]."
+    assert [s.citations for s in sentence_citations(answer)] == [(1,), (2,)]
+    page = "It was sold to Acme Corp. The buyer paid cash."
+    assert [page[a:b] for a, b in abbreviation_spans(page, re.compile(r"(?<=[.!?])\s+"))] == [page]
 
 
 def test_a_quoted_sentence_ending_in_a_stop_keeps_the_citation_after_it() -> None:
