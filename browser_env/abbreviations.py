@@ -14,8 +14,46 @@ import re
 # Words whose full stop ends no sentence, as they are written: page text matches them in this case
 # ("No. 1" but not "said no. Then"); answers, short and typed, in any case (``is_abbreviation``).
 ABBREVIATIONS = frozenset(
-    "Mr Mrs Ms Dr St Sgt Lt Gen Col Capt Maj Adm Brig Cpl Pvt Gov Sen Rev Prof Hon Jr Sr Inc Co Corp Ltd"
-    " vs No Nos Vol Mt Ft Fig ca c approx cf fl".split()
+    [
+        "Mr",
+        "Mrs",
+        "Ms",
+        "Dr",
+        "St",
+        "Sgt",
+        "Lt",
+        "Gen",
+        "Col",
+        "Capt",
+        "Maj",
+        "Adm",
+        "Brig",
+        "Cpl",
+        "Pvt",
+        "Gov",
+        "Sen",
+        "Rev",
+        "Prof",
+        "Hon",
+        "Jr",
+        "Sr",
+        "Inc",
+        "Co",
+        "Corp",
+        "Ltd",
+        "vs",
+        "No",
+        "Nos",
+        "Vol",
+        "Mt",
+        "Ft",
+        "Fig",
+        "ca",
+        "c",
+        "approx",
+        "cf",
+        "fl",
+    ]
 )
 _LOWER_CASE = frozenset(word.lower() for word in ABBREVIATIONS)
 _ABBREVIATION = re.compile(
