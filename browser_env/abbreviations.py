@@ -13,48 +13,11 @@ import re
 
 # Words whose full stop ends no sentence, as they are written: page text matches them in this case
 # ("No. 1" but not "said no. Then"); answers, short and typed, in any case (``is_abbreviation``).
-ABBREVIATIONS = frozenset(
-    [
-        "Mr",
-        "Mrs",
-        "Ms",
-        "Dr",
-        "St",
-        "Sgt",
-        "Lt",
-        "Gen",
-        "Col",
-        "Capt",
-        "Maj",
-        "Adm",
-        "Brig",
-        "Cpl",
-        "Pvt",
-        "Gov",
-        "Sen",
-        "Rev",
-        "Prof",
-        "Hon",
-        "Jr",
-        "Sr",
-        "Inc",
-        "Co",
-        "Corp",
-        "Ltd",
-        "vs",
-        "No",
-        "Nos",
-        "Vol",
-        "Mt",
-        "Ft",
-        "Fig",
-        "ca",
-        "c",
-        "approx",
-        "cf",
-        "fl",
-    ]
+_WORDS = (
+    "Mr Mrs Ms Dr St Sgt Lt Gen Col Capt Maj Adm Brig Cpl Pvt Gov Sen Rev Prof Hon Jr Sr Inc Co Corp Ltd"
+    " vs No Nos Vol Mt Ft Fig ca c approx cf fl"
 )
+ABBREVIATIONS = frozenset(_WORDS.split())
 _LOWER_CASE = frozenset(word.lower() for word in ABBREVIATIONS)
 _ABBREVIATION = re.compile(
     r"(?:^|[\s(\"“‘])(?:[A-Z]|" + "|".join(sorted(ABBREVIATIONS, key=lambda w: (-len(w), w))) + r")\.$"
