@@ -43,11 +43,6 @@ def contains_gold(text: str, golds: Sequence[str]) -> bool:
     return any(f" {g} " in padded for g in (normalize_answer(x) for x in golds) if g)
 
 
-def claim_text(answer: str) -> str:
-    """``answer`` without its "According to <title>," attributions: what it states."""
-    return without_attributions(answer)
-
-
 def word_count(answer: str) -> int:
     """Words of the answer (tokens with a letter or digit), citations not counted."""
     return sum(any(c.isalnum() for c in token) for token in CITATION.sub(" ", answer).split())
@@ -154,7 +149,7 @@ def score_answer(
         gold_in_quotes=held,
         lead_correct=contains_gold(answer_lead(answer), golds),
         excerpts_verbatim=excerpts_verbatim(answer, quotes),
-        claim_correct=contains_gold(claim_text(answer), golds),
+        claim_correct=contains_gold(without_attributions(answer), golds),
     )
 
 

@@ -154,7 +154,6 @@ class LMPolicy:
         self._visited: set[str] = set()  # pages read in this episode
         self._searched: set[str] = set()  # queries searched in this episode
         self._taken: set[tuple[str | None, int, str]] = set()  # guided: (url, first line, choice) taken
-        self._quote_scores: list[float] = []
 
     def greedy(self) -> LMPolicy:
         """A twin that decodes greedily (what one answer at temperature 0 does)."""
@@ -290,7 +289,9 @@ class LMPolicy:
                 if textmatch.normalize(s) not in quoted
             ]
             if sentences and self.quote_scorer is not None:
-                sentences = self._rated_sentences(self.quote_scorer, info.get("title") or "", sentences)
+                scores = self._quote_ratings(info, sentences)
+                kept = [k for k, v in enumerate(scores) if v >= self.quote_scorer.threshold]
+                sentences = [sentences[k] for k in sorted(kept, key=lambda k: -scores[k])]
             if sentences:
                 choices["quote"] = sentences
             else:
@@ -300,13 +301,12 @@ class LMPolicy:
             choices.pop("controversial", None)
         return choices
 
-    def _rated_sentences(self, scorer: RelevanceScorer, title: str, sentences: list[str]) -> list[str]:
-        """The sentences ``scorer`` rates at its threshold or above, best first (their scores in
-        ``_quote_scores``)."""
-        scores = scorer.score(self._question, [(title, s) for s in sentences])
-        kept = sorted((k for k, v in enumerate(scores) if v >= scorer.threshold), key=lambda k: -scores[k])
-        self._quote_scores = [scores[k] for k in kept]
-        return [sentences[k] for k in kept]
+    def _quote_ratings(self, info: dict[str, Any], sentences: list[str]) -> list[float]:
+        """The quote scorer's rating of each of the window's ``sentences`` (the shipped ranker keeps the
+        question's scores, so asking twice in a step costs nothing)."""
+        if self.quote_scorer is None:
+            raise ValueError("no quote scorer")
+        return self.quote_scorer.score(self._question, [(info.get("title") or "", s) for s in sentences])
 
     def _pick(self, scores: list[float]) -> int:
         import torch
@@ -326,10 +326,12 @@ class LMPolicy:
         if set(names) <= {"nonsense", "controversial"}:
             return None  # every other move tried: give up rather than call the question nonsense
         scores = [sum(row) for row in self._score_texts(prefill, [CHOICES[n] for n in names])]
+        ratings: list[float] = []
         if "quote" in choices and self.quote_scorer is not None:
             # The model's odds of quoting, times the scorer's odds that the best sentence answers
-            # (relative to its threshold, the least it offers).
-            scores[names.index("quote")] += self._quote_scores[0] - self.quote_scorer.threshold
+            # (relative to its threshold, the least it offers); sentences come best first.
+            ratings = self._quote_ratings(info, choices["quote"])
+            scores[names.index("quote")] += ratings[0] - self.quote_scorer.threshold
         self.last_choice_scores = dict(zip(names, scores, strict=True))
         choice = names[self._pick(scores)]
         if choice in ("down", "up", "top", "back", "find"):
@@ -346,8 +348,8 @@ class LMPolicy:
             return texts[self._pick(link_scores)]
         if choice == "quote":
             sentences = choices["quote"]
-            if self.quote_scorer is not None:
-                return "Quote: " + sentences[self._pick(self._quote_scores)]
+            if ratings:
+                return "Quote: " + sentences[self._pick(ratings)]
             skip = len(self.engine.encode("Quote:"))
             rows = self._score_texts(prefill, [f"Quote: {s}" for s in sentences], skip)
             means = [sum(row) / max(1, len(row)) for row in rows]

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from demonstrations.formats import without_attributions
 from training.answer_metrics import (
     answer_lead,
     cited_sentence_share,
-    claim_text,
     contains_gold,
     correct_within,
     exact_match,
@@ -141,7 +141,7 @@ def test_a_gold_answer_only_in_the_attributed_title_is_not_a_right_claim() -> No
         quotes,
     )
     assert stated.claim_correct
-    assert claim_text("Paris [1]. According to France, “Its capital is Paris” [1].") == (
+    assert without_attributions("Paris [1]. According to France, “Its capital is Paris” [1].") == (
         "Paris [1]. “Its capital is Paris” [1]."
     )
     assert not score_answer("", ["Paris"], quotes, declined=True).claim_correct
