@@ -98,7 +98,9 @@ class ModelAnswerer:
     untrained model tends to copy a quote's header instead of answering), and with ``attribute``
     uncited sentences that a quote supports get its ``[n]`` (``agent.citations.attribute_citations``). An
     answer that only repeats the question's words (``echoes_question``) is sampled again, up to
-    ``ECHO_RETRIES`` times, and kept when every retry does the same. With a ``lead_reader``, an answer
+    ``ECHO_RETRIES`` times, and kept when every retry does the same; so is, in the trained format
+    (``clause_words``), a short answer whose words are not in the quote it cites
+    (``lead_in_cited_quote``). With a ``lead_reader``, an answer
     starts with the span of a quote the reader is confident of (``"<span> [n]."``) and the model writes
     the rest. With ``clause_words``, the model writes only the short answer and its first citation, and
     the rest is copied from the cited quote (``compose_cited``): the clause it quotes is then verbatim."""
@@ -182,6 +184,28 @@ class ModelAnswerer:
             ECHO_RETRIES,
             keep=lambda i, t: not echoes_question(t, requests[i][0]),
         )
+        if self.clause_words is not None:
+            # "Georgia [1]." citing a quote about the Free Software Foundation states what its source does
+            # not say: sample again, and keep the first short answer the cited quote holds
+            stray = [
+                (i, j)
+                for i, rows in enumerate(texts)
+                for j, text in enumerate(rows)
+                if not lead_in_cited_quote(text, sources[i], requests[i][0])
+            ]
+            self._resample(
+                texts,
+                stray,
+                prompts,
+                headers,
+                sources,
+                "",
+                ECHO_RETRIES,
+                keep=lambda i, t: (
+                    lead_in_cited_quote(t, sources[i], requests[i][0])
+                    and not echoes_question(t, requests[i][0])
+                ),
+            )
         return texts
 
     def _lead(self, question: str, quotes: Sequence[QuoteLike]) -> str:
@@ -287,6 +311,22 @@ def _without_end_mark(lead: str) -> str:
     if last.endswith(".") and not re.fullmatch(r"(?:[A-Za-z]\.)+|[A-Z][a-z]{0,2}\.", last):
         lead = lead[:-1].rstrip()
     return lead
+
+
+def lead_in_cited_quote(answer: str, quotes: Sequence[QuoteLike], question: str = "") -> bool:
+    """Whether every word of the answer's lead (what comes before its first citation ``[n]``) is in quote
+    n or its title, or is one the question offers as a choice ("public or private"); an answer with no
+    lead or citing no quote of ``quotes`` has nothing to check."""
+    match = CITATION.search(answer)
+    if match is None:
+        return True
+    numbers = parse_citations(match.group(0))
+    if not numbers or not 1 <= numbers[0] <= len(quotes):
+        return True
+    quote = quotes[numbers[0] - 1]
+    lead = {word for word in stems(answer[: match.start()]) if len(word) > 1}  # initials aside
+    offered = stems(question) if " or " in f" {question.casefold()} " else set()
+    return lead <= stems(quote.title) | stems(without_footnotes(quote.text)) | offered
 
 
 def echoes_question(answer: str, question: str) -> bool:

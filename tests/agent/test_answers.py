@@ -297,6 +297,39 @@ def test_an_answer_that_only_repeats_the_question_is_recognised(
     assert echoes_question(answer, question) is echoes
 
 
+@pytest.mark.parametrize(
+    ("answer", "held"),
+    [
+        ("Gustave Eiffel [1]. According to Eiffel Tower, “…” [1].", True),
+        ("Stephen Sauvestre [2].", True),  # the second quote names him
+        ("Stephen Sauvestre [1].", False),  # the first does not
+        ("D. H. Lawrence [1].", False),  # a name no quote holds
+        ("the tower [1].", True),  # the title holds it
+        ("1889 [1].", True),
+        ("1887 [1].", False),
+        ("[1] nothing before the citation", True),
+        ("Paris [3].", True),  # cites no quote given: nothing to check
+        ("No citation at all.", True),
+    ],
+)
+def test_a_short_answer_is_checked_against_the_quote_it_cites(answer: str, held: bool) -> None:
+    from agent.answer import lead_in_cited_quote
+
+    quotes = [
+        quote("The tower was designed by Gustave Eiffel's company and opened in 1889.[3]"),
+        quote("Stephen Sauvestre drew the arches."),
+    ]
+    assert lead_in_cited_quote(answer, quotes) is held
+
+
+def test_a_short_answer_may_take_a_choice_the_question_offers() -> None:
+    from agent.answer import lead_in_cited_quote
+
+    quotes = [quote("The company merged with two of its bottlers in 1986.")]
+    assert lead_in_cited_quote("Public [1].", quotes, "is coca cola a public or private company")
+    assert not lead_in_cited_quote("Public [1].", quotes, "what kind of company is coca cola")
+
+
 def test_the_answer_model_reads_quotes_without_their_sources_footnote_marks() -> None:
     from demonstrations.formats import without_footnotes
 
