@@ -49,7 +49,6 @@ class Prefill:
 class _PrefixEntry:
     ids: tuple[int, ...]
     cache: Any
-    logits: Any = None  # after the whole prompt, for ``_last_prompt``
 
 
 @dataclass
@@ -60,9 +59,6 @@ class LMEngine:
     stats: EngineStats = field(default_factory=EngineStats)
     _prefixes: list[_PrefixEntry] = field(default_factory=list)
     _newline_ids: set[int] | None = None
-    # The last single prompt ``generate_batch`` processed, so that sampling it again (an answer's retries)
-    # does not process it again.
-    _last_prompt: _PrefixEntry | None = None
     max_cached_prefixes: int = 4
     draft_tokens: int = DRAFT_TOKENS
     """Prompt lookup's guesses per forward when a call does not say (0: token by token)."""
@@ -345,18 +341,11 @@ class LMEngine:
             padding = padding.after(shared) if padding is not None else None
         else:
             cache = DynamicCache(config=self.model.config)
-        alone = tuple(prompts[0]) if len(prompts) == 1 and not shared else None
-        last = self._last_prompt
-        if alone is not None and last is not None and last.ids == alone:
-            cache, logits = copy.deepcopy(last.cache), last.logits.clone()
-        else:
-            started = time.perf_counter()
-            output = self._forward(ids, cache, logits_to_keep=1, padding=padding)
-            self.stats.prompt_tokens += sum(len(r) for r in rests)
-            self.stats.prompt_seconds += time.perf_counter() - started
-            cache, logits = output.past_key_values, output.logits[:, -1].float()
-            if alone is not None:
-                self._last_prompt = _PrefixEntry(alone, copy.deepcopy(cache), logits.clone())
+        started = time.perf_counter()
+        output = self._forward(ids, cache, logits_to_keep=1, padding=padding)
+        self.stats.prompt_tokens += sum(len(r) for r in rests)
+        self.stats.prompt_seconds += time.perf_counter() - started
+        cache, logits = output.past_key_values, output.logits[:, -1].float()
         if n > 1:
             cache.batch_repeat_interleave(n)
             logits = logits.repeat_interleave(n, dim=0)

@@ -178,22 +178,6 @@ def test_a_batch_samples_n_rows_per_prompt_and_refuses_an_empty_prompt(engine: L
         engine.generate_batch([engine.encode("a"), []])
 
 
-def test_a_prompt_sampled_again_is_not_processed_again(engine: LMEngine) -> None:
-    prompt = engine.encode("Who designed the Eiffel Tower? It was designed by")
-    first = engine.generate_batch([prompt], max_new_tokens=8, temperature=0, stop_at_newline=False)
-    before = engine.stats.prompt_tokens
-    again = engine.generate_batch([prompt], max_new_tokens=8, temperature=0, stop_at_newline=False)
-    assert again == first  # the kept cache is a copy: decoding did not extend it
-    assert engine.stats.prompt_tokens == before
-    samples = engine.generate_batch(
-        [prompt], n=3, max_new_tokens=8, temperature=1.5, generator=engine.new_generator(0)
-    )
-    assert engine.stats.prompt_tokens == before and len(samples[0]) == 3
-    other = engine.encode("Paris is")
-    engine.generate_batch([other], max_new_tokens=4, temperature=0)
-    assert engine.stats.prompt_tokens == before + len(other)  # another prompt is processed
-
-
 def test_a_batch_sharing_a_cached_prefix_decodes_as_without_it(engine: LMEngine) -> None:
     prefix = engine.encode("You browse the web. Commands: Search, Quote, Back.\n")
     prompts = [prefix + engine.encode(t) for t in ("Who designed the tower?", "Paris", "a b c a b")]
