@@ -202,7 +202,8 @@ class ModelAnswerer:
                 "",
                 ECHO_RETRIES,
                 keep=lambda i, t: (
-                    lead_in_cited_quote(t, sources[i], requests[i][0])
+                    CITATION.search(t) is not None  # a sample citing nothing does not replace one that cites
+                    and lead_in_cited_quote(t, sources[i], requests[i][0])
                     and not echoes_question(t, requests[i][0])
                 ),
             )
