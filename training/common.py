@@ -182,13 +182,21 @@ def question_file(path: str) -> Path:
     return Path(path)
 
 
-def held_out_split(args: argparse.Namespace) -> tuple[list[Any], list[Any], Any]:
-    """The split's questions with gold answers, as (the first ``held_out``, the rest), and the corpus."""
-    from browser_env.corpus import ensure_default_corpus, open_corpus
+def split_questions(path: str | Path, split: str) -> list[Any]:
+    """The questions of ``path`` (``question_file``) in ``split`` (train, test or all) that have gold
+    answers."""
     from demonstrations.imports import load_questions
     from demonstrations.splits import select
 
-    questions = [q for q in select(load_questions(args.questions), args.split) if q.gold_answers]
+    loaded = load_questions(question_file(str(path)))
+    return [q for q in select(loaded, split) if q.gold_answers]  # type: ignore[arg-type]
+
+
+def held_out_split(args: argparse.Namespace) -> tuple[list[Any], list[Any], Any]:
+    """The split's questions with gold answers, as (the first ``held_out``, the rest), and the corpus."""
+    from browser_env.corpus import ensure_default_corpus, open_corpus
+
+    questions = split_questions(args.questions, args.split)
     corpus = ensure_default_corpus() if args.corpus == "default" else open_corpus(args.corpus)
     return questions[: args.held_out], questions[args.held_out :], corpus
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from agent.models import SHIPPED_POLICY_ID
 from training.answer_metrics import mean, score_answer
-from training.common import load_named_agent, load_reachable, question_file, reachable_hint
+from training.common import load_named_agent, load_reachable, reachable_hint, split_questions
 
 BASELINES = ("closed-book", "bm25-top3")
 
@@ -142,11 +142,8 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     from agent.models import DEFAULT_MODEL_ID
     from agent.reward import load_reward_model
     from browser_env.corpus import ensure_default_corpus, open_corpus
-    from demonstrations.imports import load_questions
-    from demonstrations.splits import select
 
-    loaded = load_questions(question_file(config.questions))
-    questions = [q for q in select(loaded, config.split) if q.gold_answers]  # type: ignore[arg-type]
+    questions = split_questions(config.questions, config.split)
     if not questions:
         raise ValueError(f"{config.questions}: no questions with gold answers in split {config.split!r}")
     if max(config.best_of_values) > 1 and config.reward_model is None:

@@ -117,10 +117,9 @@ class Recipe:
 
     # stages ----------------------------------------------------------------------------------------
     def train_questions(self) -> list[Any]:
-        from demonstrations.imports import load_questions
-        from demonstrations.splits import select
+        from training.common import split_questions
 
-        return [q for q in select(load_questions(self.config.questions), "train") if q.gold_answers]
+        return split_questions(self.config.questions, "train")
 
     def demos(self) -> None:
         if self.finished("demos"):

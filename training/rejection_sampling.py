@@ -22,7 +22,7 @@ from typing import Any
 
 from agent.models import SHIPPED_POLICY_ID
 from training.answer_metrics import AnswerScore, score_answer
-from training.common import load_named_agent, load_reachable, question_file
+from training.common import load_named_agent, load_reachable, split_questions
 
 
 @dataclass
@@ -94,13 +94,9 @@ def rejection_sample(
     from agent.best_of_n import best_of_n
     from agent.reward import load_reward_model
     from browser_env.corpus import ensure_default_corpus, open_corpus
-    from demonstrations.imports import load_questions
-    from demonstrations.splits import select
     from demonstrations.store import EpisodeStore
 
-    questions = [
-        q for q in select(load_questions(question_file(config.questions)), "train") if q.gold_answers
-    ]
+    questions = split_questions(config.questions, "train")
     if config.reachable:
         reachable = load_reachable(config.reachable)
         questions = [q for q in questions if reachable.get(q.question)]
