@@ -102,20 +102,28 @@ class AgentConfig:
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> AgentConfig:
         """``webgpt.json`` from a checkpoint folder (unknown keys ignored), or the defaults."""
-        file = Path(path) / AGENT_CONFIG
-        if not file.is_file():
+        data = read_json_object(Path(path) / AGENT_CONFIG)
+        if data is None:
             return cls()
-        try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise ValueError(f"{file} is not valid JSON: {error}") from error
-        if not isinstance(data, dict):
-            raise ValueError(f"{file} must hold a JSON object")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+def read_json_object(path: Path, advice: str = "") -> dict[str, Any] | None:
+    """The JSON object in ``path`` (None when there is no such file); a damaged file or one holding
+    something else is a ValueError naming it, ``advice`` appended."""
+    if not path.is_file():
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path} is unreadable ({error}){advice}") from error
+    if not isinstance(value, dict):
+        raise ValueError(f"{path} is not a JSON object{advice}")
+    return value
 
 
 SAMPLING_DEFAULTS = SamplingConfig()

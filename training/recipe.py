@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.config import AGENT_CONFIG
+from agent.config import AGENT_CONFIG, read_json_object
 
 STAGES = ("demos", "data", "bc", "samples", "rm", "ranker", "install")
 STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -377,15 +377,7 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def _read_record(path: Path) -> dict[str, Any]:
     """A JSON object the recipe wrote before ({} when there is none yet)."""
-    if not path.is_file():
-        return {}
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ValueError(f"{path} is unreadable ({error}); delete it and run again") from error
-    if not isinstance(value, dict):
-        raise ValueError(f"{path} is not a JSON object; delete it and run again")
-    return value
+    return read_json_object(path, "; delete it and run again") or {}
 
 
 def _write_json(path: Path, value: Any) -> None:
