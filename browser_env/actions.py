@@ -108,25 +108,22 @@ def _one_line(text: str) -> bool:
 _PLACEHOLDER = re.compile(r"<(query|text)>", re.I)
 
 
-def _text_argument(kind: type, label: str) -> Callable[[re.Match[str]], Action | InvalidAction]:
+def _text_argument(
+    kind: type,
+    label: str,
+    *,
+    empty: str = "needs some text after the colon",
+    fill: str = "write the text itself",
+) -> Callable[[re.Match[str]], Action | InvalidAction]:
     def build(match: re.Match[str]) -> Action | InvalidAction:
         value = match.group(1).strip()
         if not value:
-            return InvalidAction(match.string, f"{label} needs some text after the colon")
+            return InvalidAction(match.string, f"{label} {empty}")
         if _PLACEHOLDER.fullmatch(value):
-            return InvalidAction(match.string, f"{label}: write the text itself in place of {value}")
+            return InvalidAction(match.string, f"{label}: {fill} in place of {value}")
         return kind(value)
 
     return build
-
-
-def _search(match: re.Match[str]) -> Action | InvalidAction:
-    query = match.group(1).strip()
-    if not query:
-        return InvalidAction(match.string, "Search needs a query")
-    if _PLACEHOLDER.fullmatch(query):
-        return InvalidAction(match.string, f"Search: write the words to search for in place of {query}")
-    return Search(query)
 
 
 def _click(match: re.Match[str]) -> Action | InvalidAction:
@@ -160,7 +157,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "Search <query>",
         "search the web and show a page of results",
         re.compile(r"Search\s+(.+)", re.S),
-        _search,
+        _text_argument(Search, "Search", empty="needs a query", fill="write the words to search for"),
         lambda a: f"Search {a.query}",
     ),
     CommandSpec(
