@@ -30,8 +30,19 @@ BEHAVIOUR_SWITCHES = re.compile(
     r"|EXPECTUNUSEDCATEGORY|NOCONTENTCONVERT|NOCC|NOTITLECONVERT|NOTC|INDEX|NOINDEX|STATICREDIRECT"
     r"|DISAMBIG)__"
 )
+# What dumps leave of a lead's stripped pronunciations: "AARDVARK ( ; _Orycteropus afer_)", "ADRASTEA ( ; ),".
+_EMPTY_PARENTHESES = re.compile(r"[ \t]*\((?:[ \t]*[;,])+[ \t]*(?:\[\d+\][ \t]*)*\)")
+_LEADING_SEPARATORS = re.compile(r"\((?:[ \t]*[;,])+[ \t]+")
 _BLANK_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n")
 _LIST_LINE = re.compile(r"^(?:[-*+•]|\d+[.)])\s")
+
+
+def without_dump_residue(text: str) -> str:
+    """``text`` without what article dumps leave behind: MediaWiki behaviour switches (``__NOTOC__``) and
+    the separators of stripped pronunciations ("AARDVARK ( ; _Orycteropus afer_)" reads "AARDVARK
+    (_Orycteropus afer_)", "ABACÁ ( ; ), binomial name" reads "ABACÁ, binomial name")."""
+    text = BEHAVIOUR_SWITCHES.sub("", text)
+    return _LEADING_SEPARATORS.sub("(", _EMPTY_PARENTHESES.sub("", text))
 
 
 def collapse(text: str) -> str:
@@ -43,11 +54,11 @@ def text_to_page(text: str, url: str, title: str, *, max_text_chars: int = MAX_T
     """Render plain text (paragraphs separated by blank lines, headings alone on a line) as a page.
 
     Each paragraph becomes one line; list items keep a line each; indented blocks and ASCII tables
-    keep their line breaks; MediaWiki behaviour switches (``__NOTOC__``) are dropped. The page has no
-    links.
+    keep their line breaks; what dumps leave behind (``without_dump_residue``) is dropped. The page has
+    no links.
     """
     text = CONTROL_CHARS.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).translate(TEXT_TABLE)
-    text = BEHAVIOUR_SWITCHES.sub("", text)
+    text = without_dump_residue(text)
     lines: list[str] = []
     size = 0
     for block in _BLANK_SPLIT.split(text):

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import Stemmer
 
-from browser_env.render_text import BEHAVIOUR_SWITCHES
+from browser_env.render_text import without_dump_residue
 from browser_env.search.bm25 import LANGUAGE
 
 SNIPPET_WORDS = 50
@@ -21,9 +21,9 @@ def _stemmer() -> Stemmer.Stemmer:
 
 def snippet(text: str, query: str, *, words: int = SNIPPET_WORDS) -> str:
     """The ``words``-word window of ``text`` covering the most distinct query words (then most hits),
-    with ``…`` where text was cut. MediaWiki behaviour switches (``__NOTOC__``), which corpora built
-    from dumps before pages dropped them still hold, are left out."""
-    tokens = BEHAVIOUR_SWITCHES.sub("", text).split()
+    with ``…`` where text was cut. What dumps leave behind (``__NOTOC__``, "( ; )"), which corpora built
+    before pages dropped it still hold, is left out."""
+    tokens = without_dump_residue(text).split()
     if len(tokens) <= words:
         return " ".join(tokens)
     stemmer = _stemmer()

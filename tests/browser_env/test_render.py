@@ -433,3 +433,36 @@ def test_wiki_behaviour_switches_are_dropped_and_code_macros_kept() -> None:
     ]
     assert "__FILE__" in page.text
     assert "NOTOC" not in page.text and "STATICREDIRECT" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "The AARDVARK ( ; _Orycteropus afer_) is a mammal.",
+            "The AARDVARK (_Orycteropus afer_) is a mammal.",
+        ),
+        (
+            'A CAPPELLA ( , ; Italian for "in the manner") is singing.',
+            'A CAPPELLA (Italian for "in the manner") is singing.',
+        ),
+        (
+            "ABACÁ ( ; ), binomial name _MUSA TEXTILIS_, is a plant.",
+            "ABACÁ, binomial name _MUSA TEXTILIS_, is a plant.",
+        ),
+        ("ABERDARE ( ;[1] ) is a town.", "ABERDARE is a town."),
+        (
+            "FREUD ( ; ; born SIGISMUND; 6 May 1856) was a neurologist.",
+            "FREUD (born SIGISMUND; 6 May 1856) was a neurologist.",
+        ),
+        (
+            "Call f(a, b), make (1, ), an empty ( ) or (x; y).",
+            "Call f(a, b), make (1, ), an empty ( ) or (x; y).",
+        ),
+    ],
+)
+def test_what_dumps_leave_of_stripped_pronunciations_is_dropped(text: str, shown: str) -> None:
+    from browser_env.search.snippet import snippet
+
+    assert text_to_page(text, "https://en.wikipedia.org/wiki/X", "X").text == shown
+    assert snippet(text, "x") == shown  # passages indexed before pages dropped it
