@@ -184,6 +184,7 @@ class ModelAnswerer:
             ECHO_RETRIES,
             keep=lambda i, t: not echoes_question(t, requests[i][0]),
         )
+        self._start_elsewhere(texts, requests, prompts, headers, sources)
         if self.clause_words is not None:
             # "Georgia [1]." citing a quote about the Free Software Foundation states what its source does
             # not say: sample again, and keep the first short answer the cited quote holds
@@ -209,6 +210,41 @@ class ModelAnswerer:
             )
         return texts
 
+    def _start_elsewhere(
+        self,
+        texts: list[list[str]],
+        requests: Sequence[AnswerRequest],
+        prompts: list[list[int]],
+        headers: list[frozenset[str]],
+        sources: list[Sequence[QuoteLike]],
+    ) -> None:
+        """Answers that still only repeat the question after their retries are written once more,
+        greedily, forbidden to start with the token their echoing leads start with: "Moby-Dick [1]."
+        to "Who wrote the novel Moby-Dick?" becomes "Herman Melville [1].", the model's next choice.
+        A result that echoes too, or cites nothing, leaves the answer as it was."""
+        echoing: dict[int, list[int]] = {}
+        for i, rows in enumerate(texts):
+            for j, text in enumerate(rows):
+                if echoes_question(text, requests[i][0]):
+                    echoing.setdefault(i, []).append(j)
+        if not echoing:
+            return
+        asked = sorted(echoing)
+        starts = [[self.engine.encode(answer_lead(texts[i][j]))[:1] for j in echoing[i]] for i in asked]
+        avoid = [{token for start in row for token in start} for row in starts]
+        fresh = self._sample(
+            [prompts[i] for i in asked],
+            [""] * len(asked),
+            [headers[i] for i in asked],
+            [sources[i] for i in asked],
+            1,
+            avoid_first=avoid,
+        )
+        for i, (text,) in zip(asked, fresh, strict=True):
+            if text and CITATION.search(text) and not echoes_question(text, requests[i][0]):
+                for j in echoing[i]:
+                    texts[i][j] = text
+
     def _lead(self, question: str, quotes: Sequence[QuoteLike]) -> str:
         """``"<span> [n]."`` when the lead reader is confident of a span of quote n, else ""."""
         if self.lead_reader is None or not quotes:
@@ -223,9 +259,11 @@ class ModelAnswerer:
         headers: list[frozenset[str]],
         sources: list[Sequence[QuoteLike]],
         n: int,
+        avoid_first: list[set[int]] | None = None,
     ) -> list[list[str]]:
-        """``n`` answers to each prompt, each forced to start with its prefix (greedy when ``n`` is 1);
-        with ``clause_words``, each stops at its first citation and is completed from that quote."""
+        """``n`` answers to each prompt, each forced to start with its prefix (greedy when ``n`` is 1) and
+        not with a token of its ``avoid_first``; with ``clause_words``, each stops at its first citation
+        and is completed from that quote."""
 
         def finished(i: int, text: str) -> bool:
             if self.clause_words is not None and CITATION.search(prefixes[i] + text):
@@ -242,6 +280,7 @@ class ModelAnswerer:
             generator=self.generator,
             stop=finished,
             repetition_penalty=self.repetition_penalty,
+            avoid_first=avoid_first,
         )
         return [
             [

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -316,6 +316,7 @@ class LMEngine:
         repetition_penalty: float = 1.0,
         draft_tokens: int | None = None,
         prefix_length: int = 0,
+        avoid_first: Sequence[Collection[int]] | None = None,
     ) -> list[list[list[int]]]:
         """``n`` continuations of each of several prompts, all rows decoded together: one forward per
         token for the whole batch. Prompts of different lengths are padded on the left, with an attention
@@ -323,7 +324,8 @@ class LMEngine:
         times. Otherwise as ``generate``; ``stop(i, text)`` is asked about a row of prompt ``i``, and a
         prefix is forced by appending it to the prompt. The first ``prefix_length`` tokens, when every
         prompt starts with the same ones, come from (and go into) the prefix cache, as in ``prefill``: the
-        rest of each prompt is padded on the left after them."""
+        rest of each prompt is padded on the left after them. ``avoid_first[i]``: tokens no continuation
+        of prompt ``i`` may start with."""
         from transformers import DynamicCache
 
         if not prompts or not all(prompts):
@@ -346,6 +348,10 @@ class LMEngine:
         self.stats.prompt_tokens += sum(len(r) for r in rests)
         self.stats.prompt_seconds += time.perf_counter() - started
         cache, logits = output.past_key_values, output.logits[:, -1].float()
+        if avoid_first:
+            logits = logits.clone()  # the forward's output is an inference tensor
+            for i, tokens in enumerate(avoid_first):
+                logits[i, list(tokens)] = float("-inf")
         if n > 1:
             cache.batch_repeat_interleave(n)
             logits = logits.repeat_interleave(n, dim=0)

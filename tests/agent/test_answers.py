@@ -430,3 +430,24 @@ def test_the_shipped_answer_model_writes_the_lead_and_the_quote_supplies_the_res
     (written,) = answerer.write("Who designed the Eiffel Tower?", [source])
     assert written.startswith(f"{lead} [1]")  # the same lead, greedy
     assert stats.generated_tokens - before > 2 * composed_tokens  # the model no longer copies the clause
+
+
+@pytest.mark.slow
+def test_an_answer_that_keeps_repeating_the_question_is_written_again_starting_elsewhere(
+    default_model_dir,
+) -> None:
+    from agent.answer import echoes_question
+    from agent.policies import load_agent
+
+    answerer = load_agent(seed=0).answerer
+    question = "Who wrote the novel Moby-Dick?"
+    # the quote names the novel, its title the author: the model's first choice repeats the question
+    source = QuoteRecord(
+        url="https://en.wikipedia.org/wiki/Herman_Melville",
+        title="Herman Melville",
+        domain="en.wikipedia.org",
+        text="Moby-Dick would eventually be considered one of the Great American Novels.",
+    )
+    answers = answerer.write(question, [source]) + answerer.write(question, [source], 3)
+    assert all(answer.startswith("Herman Melville [1].") for answer in answers)
+    assert not any(echoes_question(answer, question) for answer in answers)

@@ -197,3 +197,23 @@ def test_a_batch_sharing_a_cached_prefix_decodes_as_without_it(engine: LMEngine)
     assert engine.generate_batch(
         different, max_new_tokens=5, temperature=0, prefix_length=len(prefix)
     ) == engine.generate_batch(different, max_new_tokens=5, temperature=0)
+
+
+def test_a_batch_row_never_starts_with_a_token_it_must_avoid(engine: LMEngine) -> None:
+    prompts = [engine.encode("The Eiffel Tower is"), engine.encode("Paris")]
+    plain = engine.generate_batch(prompts, max_new_tokens=6, temperature=0, stop_at_newline=False)
+    first = plain[1][0][0]
+    avoided = engine.generate_batch(
+        prompts, max_new_tokens=6, temperature=0, stop_at_newline=False, avoid_first=[set(), {first}]
+    )
+    assert avoided[0] == plain[0]  # a prompt with nothing to avoid decodes as before
+    assert avoided[1][0][0] != first
+    sampled = engine.generate_batch(
+        prompts[1:],
+        n=4,
+        max_new_tokens=2,
+        temperature=2.0,
+        generator=engine.new_generator(0),
+        avoid_first=[{first}],
+    )
+    assert all(row[0] != first for row in sampled[0])
