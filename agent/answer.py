@@ -90,6 +90,8 @@ def write_answers(answerer: Answerer, requests: Sequence[AnswerRequest], n: int 
 
 
 ECHO_RETRIES = 3  # answers sampled for each one that only repeats the question
+# The longest short answer a rewritten echo may have: the trained ones are almost all 1-6 words.
+SHORT_ANSWER_WORDS = 8
 
 
 class ModelAnswerer:
@@ -221,7 +223,8 @@ class ModelAnswerer:
         """Answers that still only repeat the question after their retries are written once more,
         greedily, forbidden to start with the token their echoing leads start with: "Moby-Dick [1]."
         to "Who wrote the novel Moby-Dick?" becomes "Herman Melville [1].", the model's next choice.
-        A result that echoes too, or cites nothing, leaves the answer as it was."""
+        A result that echoes too, cites nothing or leads with more than ``SHORT_ANSWER_WORDS`` words
+        leaves the answer as it was."""
         echoing: dict[int, list[int]] = {}
         for i, rows in enumerate(texts):
             for j, text in enumerate(rows):
@@ -241,7 +244,8 @@ class ModelAnswerer:
             avoid_first=avoid,
         )
         for i, (text,) in zip(asked, fresh, strict=True):
-            if text and CITATION.search(text) and not echoes_question(text, requests[i][0]):
+            short = len(answer_lead(text).split()) <= SHORT_ANSWER_WORDS
+            if text and CITATION.search(text) and short and not echoes_question(text, requests[i][0]):
                 for j in echoing[i]:
                     texts[i][j] = text
 
