@@ -26,6 +26,7 @@ from typing import Any
 from search import normalize  # bench/search.py: how a passage "holds" a gold answer
 
 from browser_env.corpus import open_corpus
+from browser_env.render_text import without_dump_residue
 from demonstrations.generate import question_seed, quote_verifies
 from demonstrations.imports import load_questions
 from demonstrations.scripted import ScriptedConfig, ScriptedDemonstrator
@@ -139,12 +140,10 @@ def main() -> None:
         for line in args.labels.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
-                labels[(row["question"], row["quote"])] = bool(row["supports"])
-        judged = [
-            labels[(r["question"], r["quote"])]
-            for r in supported_rows
-            if (r["question"], r["quote"]) in labels
-        ]
+                labels[(row["question"], without_dump_residue(row["quote"]))] = bool(row["supports"])
+        # A label judged a quote taken before pages dropped what dumps leave ("( ; )"): the same words.
+        keys = [(r["question"], without_dump_residue(r["quote"])) for r in supported_rows]
+        judged = [labels[key] for key in keys if key in labels]
         summary["labelled"] = len(judged)
         summary["precision"] = round(100 * sum(judged) / len(judged), 1) if judged else None
     if args.sample_out is not None:

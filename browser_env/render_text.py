@@ -30,9 +30,11 @@ BEHAVIOUR_SWITCHES = re.compile(
     r"|EXPECTUNUSEDCATEGORY|NOCONTENTCONVERT|NOCC|NOTITLECONVERT|NOTC|INDEX|NOINDEX|STATICREDIRECT"
     r"|DISAMBIG)__"
 )
-# What dumps leave of a lead's stripped pronunciations: "AARDVARK ( ; _Orycteropus afer_)", "ADRASTEA ( ; ),".
-_EMPTY_PARENTHESES = re.compile(r"[ \t]*\((?:[ \t]*[;,])+[ \t]*(?:\[\d+\][ \t]*)*\)")
-_LEADING_SEPARATORS = re.compile(r"\((?:[ \t]*[;,])+[ \t]+")
+# What dumps leave of a lead's stripped pronunciations: "AARDVARK ( ; _Orycteropus afer_)", "ADRASTEA ( ; ),",
+# "FREUD ( ;[1] ; born …)": separators, spaces and reference marks right after an opening parenthesis.
+_SEPARATORS = r"\((?=[ \t]*[;,])(?:[ \t]*(?:[;,]|\[\d+\]))+"
+_EMPTY_PARENTHESES = re.compile(rf"[ \t]*{_SEPARATORS}[ \t]*\)")
+_LEADING_SEPARATORS = re.compile(rf"{_SEPARATORS}[ \t]+")
 _BLANK_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n")
 _LIST_LINE = re.compile(r"^(?:[-*+•]|\d+[.)])\s")
 

@@ -452,7 +452,7 @@ def test_wiki_behaviour_switches_are_dropped_and_code_macros_kept() -> None:
         ),
         ("ABERDARE ( ;[1] ) is a town.", "ABERDARE is a town."),
         (
-            "FREUD ( ; ; born SIGISMUND; 6 May 1856) was a neurologist.",
+            "FREUD ( ;[1] ; born SIGISMUND; 6 May 1856) was a neurologist.",
             "FREUD (born SIGISMUND; 6 May 1856) was a neurologist.",
         ),
         (
