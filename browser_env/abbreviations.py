@@ -20,15 +20,15 @@ _WORDS = (
 ABBREVIATIONS = frozenset(_WORDS.split())
 _LOWER_CASE = frozenset(word.lower() for word in ABBREVIATIONS)
 _ABBREVIATION = re.compile(
-    r"(?:^|[\s(\"“‘])(?:[A-Z]|" + "|".join(sorted(ABBREVIATIONS, key=lambda w: (-len(w), w))) + r")\.$"
+    r"(?:^|[\s(\"“‘…])(?:[A-Z]|" + "|".join(sorted(ABBREVIATIONS, key=lambda w: (-len(w), w))) + r")\.$"
 )
 _INITIALS = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]")  # "U.S", "e.g", "J"
 
 
 def is_abbreviation(word: str) -> bool:
-    """Whether a full stop after ``word`` (quotes and brackets before it aside) ends no sentence: an
-    abbreviation in any case, or initials ("U.S", "e.g", "J")."""
-    word = word.lstrip("(\"'“‘")
+    """Whether a full stop after ``word`` (quotes, brackets and an ellipsis before it aside) ends no
+    sentence: an abbreviation in any case, or initials ("U.S", "e.g", "J")."""
+    word = word.lstrip("(\"'“‘…")
     return word.lower() in _LOWER_CASE or _INITIALS.fullmatch(word) is not None
 
 

@@ -69,6 +69,18 @@ def test_a_quoted_sentence_ending_in_a_stop_keeps_the_citation_after_it() -> Non
     assert uncited_sentences(answer) == []
 
 
+def test_an_initial_after_the_ellipsis_of_a_cut_excerpt_ends_no_sentence() -> None:
+    # the copied clause starts where the quote was cut, right after an ellipsis: "“…F. In particular"
+    answer = (
+        "high boiling point of water [1]. According to Hydrogen bond, “…F. In particular, hydrogen bonding "
+        "is responsible for the high boiling point of water” [1]."
+    )
+    assert [s.citations for s in sentence_citations(answer)] == [(1,), (1,)]
+    assert uncited_sentences(answer) == []
+    page = "It bonds to …F. In particular it does."
+    assert [page[a:b] for a, b in abbreviation_spans(page, re.compile(r"(?<=[.!?])\s+"))] == [page]
+
+
 def test_citation_problems_name_what_is_wrong() -> None:
     assert citation_problems("", 1) == ["the answer is empty"]
     assert citation_problems("It is tall.", 1) == ["the answer cites no quote; cite at least one, like [1]"]
