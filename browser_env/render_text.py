@@ -31,10 +31,12 @@ BEHAVIOUR_SWITCHES = re.compile(
     r"|DISAMBIG)__"
 )
 # What dumps leave of a lead's stripped pronunciations: "AARDVARK ( ; _Orycteropus afer_)", "ADRASTEA ( ; ),",
-# "FREUD ( ;[1] ; born …)": separators, spaces and reference marks right after an opening parenthesis.
+# "FREUD ( ;[1] ; born …)": separators, spaces and reference marks right after an opening parenthesis,
+# but not a C-like loop's "for (;;)" or "for (; i < n; i++)".
+_NOT_A_LOOP = r"(?<!\bfor)(?<!\bfor )(?<!\bfor  )"
 _SEPARATORS = r"\((?=[ \t]*[;,])(?:[ \t]*(?:[;,]|\[\d+\]))+"
-_EMPTY_PARENTHESES = re.compile(rf"[ \t]*{_SEPARATORS}[ \t]*\)")
-_LEADING_SEPARATORS = re.compile(rf"{_SEPARATORS}[ \t]+")
+_EMPTY_PARENTHESES = re.compile(rf"{_NOT_A_LOOP}[ \t]*{_SEPARATORS}[ \t]*\)")
+_LEADING_SEPARATORS = re.compile(rf"{_NOT_A_LOOP}{_SEPARATORS}[ \t]+")
 _BLANK_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n")
 _LIST_LINE = re.compile(r"^(?:[-*+•]|\d+[.)])\s")
 

@@ -459,6 +459,10 @@ def test_wiki_behaviour_switches_are_dropped_and_code_macros_kept() -> None:
             "Call f(a, b), make (1, ), an empty ( ) or (x; y).",
             "Call f(a, b), make (1, ), an empty ( ) or (x; y).",
         ),
+        (
+            "Loop with for (;;) or for ( ; ; ) or for (; i < n; i++).",
+            "Loop with for (;;) or for ( ; ; ) or for (; i < n; i++).",
+        ),
     ],
 )
 def test_what_dumps_leave_of_stripped_pronunciations_is_dropped(text: str, shown: str) -> None:
