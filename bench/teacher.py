@@ -26,7 +26,7 @@ from typing import Any
 from search import normalize  # bench/search.py: how a passage "holds" a gold answer
 
 from browser_env.corpus import open_corpus
-from browser_env.render_text import without_dump_residue
+from browser_env.render_text import LEADING_IMAGE_NAMES, without_dump_residue
 from demonstrations.generate import question_seed, quote_verifies
 from demonstrations.imports import load_questions
 from demonstrations.scripted import ScriptedConfig, ScriptedDemonstrator
@@ -52,6 +52,13 @@ def reachable(corpus: Any, questions: list[Any], cache: Path) -> dict[str, bool]
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(known))
     return known
+
+
+def label_key(row: dict[str, Any]) -> tuple[str, str]:
+    """A labelled quote's key: its question and words. Labels judged quotes taken before pages dropped
+    what dumps leave ("( ; )", image file names) and wrote bold in capitals: the same words."""
+    quote = LEADING_IMAGE_NAMES.sub("", without_dump_residue(row["quote"]))
+    return row["question"], " ".join(quote.casefold().split())
 
 
 def main() -> None:
@@ -140,9 +147,8 @@ def main() -> None:
         for line in args.labels.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
-                labels[(row["question"], without_dump_residue(row["quote"]))] = bool(row["supports"])
-        # A label judged a quote taken before pages dropped what dumps leave ("( ; )"): the same words.
-        keys = [(r["question"], without_dump_residue(r["quote"])) for r in supported_rows]
+                labels[label_key(row)] = bool(row["supports"])
+        keys = [label_key(r) for r in supported_rows]
         judged = [labels[key] for key in keys if key in labels]
         summary["labelled"] = len(judged)
         summary["precision"] = round(100 * sum(judged) / len(judged), 1) if judged else None

@@ -176,7 +176,7 @@ def _link_titles(store: DocumentStore, show_progress: bool) -> dict[str, int]:
         ):
             if document.content_type != "text":
                 continue
-            page = text_to_page(document.content, document.url, document.title)
+            page = text_to_page(document.content, document.url, document.title, article=True)
             markup = linker.to_html(document.title, page.text.splitlines(), document.url)
             added = markup.count("<a href=")
             if not added:

@@ -126,7 +126,7 @@ def render_document(document: Document) -> Page:
         if document.title.strip():
             page.title = document.title.strip()
         return page
-    return text_to_page(document.content, document.url, document.title)
+    return text_to_page(document.content, document.url, document.title, article=True)
 
 
 def needs_javascript(html: str, page: Page) -> bool:

@@ -41,7 +41,7 @@ class MemoryWeb:
             raise FetchError(f"page not found: {url}")
         if document.content_type == "html":
             return html_to_page(document.content, url)
-        return text_to_page(document.content, url, document.title)
+        return text_to_page(document.content, url, document.title, article=True)
 
 
 def _snippet(document: Document, words: int = 30) -> str:

@@ -33,7 +33,7 @@ def document_text(document: Document) -> str:
 
     if document.content_type == "html":
         return strip_links(html_to_page(document.content, document.url).text)
-    return text_to_page(document.content, document.url, document.title).text
+    return text_to_page(document.content, document.url, document.title, article=True).text
 
 
 def split_passages(text: str, *, target_words: int = TARGET_WORDS, max_words: int = MAX_WORDS) -> list[str]:

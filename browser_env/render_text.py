@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from browser_env.bold_case import restore_bold_case
 from browser_env.page import Page
 from browser_env.protocol.links import LINK_CLOSE, LINK_OPEN
 
@@ -37,6 +38,9 @@ _NOT_A_LOOP = r"(?<!\bfor)(?<!\bfor )(?<!\bfor  )"
 _SEPARATORS = r"\((?=[ \t]*[;,])(?:[ \t]*(?:[;,]|\[\d+\]))+"
 _EMPTY_PARENTHESES = re.compile(rf"{_NOT_A_LOOP}[ \t]*{_SEPARATORS}[ \t]*\)")
 _LEADING_SEPARATORS = re.compile(rf"{_NOT_A_LOOP}{_SEPARATORS}[ \t]+")
+# Image file names that dumps leave where a picture stood, at the start of a paragraph:
+# "102_Eaton_Square_06.jpg 102 EATON SQUARE is a Grade II* listed house", "TV-icon-2.svg The 2017 …".
+LEADING_IMAGE_NAMES = re.compile(r"^(?:[^\s/:]+\.(?:svg|png|jpe?g|gif|tiff?|webp)(?: +|$))+", re.IGNORECASE)
 _BLANK_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n")
 _LIST_LINE = re.compile(r"^(?:[-*+•]|\d+[.)])\s")
 
@@ -49,17 +53,27 @@ def without_dump_residue(text: str) -> str:
     return _LEADING_SEPARATORS.sub("(", _EMPTY_PARENTHESES.sub("", text))
 
 
+def article_lines(lines: list[str], title: str) -> list[str]:
+    """The lines of a stored article without the image file names its dump left at paragraph starts, and
+    with the capitals it wrote for bold in the page's own casing (``bold_case``)."""
+    kept = "\n".join(line for line in (LEADING_IMAGE_NAMES.sub("", line) for line in lines) if line.strip())
+    return restore_bold_case(kept, title).split("\n") if kept else []
+
+
 def collapse(text: str) -> str:
     """Whitespace runs (including non-breaking and wide spaces) as one space, ends stripped."""
     return _WS.sub(" ", text).strip()
 
 
-def text_to_page(text: str, url: str, title: str, *, max_text_chars: int = MAX_TEXT_CHARS) -> Page:
+def text_to_page(
+    text: str, url: str, title: str, *, max_text_chars: int = MAX_TEXT_CHARS, article: bool = False
+) -> Page:
     """Render plain text (paragraphs separated by blank lines, headings alone on a line) as a page.
 
     Each paragraph becomes one line; list items keep a line each; indented blocks and ASCII tables
     keep their line breaks; what dumps leave behind (``without_dump_residue``) is dropped. The page has
-    no links.
+    no links. ``article``: the text is a stored article from a dump (``article_lines``); text fetched
+    from elsewhere keeps its capitals.
     """
     text = CONTROL_CHARS.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).translate(TEXT_TABLE)
     text = without_dump_residue(text)
@@ -82,7 +96,14 @@ def text_to_page(text: str, url: str, title: str, *, max_text_chars: int = MAX_T
         for line in out:
             size += len(line) + 1
             if size > max_text_chars:
-                lines.append(OUTPUT_CUT_NOTE.format(limit=max_text_chars))
-                return Page(url=url, title=collapse(title) or url, text="\n".join(lines), links=[])
+                return _page(lines, url, title, article, cut=max_text_chars)
             lines.append(line)
+    return _page(lines, url, title, article)
+
+
+def _page(lines: list[str], url: str, title: str, article: bool, cut: int | None = None) -> Page:
+    if article:
+        lines = article_lines(lines, title)
+    if cut is not None:
+        lines = [*lines, OUTPUT_CUT_NOTE.format(limit=cut)]
     return Page(url=url, title=collapse(title) or url, text="\n".join(lines), links=[])

@@ -1,0 +1,84 @@
+"""Stored articles: the capitals dumps write for bold, and image file names at paragraph starts."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser_env.bold_case import restore_bold_case
+from browser_env.docstore import Document
+from browser_env.memory_web import MemoryWeb
+from browser_env.render_text import text_to_page
+
+ALI = "MUHAMMAD RAMZAN ALI (born 13 December 1932) is a Pakistani former athlete."
+
+
+def test_a_bold_title_is_written_as_the_title() -> None:
+    assert restore_bold_case(ALI, "Muhammad Ramzan Ali").startswith("Muhammad Ramzan Ali (born 13 December")
+
+
+def test_a_bold_run_mid_sentence_takes_the_casing_the_page_uses_elsewhere() -> None:
+    text = "The ALKALI METALS are a group in the periodic table.\nAll the alkali metals react with water."
+    assert restore_bold_case(text, "Alkali metal").split("\n")[0] == (
+        "The alkali metals are a group in the periodic table."
+    )
+
+
+def test_a_run_that_starts_a_sentence_starts_with_a_capital() -> None:
+    text = "LOCAL ELECTIONS were held in Cape Verde. The local elections were the first."
+    assert restore_bold_case(text, "2008 Cape Verdean local elections").startswith(
+        "Local elections were held"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The agency is NASA, founded in 1958.",  # a single capitalised word that is not the title's
+        "DO NOT REMOVE this line.",  # "remove" is written nowhere else, so its casing is unknown
+        "Flags such as O_RDONLY O_WRONLY open the file.",  # identifiers with underscores
+        "It was the 33RD CURTIS CUP.",  # "curtis" unknown: the run stays whole
+    ],
+)
+def test_capitals_whose_casing_the_page_does_not_tell_stay(text: str) -> None:
+    assert restore_bold_case(text, "Some page") == text
+
+
+def test_short_unknown_words_stay_in_capitals_inside_a_restored_run() -> None:
+    text = "The 2017 NCAA DIVISION I CHAMPIONSHIPS were held in Kentucky."
+    restored = restore_bold_case(text, "2017 NCAA Division I Championships")
+    assert restored == "The 2017 NCAA Division I Championships were held in Kentucky."
+
+
+def test_a_single_capitalised_title_word_is_restored_but_not_a_short_one() -> None:
+    assert (
+        restore_bold_case("ABACÁ (_Musa textilis_) is a plant.", "Abacá")
+        == "Abacá (_Musa textilis_) is a plant."
+    )
+    assert restore_bold_case("The UK won.", "Uk") == "The UK won."
+
+
+def test_spacing_inside_table_lines_is_kept() -> None:
+    text = "GOALS   FOR   AGAINST\n 3     1"
+    assert restore_bold_case(text, "Goals for against") == "Goals   for   against\n 3     1"
+
+
+def test_articles_lose_image_names_and_shouting_but_plain_text_keeps_them() -> None:
+    text = (
+        "102_Eaton_Square_06.jpg 102_Eaton_Square_04.jpg 102 EATON SQUARE is a listed house in"
+        " Eaton Square.\n\n"
+        "Map_of_London.png\n\nThe house was built in 1826."
+    )
+    article = text_to_page(
+        text, "https://en.wikipedia.org/wiki/102_Eaton_Square", "102 Eaton Square", article=True
+    )
+    assert article.text == "102 Eaton Square is a listed house in Eaton Square.\nThe house was built in 1826."
+    plain = text_to_page(text, "file:///notes.txt", "notes.txt")
+    assert plain.text.startswith("102_Eaton_Square_06.jpg 102_Eaton_Square_04.jpg 102 EATON SQUARE")
+    assert "Map_of_London.png" in plain.text
+
+
+def test_a_stored_article_is_shown_without_shouting() -> None:
+    web = MemoryWeb(
+        [Document(url="https://w/Ali", title="Muhammad Ramzan Ali", content=ALI, content_type="text")]
+    )
+    assert web.fetch("https://w/Ali").text.startswith("Muhammad Ramzan Ali (born")
