@@ -20,28 +20,37 @@ import re
 from collections import Counter, defaultdict
 
 _TOKEN = re.compile(r"\S+")
-# A token's word: letters, with inner hyphens, dashes and apostrophes ("MOBY-DICK", "O'NEILL"), between any
-# punctuation ("(", "," or "”").
-_WORD = re.compile(r"^([^\w]*)((?:[^\W\d_]+(?:['’\-–][^\W\d_]+)*))([^\w]*)$")
+# A word: letters, with inner hyphens, dashes and apostrophes ("MOBY-DICK", "O'NEILL").
+_LETTERS = r"[^\W\d_]+(?:['’\-–][^\W\d_]+)*"
+_WORDS = re.compile(_LETTERS)
+# A token that is one word between any punctuation ("(", "," or "”").
+_WORD = re.compile(rf"^([^\w]*)({_LETTERS})([^\w]*)$")
 _SPACES = re.compile(r"( +)")
 _SENTENCE_END = re.compile(r"[.!?:][\"”’)\]]*$")
+# Two capitals in a row: a line without them has nothing to restore (a fast test before reading words).
+_CAPITALS_QUICK = re.compile(r"[^\W\d_a-z]{2}")
 SHORT_WORD = 4  # letters: an unknown capitalised word this short may be an acronym, and stays
 
 
-def _forms(text: str, title: str) -> dict[str, str]:
-    """Each word's written form, by its lower case: its commonest form in ``text`` that is not in
-    capitals, else the title's (whose first word is capitalised whatever it is)."""
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for token in _TOKEN.findall(text):
-        match = _WORD.match(token)
-        if match and not match.group(2).isupper():
-            counts[match.group(2).lower()][match.group(2)] += 1
-    forms = {key: found.most_common(1)[0][0] for key, found in counts.items()}
-    for token in _TOKEN.findall(title):
-        match = _WORD.match(token)
-        if match:
-            forms.setdefault(match.group(2).lower(), match.group(2))
-    return forms
+class _Casing:
+    """How the page writes each word of its capitalised runs: the commonest form in ``text`` that is not
+    in capitals, else the title's (whose first word is capitalised whatever it is)."""
+
+    def __init__(self, text: str, title: str, wanted: set[str]) -> None:
+        self.title_forms: dict[str, str] = {}
+        for token in _TOKEN.findall(title):
+            match = _WORD.match(token)
+            if match:
+                self.title_forms.setdefault(match.group(2).lower(), match.group(2))
+        counts: dict[str, Counter[str]] = defaultdict(Counter)
+        for word in _WORDS.findall(text):
+            lower = word.lower()
+            if lower in wanted and not word.isupper():
+                counts[lower][word] += 1
+        self.forms = {lower: found.most_common(1)[0][0] for lower, found in counts.items()}
+
+    def form(self, lower: str) -> str | None:
+        return self.forms.get(lower) or self.title_forms.get(lower)
 
 
 def _capitals(token: str) -> re.Match[str] | None:
@@ -51,14 +60,16 @@ def _capitals(token: str) -> re.Match[str] | None:
     return None
 
 
-def _rewrite(run: list[re.Match[str]], forms: dict[str, str], title_words: set[str]) -> list[str] | None:
+def _rewrite(run: list[re.Match[str]], casing: _Casing) -> list[str] | None:
     """The run's tokens in the page's casing, or None when a word's casing cannot be told."""
-    if len(run) == 1 and (len(run[0].group(2)) <= SHORT_WORD or run[0].group(2).lower() not in title_words):
-        return None
+    if len(run) == 1:
+        word = run[0].group(2)
+        if len(word) <= SHORT_WORD or word.lower() not in casing.title_forms:
+            return None
     out = []
     for match in run:
         word = match.group(2)
-        form = forms.get(word.lower())
+        form = casing.form(word.lower())
         if form is None:
             if len(word) > SHORT_WORD:
                 return None
@@ -67,9 +78,9 @@ def _rewrite(run: list[re.Match[str]], forms: dict[str, str], title_words: set[s
     return out
 
 
-def restore_line(line: str, forms: dict[str, str], title_words: set[str]) -> str:
-    """One line with each run of capitalised words rewritten when its casing can be told."""
-    parts = _SPACES.split(line)  # words at even positions, the spaces between them at odd ones
+def _runs(parts: list[str]) -> list[tuple[int, list[re.Match[str]]]]:
+    """Where each run of capitalised words starts in ``parts`` (words at even positions), and its words."""
+    found = []
     k = 0
     while k < len(parts):
         match = _capitals(parts[k])
@@ -82,20 +93,37 @@ def restore_line(line: str, forms: dict[str, str], title_words: set[str]) -> str
             if following is None or following.group(1):
                 break
             run.append(following)
-        rewritten = _rewrite(run, forms, title_words)
-        if rewritten is not None:
-            if k == 0 or not parts[k - 2] or _SENTENCE_END.search(parts[k - 2]):
-                lead, word = run[0].group(1), rewritten[0][len(run[0].group(1)) :]
-                rewritten[0] = lead + word[:1].upper() + word[1:]
-            parts[k : k + 2 * len(run) : 2] = rewritten
+        found.append((k, run))
         k += 2 * len(run)
+    return found
+
+
+def _restore(parts: list[str], runs: list[tuple[int, list[re.Match[str]]]], casing: _Casing) -> str:
+    for k, run in runs:
+        rewritten = _rewrite(run, casing)
+        if rewritten is None:
+            continue
+        if k == 0 or not parts[k - 2] or _SENTENCE_END.search(parts[k - 2]):
+            lead, word = run[0].group(1), rewritten[0][len(run[0].group(1)) :]
+            rewritten[0] = lead + word[:1].upper() + word[1:]
+        parts[k : k + 2 * len(run) : 2] = rewritten
     return "".join(parts)
 
 
 def restore_bold_case(text: str, title: str) -> str:
     """``text`` (lines of a page) with the capitals dumps write for bold in the page's own casing."""
-    if not any(_capitals(token) for token in _TOKEN.findall(text)):
+    lines = text.split("\n")
+    found = {}
+    for k, line in enumerate(lines):
+        if _CAPITALS_QUICK.search(line):
+            parts = _SPACES.split(line)  # words at even positions, the spaces between them at odd ones
+            runs = _runs(parts)
+            if runs:
+                found[k] = (parts, runs)
+    if not found:
         return text
-    forms = _forms(text, title)
-    title_words = {m.group(2).lower() for m in map(_WORD.match, _TOKEN.findall(title)) if m}
-    return "\n".join(restore_line(line, forms, title_words) for line in text.split("\n"))
+    wanted = {m.group(2).lower() for _, runs in found.values() for _, run in runs for m in run}
+    casing = _Casing(text, title, wanted)
+    for k, (parts, runs) in found.items():
+        lines[k] = _restore(parts, runs, casing)
+    return "\n".join(lines)
