@@ -94,6 +94,22 @@ ECHO_RETRIES = 3  # answers sampled for each one that only repeats the question
 SHORT_ANSWER_WORDS = 8
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """The answer prompts of one ``write_many`` call, with each prompt's quote headers and quotes."""
+
+    prompts: list[list[int]]
+    headers: list[frozenset[str]]
+    sources: list[Sequence[QuoteLike]]
+
+    def rows(self, which: list[int]) -> _Batch:
+        return _Batch(
+            [self.prompts[i] for i in which],
+            [self.headers[i] for i in which],
+            [self.sources[i] for i in which],
+        )
+
+
 class ModelAnswerer:
     """Answers from a causal LM: greedy for one answer, sampled at ``temperature`` for several. For models
     not trained on answers: ``fallback_prefix`` starts a second try when the first comes out empty (the
@@ -161,14 +177,16 @@ class ModelAnswerer:
     def write_many(self, requests: Sequence[AnswerRequest], n: int = 1) -> list[list[str]]:
         """``n`` answers to each (question, quotes), every row decoded in one batch; the retries of
         empty and echoing answers are batched too."""
-        prompts = [self.prompt_ids(question, quotes) for question, quotes in requests]
-        headers = [quote_headers(quotes) for _, quotes in requests]
-        sources = [quotes for _, quotes in requests]
+        batch = _Batch(
+            prompts=[self.prompt_ids(question, quotes) for question, quotes in requests],
+            headers=[quote_headers(quotes) for _, quotes in requests],
+            sources=[quotes for _, quotes in requests],
+        )
         leads = [self._lead(question, quotes) for question, quotes in requests]
-        texts = self._sample(prompts, leads, headers, sources, n)
+        texts = self._sample(batch, leads, n)
         if self.fallback_prefix:
             empty = [(i, j) for i, rows in enumerate(texts) for j, text in enumerate(rows) if not text]
-            self._resample(texts, empty, prompts, headers, sources, self.fallback_prefix, 1)
+            self._resample(texts, empty, batch, self.fallback_prefix, 1)
         echoes = [
             (i, j)
             for i, rows in enumerate(texts)
@@ -177,16 +195,9 @@ class ModelAnswerer:
         ]
         # "Eiffel Tower [1]." to "Who designed the Eiffel Tower?" answers nothing: sample again
         self._resample(
-            texts,
-            echoes,
-            prompts,
-            headers,
-            sources,
-            "",
-            ECHO_RETRIES,
-            keep=lambda i, t: not echoes_question(t, requests[i][0]),
+            texts, echoes, batch, "", ECHO_RETRIES, keep=lambda i, t: not echoes_question(t, requests[i][0])
         )
-        self._start_elsewhere(texts, requests, prompts, headers, sources)
+        self._start_elsewhere(texts, requests, batch)
         if self.clause_words is not None:
             # "Georgia [1]." citing a quote about the Free Software Foundation states what its source does
             # not say: sample again, and keep the first short answer the cited quote holds
@@ -194,19 +205,17 @@ class ModelAnswerer:
                 (i, j)
                 for i, rows in enumerate(texts)
                 for j, text in enumerate(rows)
-                if not lead_in_cited_quote(text, sources[i], requests[i][0])
+                if not lead_in_cited_quote(text, batch.sources[i], requests[i][0])
             ]
             self._resample(
                 texts,
                 stray,
-                prompts,
-                headers,
-                sources,
+                batch,
                 "",
                 ECHO_RETRIES,
                 keep=lambda i, t: (
                     CITATION.search(t) is not None  # a sample citing nothing does not replace one that cites
-                    and lead_in_cited_quote(t, sources[i], requests[i][0])
+                    and lead_in_cited_quote(t, batch.sources[i], requests[i][0])
                     and not echoes_question(t, requests[i][0])
                 ),
             )
@@ -216,9 +225,7 @@ class ModelAnswerer:
         self,
         texts: list[list[str]],
         requests: Sequence[AnswerRequest],
-        prompts: list[list[int]],
-        headers: list[frozenset[str]],
-        sources: list[Sequence[QuoteLike]],
+        batch: _Batch,
     ) -> None:
         """Answers that still only repeat the question after their retries are written once more,
         greedily, forbidden to start with the token their echoing leads start with: "Moby-Dick [1]."
@@ -235,14 +242,7 @@ class ModelAnswerer:
         asked = sorted(echoing)
         starts = [[self.engine.encode(answer_lead(texts[i][j]))[:1] for j in echoing[i]] for i in asked]
         avoid = [{token for start in row for token in start} for row in starts]
-        fresh = self._sample(
-            [prompts[i] for i in asked],
-            [""] * len(asked),
-            [headers[i] for i in asked],
-            [sources[i] for i in asked],
-            1,
-            avoid_first=avoid,
-        )
+        fresh = self._sample(batch.rows(asked), [""] * len(asked), 1, avoid_first=avoid)
         for i, (text,) in zip(asked, fresh, strict=True):
             short = len(answer_lead(text).split()) <= SHORT_ANSWER_WORDS
             if text and CITATION.search(text) and short and not echoes_question(text, requests[i][0]):
@@ -258,10 +258,8 @@ class ModelAnswerer:
 
     def _sample(
         self,
-        prompts: list[list[int]],
+        batch: _Batch,
         prefixes: list[str],
-        headers: list[frozenset[str]],
-        sources: list[Sequence[QuoteLike]],
         n: int,
         avoid_first: list[set[int]] | None = None,
     ) -> list[list[str]]:
@@ -272,10 +270,13 @@ class ModelAnswerer:
         def finished(i: int, text: str) -> bool:
             if self.clause_words is not None and CITATION.search(prefixes[i] + text):
                 return True
-            return _finished(text, headers[i])
+            return _finished(text, batch.headers[i])
 
         outputs = self.engine.generate_batch(
-            [prompt + self.engine.encode(prefix) for prompt, prefix in zip(prompts, prefixes, strict=True)],
+            [
+                prompt + self.engine.encode(prefix)
+                for prompt, prefix in zip(batch.prompts, prefixes, strict=True)
+            ],
             n=n,
             max_new_tokens=self.max_new_tokens,
             temperature=self.temperature if n > 1 else 0.0,
@@ -291,7 +292,9 @@ class ModelAnswerer:
                 tidy(self._complete(_clean(prefix + self.engine.decode(row), header), quotes)) if row else ""
                 for row in rows
             ]
-            for rows, prefix, header, quotes in zip(outputs, prefixes, headers, sources, strict=True)
+            for rows, prefix, header, quotes in zip(
+                outputs, prefixes, batch.headers, batch.sources, strict=True
+            )
         ]
 
     def _complete(self, text: str, quotes: Sequence[QuoteLike]) -> str:
@@ -301,9 +304,7 @@ class ModelAnswerer:
         self,
         texts: list[list[str]],
         which: list[tuple[int, int]],
-        prompts: list[list[int]],
-        headers: list[frozenset[str]],
-        sources: list[Sequence[QuoteLike]],
+        batch: _Batch,
         prefix: str,
         tries: int,
         keep: Callable[[int, str], bool] = lambda _, text: bool(text),
@@ -316,13 +317,7 @@ class ModelAnswerer:
         counts = {i: tries * sum(1 for k, _ in which if k == i) for i in asked}
         # One batch: each prompt asked for as many samples as its most-asked prompt needs.
         per_prompt = max(counts.values())
-        fresh = self._sample(
-            [prompts[i] for i in asked],
-            [prefix] * len(asked),
-            [headers[i] for i in asked],
-            [sources[i] for i in asked],
-            per_prompt,
-        )
+        fresh = self._sample(batch.rows(asked), [prefix] * len(asked), per_prompt)
         pools = {
             i: iter([t for t in rows[: counts[i]] if t and keep(i, t)])
             for i, rows in zip(asked, fresh, strict=True)

@@ -28,9 +28,8 @@ from search import normalize  # bench/search.py: how a passage "holds" a gold an
 from browser_env.corpus import open_corpus
 from browser_env.render_text import LEADING_IMAGE_NAMES, without_dump_residue
 from demonstrations.generate import question_seed, quote_verifies
-from demonstrations.imports import load_questions
 from demonstrations.scripted import ScriptedConfig, ScriptedDemonstrator
-from demonstrations.splits import select
+from training.common import split_questions
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_QUESTIONS = ROOT.parent / "shared" / "data" / "qa" / "nq_open_dev.jsonl"
@@ -82,7 +81,7 @@ def main() -> None:
     args = parser.parse_args()
 
     corpus = open_corpus(args.corpus)
-    questions = [q for q in select(load_questions(args.questions), args.split) if q.gold_answers]
+    questions = split_questions(args.questions, args.split)
     reach = reachable(corpus, questions, ROOT / "bench" / "results" / f"reachable-{args.corpus}.json")
     if args.reachable_only:
         questions = [q for q in questions if reach[q.question]]
