@@ -9,9 +9,10 @@ the title's ("Muhammad Ramzan Ali").
 It changes a run only when it can tell how every word is written: each word of two or more letters
 must appear in the title or, not in capitals, elsewhere in the text. A short word it cannot place (up
 to four letters: "NCAA", "II", "UK") stays as it is; any other unknown word leaves the whole run in
-capitals. A single capitalised word changes only when it is a word of the title longer than four
-letters ("ABACÁ" on the page "Abacá"), so acronyms stay acronyms. Words with digits or underscores
-("O_RDONLY", "MP3") never change.
+capitals; "of", "for", "the" and other function words go to lower case. A single capitalised word
+changes only when it is a word of the title longer than four letters ("ABACÁ" on the page "Abacá"), so
+acronyms stay acronyms. Words with digits or underscores ("O_RDONLY", "MP3") never change, but an
+ordinal's letters do ("147TH" reads "147th").
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ _SENTENCE_END = re.compile(r"[.!?:][\"”’)\]]*$")
 # Two capitals in a row: a line without them has nothing to restore (a fast test before reading words).
 _CAPITALS_QUICK = re.compile(r"[^\W\d_a-z]{2}")
 SHORT_WORD = 4  # letters: an unknown capitalised word this short may be an acronym, and stays
+# Words that are never acronyms inside a run, written in lower case when the page has no other form.
+FUNCTION_WORDS = frozenset(
+    ["a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "the", "to", "with"]
+)
+# "147TH PENNSYLVANIA", "1ST GLOBES": an ordinal's letters are never bold capitals of their own.
+_ORDINAL = re.compile(r"\b(\d+)(ST|ND|RD|TH)\b")
 
 
 class _Casing:
@@ -44,13 +51,17 @@ class _Casing:
                 self.title_forms.setdefault(match.group(2).lower(), match.group(2))
         counts: dict[str, Counter[str]] = defaultdict(Counter)
         for word in _WORDS.findall(text):
-            lower = word.lower()
-            if lower in wanted and not word.isupper():
-                counts[lower][word] += 1
+            if word.isupper():
+                continue
+            # "Prague's" tells how "PRAGUE'S" and "PRAGUE" are written
+            for form in (word, word[:-2]) if word[-2:].lower() in ("'s", "’s") else (word,):
+                if form.lower() in wanted:
+                    counts[form.lower()][form] += 1
         self.forms = {lower: found.most_common(1)[0][0] for lower, found in counts.items()}
 
     def form(self, lower: str) -> str | None:
-        return self.forms.get(lower) or self.title_forms.get(lower)
+        found = self.forms.get(lower) or self.title_forms.get(lower)
+        return found or (lower if lower in FUNCTION_WORDS else None)
 
 
 def _capitals(token: str) -> re.Match[str] | None:
@@ -112,7 +123,7 @@ def _restore(parts: list[str], runs: list[tuple[int, list[re.Match[str]]]], casi
 
 def restore_bold_case(text: str, title: str) -> str:
     """``text`` (lines of a page) with the capitals dumps write for bold in the page's own casing."""
-    lines = text.split("\n")
+    lines = _ORDINAL.sub(lambda m: m.group(1) + m.group(2).lower(), text).split("\n")
     found = {}
     for k, line in enumerate(lines):
         if _CAPITALS_QUICK.search(line):
@@ -121,7 +132,7 @@ def restore_bold_case(text: str, title: str) -> str:
             if runs:
                 found[k] = (parts, runs)
     if not found:
-        return text
+        return "\n".join(lines)
     wanted = {m.group(2).lower() for _, runs in found.values() for _, run in runs for m in run}
     casing = _Casing(text, title, wanted)
     for k, (parts, runs) in found.items():

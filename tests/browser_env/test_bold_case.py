@@ -36,7 +36,7 @@ def test_a_run_that_starts_a_sentence_starts_with_a_capital() -> None:
         "The agency is NASA, founded in 1958.",  # a single capitalised word that is not the title's
         "DO NOT REMOVE this line.",  # "remove" is written nowhere else, so its casing is unknown
         "Flags such as O_RDONLY O_WRONLY open the file.",  # identifiers with underscores
-        "It was the 33RD CURTIS CUP.",  # "curtis" unknown: the run stays whole
+        "It was the CURTIS CUP MATCH.",  # "curtis" unknown: the run stays whole
     ],
 )
 def test_capitals_whose_casing_the_page_does_not_tell_stay(text: str) -> None:
@@ -82,3 +82,11 @@ def test_a_stored_article_is_shown_without_shouting() -> None:
         [Document(url="https://w/Ali", title="Muhammad Ramzan Ali", content=ALI, content_type="text")]
     )
     assert web.fetch("https://w/Ali").text.startswith("Muhammad Ramzan Ali (born")
+
+
+def test_function_words_and_ordinals_lose_their_capitals() -> None:
+    text = "By-elections FOR PRAGUE were held in the 147TH ELECTORAL DISTRICT, Prague's Electoral District."
+    restored = restore_bold_case(text, "2004 Czech Senate by-elections")
+    assert restored == (
+        "By-elections for Prague were held in the 147th Electoral District, Prague's Electoral District."
+    )
