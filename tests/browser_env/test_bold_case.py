@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from browser_env.bold_case import restore_bold_case
 from browser_env.docstore import Document
@@ -90,3 +92,20 @@ def test_function_words_and_ordinals_lose_their_capitals() -> None:
     assert restored == (
         "By-elections for Prague were held in the 147th Electoral District, Prague's Electoral District."
     )
+
+
+_WORDS = st.sampled_from(
+    ["THE", "Alkali", "alkali", "METALS", "metals", "of", "NCAA", "İSTANBUL", "İstanbul", "1ST"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(_WORDS | st.text(max_size=6), max_size=12), max_size=6),
+    st.lists(_WORDS, max_size=4),
+)
+def test_only_the_case_of_letters_ever_changes(lines: list[list[str]], title: list[str]) -> None:
+    text = "\n".join(" ".join(words) for words in lines)
+    restored = restore_bold_case(text, " ".join(title))
+    assert restored.casefold() == text.casefold()
+    assert restored.count("\n") == text.count("\n")
