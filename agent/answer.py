@@ -19,6 +19,7 @@ from agent.policies.engine import LMEngine
 from agent.prompts import PromptFormat, encode_answer_prompt
 from agent.span_reader import SpanReader
 from browser_env.protocol import CITATION, EndReason, answer_lead, parse_citations
+from browser_env.protocol.citations import ATTRIBUTION
 from browser_env.protocol.keywords import stems
 from browser_env.protocol.observation import MARK
 from browser_env.web import Fetcher
@@ -219,6 +220,15 @@ class ModelAnswerer:
                     and not echoes_question(t, requests[i][0])
                 ),
             )
+            # still "Finite [1]. According to History of the Comoros, “On 23 November 1996, …” [1].": the
+            # quote says what it says, the short answer nothing it holds, so only the quote's clause stays
+            for i, rows in enumerate(texts):
+                rows[:] = [
+                    text
+                    if lead_in_cited_quote(text, batch.sources[i], requests[i][0])
+                    else without_lead(text)
+                    for text in rows
+                ]
         return texts
 
     def _start_elsewhere(
@@ -352,6 +362,16 @@ def _without_end_mark(lead: str) -> str:
     return lead
 
 
+_LEAD_AND_CITATION = re.compile(r"^.*?\[\d+\]\.\s+(?=According to )", re.DOTALL)
+
+
+def without_lead(answer: str) -> str:
+    """The answer without its short answer, when it has the trained format's attributed clause after it:
+    "Finite [1]. According to T, “…” [1]." becomes "According to T, “…” [1]."; otherwise unchanged."""
+    cut = _LEAD_AND_CITATION.sub("", answer, count=1)
+    return cut if cut != answer and ATTRIBUTION.match(cut) else answer
+
+
 def lead_in_cited_quote(answer: str, quotes: Sequence[QuoteLike], question: str = "") -> bool:
     """Whether every word of the answer's lead (what comes before its first citation ``[n]``) is in quote
     n or its title, or is one the question offers as a choice ("public or private"); an answer with no
@@ -363,7 +383,7 @@ def lead_in_cited_quote(answer: str, quotes: Sequence[QuoteLike], question: str 
     if not numbers or not 1 <= numbers[0] <= len(quotes):
         return True
     quote = quotes[numbers[0] - 1]
-    lead = {word for word in stems(answer[: match.start()]) if len(word) > 1}  # initials aside
+    lead = {word for word in stems(answer_lead(answer)) if len(word) > 1}  # initials aside
     offered = stems(question) if " or " in f" {question.casefold()} " else set()
     return lead <= stems(quote.title) | stems(without_footnotes(quote.text)) | offered
 

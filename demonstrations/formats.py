@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from browser_env.protocol.citations import CITATION, split_sentences
+from browser_env.protocol.citations import ATTRIBUTION, CITATION, split_sentences
 from browser_env.protocol.observation import ANSWER, QUESTION, QUOTES
 
 CLAUSE_WORDS = 30
@@ -100,11 +100,7 @@ def cited_answer(
     return f"{lead} [{number}]. According to {title}, “{clause}” [{number}]."
 
 
-# The attribution ``cited_answer`` writes before a clause, "According to <title>, “".
-_ATTRIBUTION = re.compile(r"According to [^“”\n]*?, (?=“)")
-
-
 def without_attributions(answer: str) -> str:
     """``answer`` without the "According to <title>," attributions of the trained format: what it
     states (a title says where a source comes from, not what the answer claims)."""
-    return _ATTRIBUTION.sub("", answer)
+    return ATTRIBUTION.sub("", answer)

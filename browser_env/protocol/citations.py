@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from browser_env.abbreviations import is_abbreviation
 
 CITATION = re.compile(r"\[([0-9]{1,3}(?:\s*[,–-]\s*[0-9]{1,3})*)\]")
+# The attribution the trained answer format writes before a quoted clause, "According to <title>, “".
+ATTRIBUTION = re.compile(r"According to [^“”\n]*?, (?=“)")
 _RANGE_LIMIT = 20
 # A sentence ends at . ! or ? (then closing quotes or brackets, any citations, and the full stop after a
 # quoted sentence's citation: "…at 1.2 AU.)” [1].") before whitespace.
@@ -33,7 +35,10 @@ def parse_citations(text: str) -> list[int]:
 
 def answer_lead(answer: str) -> str:
     """The answer's lead: its text before the first citation (all of it when it cites nothing). In
-    "Gustave Eiffel [1]. According to Eiffel Tower, “…” [1]." the lead is "Gustave Eiffel "."""
+    "Gustave Eiffel [1]. According to Eiffel Tower, “…” [1]." the lead is "Gustave Eiffel "; an answer
+    that begins with its attribution ("According to Eiffel Tower, “…” [1].") has none."""
+    if ATTRIBUTION.match(answer):
+        return ""
     match = CITATION.search(answer)
     return answer[: match.start()] if match else answer
 

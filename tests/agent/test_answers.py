@@ -451,3 +451,44 @@ def test_an_answer_that_keeps_repeating_the_question_is_written_again_starting_e
     answers = answerer.write(question, [source]) + answerer.write(question, [source], 3)
     assert all(answer.startswith("Herman Melville [1].") for answer in answers)
     assert not any(echoes_question(answer, question) for answer in answers)
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (
+            "Finite [1]. According to History of the Comoros, “On 23 November 1996, …” [1].",
+            "According to History of the Comoros, “On 23 November 1996, …” [1].",
+        ),
+        ("Finite [1].", "Finite [1]."),  # no attributed clause to fall back on: unchanged
+        ("No citation at all.", "No citation at all."),
+    ],
+)
+def test_an_answer_can_lose_its_short_answer_and_keep_its_quoted_clause(answer: str, expected: str) -> None:
+    from agent.answer import without_lead
+    from browser_env.protocol import answer_lead
+
+    assert without_lead(answer) == expected
+    if expected.startswith("According to"):
+        assert answer_lead(expected) == ""  # what remains states only the quote
+
+
+@pytest.mark.slow
+def test_a_short_answer_its_quote_never_holds_is_dropped_and_the_quote_stays(default_model_dir) -> None:
+    from agent.answer import lead_in_cited_quote
+    from agent.policies import load_agent
+
+    answerer = load_agent(seed=0).answerer
+    question = "ethiopia flight 961 crashes in to the sea"
+    # the model writes "Finite [1]." however often it is asked again: a word the quote does not hold
+    source = QuoteRecord(
+        url="https://en.wikipedia.org/wiki/History_of_the_Comoros",
+        title="History of the Comoros",
+        domain="en.wikipedia.org",
+        text="On 23 November 1996, Ethiopian Airlines Flight 961 crashed near a beach on the island after it "
+        "was hijacked and ran out of fuel killing 125 people and leaving 50 survivors.",
+    )
+    (answer,) = answerer.write(question, [source])
+    assert answer.startswith("According to History of the Comoros, “On 23 November 1996, Ethiopian Airlines")
+    assert answer.endswith("” [1].")
+    assert lead_in_cited_quote(answer, [source], question)
