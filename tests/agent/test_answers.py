@@ -310,6 +310,7 @@ def test_an_answer_that_only_repeats_the_question_is_recognised(
         ("[1] nothing before the citation", True),
         ("Paris [3].", True),  # cites no quote given: nothing to check
         ("No citation at all.", True),
+        ("Orycteropus [2].", True),  # italics' underscores do not hide a word
     ],
 )
 def test_a_short_answer_is_checked_against_the_quote_it_cites(answer: str, held: bool) -> None:
@@ -317,7 +318,7 @@ def test_a_short_answer_is_checked_against_the_quote_it_cites(answer: str, held:
 
     quotes = [
         quote("The tower was designed by Gustave Eiffel's company and opened in 1889.[3]"),
-        quote("Stephen Sauvestre drew the arches."),
+        quote("Stephen Sauvestre drew the arches of the _Orycteropus_ house."),
     ]
     assert lead_in_cited_quote(answer, quotes) is held
 
