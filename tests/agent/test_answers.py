@@ -443,11 +443,8 @@ def test_an_answer_that_keeps_repeating_the_question_is_written_again_starting_e
     answerer = load_agent(seed=0).answerer
     question = "Who wrote the novel Moby-Dick?"
     # the quote names the novel, its title the author: the model's first choice repeats the question
-    source = QuoteRecord(
-        url="https://en.wikipedia.org/wiki/Herman_Melville",
-        title="Herman Melville",
-        domain="en.wikipedia.org",
-        text="Moby-Dick would eventually be considered one of the Great American Novels.",
+    source = wikipedia_quote(
+        "Herman Melville", "Moby-Dick would eventually be considered one of the Great American Novels."
     )
     answers = answerer.write(question, [source]) + answerer.write(question, [source], 3)
     assert all(answer.startswith("Herman Melville [1].") for answer in answers)
@@ -482,14 +479,22 @@ def test_a_short_answer_its_quote_never_holds_is_dropped_and_the_quote_stays(def
     answerer = load_agent(seed=0).answerer
     question = "ethiopia flight 961 crashes in to the sea"
     # the model writes "Finite [1]." however often it is asked again: a word the quote does not hold
-    source = QuoteRecord(
-        url="https://en.wikipedia.org/wiki/History_of_the_Comoros",
-        title="History of the Comoros",
-        domain="en.wikipedia.org",
-        text="On 23 November 1996, Ethiopian Airlines Flight 961 crashed near a beach on the island after it "
+    source = wikipedia_quote(
+        "History of the Comoros",
+        "On 23 November 1996, Ethiopian Airlines Flight 961 crashed near a beach on the island after it "
         "was hijacked and ran out of fuel killing 125 people and leaving 50 survivors.",
     )
     (answer,) = answerer.write(question, [source])
     assert answer.startswith("According to History of the Comoros, “On 23 November 1996, Ethiopian Airlines")
     assert answer.endswith("” [1].")
     assert lead_in_cited_quote(answer, [source], question)
+
+
+def wikipedia_quote(title: str, text: str) -> QuoteRecord:
+    """A quote of the Wikipedia article ``title``."""
+    return QuoteRecord(
+        url=f"https://en.wikipedia.org/wiki/{title.replace(' ', '_')}",
+        title=title,
+        domain="en.wikipedia.org",
+        text=text,
+    )
