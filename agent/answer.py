@@ -362,14 +362,13 @@ def _without_end_mark(lead: str) -> str:
     return lead
 
 
-_LEAD_AND_CITATION = re.compile(r"^.*?\[\d+\]\.\s+(?=According to )", re.DOTALL)
-
-
 def without_lead(answer: str) -> str:
     """The answer without its short answer, when it has the trained format's attributed clause after it:
     "Finite [1]. According to T, “…” [1]." becomes "According to T, “…” [1]."; otherwise unchanged."""
-    cut = _LEAD_AND_CITATION.sub("", answer, count=1)
-    return cut if cut != answer and ATTRIBUTION.match(cut) else answer
+    attribution = ATTRIBUTION.search(answer)
+    if attribution is None or not CITATION.search(answer, 0, attribution.start()):
+        return answer
+    return answer[attribution.start() :]
 
 
 def lead_in_cited_quote(answer: str, quotes: Sequence[QuoteLike], question: str = "") -> bool:
