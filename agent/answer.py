@@ -382,14 +382,9 @@ def lead_in_cited_quote(answer: str, quotes: Sequence[QuoteLike], question: str 
     if not numbers or not 1 <= numbers[0] <= len(quotes):
         return True
     quote = quotes[numbers[0] - 1]
-    lead = {word for word in _plain_stems(answer_lead(answer)) if len(word) > 1}  # initials aside
+    lead = {word for word in stems(answer_lead(answer)) if len(word) > 1}  # initials aside
     offered = stems(question) if " or " in f" {question.casefold()} " else set()
-    return lead <= _plain_stems(quote.title) | _plain_stems(without_footnotes(quote.text)) | offered
-
-
-def _plain_stems(text: str) -> set[str]:
-    """Stems of ``text`` read without italics' underscores ("_Haliaeetus_" holds "Haliaeetus")."""
-    return stems(text.replace("_", " "))
+    return lead <= stems(quote.title) | stems(without_footnotes(quote.text)) | offered
 
 
 def echoes_question(answer: str, question: str) -> bool:

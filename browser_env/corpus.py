@@ -54,6 +54,11 @@ __all__ = [
 ]
 
 FORMAT = 1
+PASSAGE_TEXT = 2
+"""How stored articles become the passages search indexes and shows as snippets. 2: without what dumps
+write for bold (capitals), italics (underscores) and pictures (file names). A corpus built at an older
+revision still opens; only its search and snippets keep the old text (pages render from the stored
+documents and are always current)."""
 DEFAULT_CORPUS = "default"
 DOCUMENTS_DB = "documents.sqlite"
 META = "meta.json"
@@ -88,6 +93,7 @@ class CorpusInfo:
     built_at: str = ""
     sources: list[dict[str, Any]] = field(default_factory=list)
     problem: str | None = None
+    notice: str | None = None
 
 
 class Corpus:
@@ -180,7 +186,25 @@ def open_corpus(name: str, *, mode: str | None = None) -> Corpus:
         raise CorpusError(f"unknown search mode {mode!r}: use bm25, dense or hybrid")
     if mode in ("dense", "hybrid") and not meta.get("dense"):
         raise CorpusError(f"corpus {name!r} has no dense vectors (built with --no-dense); use mode bm25")
+    notice = outdated_text_notice(name, meta)
+    if notice and name not in _NOTICED:
+        _NOTICED.add(name)
+        print(notice, file=sys.stderr)
     return Corpus(name, path, meta, mode=mode)
+
+
+_NOTICED: set[str] = set()
+
+
+def outdated_text_notice(name: str, meta: dict[str, Any]) -> str | None:
+    """What to tell the user of a corpus whose passages were cut from an older text revision, or None."""
+    if int(meta.get("passage_text", 1)) >= PASSAGE_TEXT:
+        return None
+    return (
+        f"Corpus {name!r} was built by an older version: its search index and snippets still hold the "
+        f"capitals and underscores article dumps write for bold and italics (pages are shown without them). "
+        f"Rebuild it with `webgpt corpus build {name} SOURCE... --force` to search the text as shown."
+    )
 
 
 def list_corpora() -> list[CorpusInfo]:
@@ -205,6 +229,7 @@ def list_corpora() -> list[CorpusInfo]:
                 size_bytes=size,
                 built_at=str(meta.get("built_at", "")),
                 sources=list(meta.get("sources", [])),
+                notice=outdated_text_notice(path.name, meta),
             )
         )
     return infos

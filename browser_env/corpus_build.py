@@ -25,6 +25,7 @@ from browser_env.corpus import (
     DOCUMENTS_DB,
     FORMAT,
     META,
+    PASSAGE_TEXT,
     Corpus,
     CorpusError,
     build_lock,
@@ -133,6 +134,7 @@ def _build_into(
         store.close()
     meta = {
         "format": FORMAT,
+        "passage_text": PASSAGE_TEXT,
         "name": name,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "build_seconds": round(time.perf_counter() - started, 2),

@@ -41,6 +41,9 @@ _LEADING_SEPARATORS = re.compile(rf"{_NOT_A_LOOP}{_SEPARATORS}[ \t]+")
 # Image file names that dumps leave where a picture stood, at the start of a paragraph:
 # "102_Eaton_Square_06.jpg 102 EATON SQUARE is a Grade II* listed house", "TV-icon-2.svg The 2017 …".
 LEADING_IMAGE_NAMES = re.compile(r"^(?:[^\s/:]+\.(?:svg|png|jpe?g|gif|tiff?|webp)(?: +|$))+", re.IGNORECASE)
+# Italics that dumps write as underscores ("_The Endless Summer_", "_Haliaeetus_"): a pair on one line,
+# each mark outside a word, so identifiers ("O_RDONLY", "__init__", "_start and _end") keep theirs.
+ITALIC_MARKS = re.compile(r"(?<![\w_])_(?=[^\s_])([^_\n]*?[^\s_])_(?![\w_])")
 _BLANK_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n")
 _LIST_LINE = re.compile(r"^(?:[-*+•]|\d+[.)])\s")
 
@@ -54,10 +57,16 @@ def without_dump_residue(text: str) -> str:
 
 
 def article_lines(lines: list[str], title: str) -> list[str]:
-    """The lines of a stored article without the image file names its dump left at paragraph starts, and
-    with the capitals it wrote for bold in the page's own casing (``bold_case``)."""
+    """The lines of a stored article without the image file names its dump left at paragraph starts or
+    the underscores it wrote for italics, and with the capitals it wrote for bold in the page's own
+    casing (``bold_case``)."""
     kept = "\n".join(line for line in (LEADING_IMAGE_NAMES.sub("", line) for line in lines) if line.strip())
-    return restore_bold_case(kept, title).split("\n") if kept else []
+    return restore_bold_case(without_italic_marks(kept), title).split("\n") if kept else []
+
+
+def without_italic_marks(text: str) -> str:
+    """``text`` with its dump's italics read plainly: "_The Endless Summer_" reads "The Endless Summer"."""
+    return ITALIC_MARKS.sub(r"\1", text)
 
 
 def collapse(text: str) -> str:

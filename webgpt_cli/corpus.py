@@ -111,6 +111,9 @@ def list_command() -> None:
             ", ".join(s.get("kind", "?") for s in info.sources),
         )
     Console(width=160).print(table)
+    for info in infos:
+        if info.notice:
+            typer.echo(info.notice)
 
 
 @app.command()

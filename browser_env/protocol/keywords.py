@@ -22,11 +22,12 @@ _GENERIC_TEXT = """
     season show sing song sung time times year years
 """
 GENERIC = frozenset(_GENERIC_TEXT.split())
-_WORD = re.compile(r"[\w']+")
+_WORD = re.compile(r"(?:[^\W_]|')+")
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased words, possessives and stray apostrophes removed."""
+    """Lower-cased words, possessives and stray apostrophes removed; an underscore separates words
+    ("_Haliaeetus_" is "haliaeetus", "O_RDONLY" is "o" and "rdonly")."""
     out = []
     for word in _WORD.findall(text.replace("’", "'")):
         word = word.casefold().removesuffix("'s").strip("'")

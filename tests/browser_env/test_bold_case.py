@@ -1,4 +1,5 @@
-"""Stored articles: the capitals dumps write for bold, and image file names at paragraph starts."""
+"""Stored articles: the capitals dumps write for bold, underscores for italics, and image file names at
+paragraph starts."""
 
 from __future__ import annotations
 
@@ -77,6 +78,21 @@ def test_articles_lose_image_names_and_shouting_but_plain_text_keeps_them() -> N
     plain = text_to_page(text, "file:///notes.txt", "notes.txt")
     assert plain.text.startswith("102_Eaton_Square_06.jpg 102_Eaton_Square_04.jpg 102 EATON SQUARE")
     assert "Map_of_London.png" in plain.text
+
+
+def test_articles_read_italics_plainly_but_identifiers_and_plain_text_keep_underscores() -> None:
+    text = (
+        "THE ENDLESS SUMMER is a 1966 surf film. _The Endless Summer_'s crew flew to Senegal.\n\n"
+        "The aardvark (_Orycteropus afer_) digs. Flags such as O_RDONLY, __init__ and _start stay."
+    )
+    article = text_to_page(text, "https://w/The_Endless_Summer", "The Endless Summer", article=True)
+    assert article.text == (
+        "The Endless Summer is a 1966 surf film. The Endless Summer's crew flew to Senegal.\n"
+        "The aardvark (Orycteropus afer) digs. Flags such as O_RDONLY, __init__ and _start stay."
+    )
+    plain = text_to_page(text, "file:///notes.txt", "notes.txt")
+    assert "_The Endless Summer_'s" in plain.text
+    assert "(_Orycteropus afer_)" in plain.text
 
 
 def test_a_stored_article_is_shown_without_shouting() -> None:

@@ -52,3 +52,26 @@ def test_errors_are_reported_with_exit_code_1(tmp_path):
     unknown = webgpt("search", "nothing", "tower")
     assert unknown.exit_code == 1 and "no corpus named 'nothing'" in unknown.output
     assert webgpt("remove", "nothing").exit_code == 1
+
+
+def test_a_corpus_built_from_older_passage_text_still_searches_and_says_to_rebuild(tmp_path):
+    import json
+
+    from browser_env.home import corpora_dir
+
+    jsonl = str(write_jsonl(tmp_path))
+    assert webgpt("build", "old", jsonl, "--no-dense", "-q").exit_code == 0
+    assert "older version" not in webgpt("list").output
+    meta_path = corpora_dir() / "old" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["passage_text"]  # what builds before the revision wrote
+    meta_path.write_text(json.dumps(meta))
+
+    listing = webgpt("list")
+    assert listing.exit_code == 0 and "Corpus 'old' was built by an older version" in listing.output
+    assert "webgpt corpus build old SOURCE... --force" in listing.output
+    found = webgpt("search", "old", "tower", "-k", "1")
+    assert found.exit_code == 0 and found.output.startswith("1. ") and "older version" in found.output
+
+    assert webgpt("build", "old", jsonl, "--no-dense", "-q", "--force").exit_code == 0
+    assert "older version" not in webgpt("list").output

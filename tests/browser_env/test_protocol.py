@@ -148,3 +148,9 @@ def test_link_markup_is_written_safely_and_read_back() -> None:
 def test_keywords_drop_stop_words_and_generic_words() -> None:
     assert content_words("Who is the Eiffel Tower named after?") == ["eiffel", "tower", "named"]
     assert keywords("In which year was the first film released?") == {stem("released")}
+
+
+def test_underscores_separate_words_as_spaces_do() -> None:
+    assert content_words("_The Endless Summer_'s crew") == ["endless", "summer", "crew"]
+    assert content_words("open(path, O_RDONLY) in __init__") == ["open", "path", "o", "rdonly", "init"]
+    assert content_words("Don't stop rock'n'roll") == ["don't", "stop", "rock'n'roll"]
