@@ -165,7 +165,7 @@ def _link_titles(store: DocumentStore, show_progress: bool) -> dict[str, int]:
     """Rewrite plain-text documents as HTML whose first mention of each other title is a link."""
     from tqdm import tqdm
 
-    from browser_env.render_text import text_to_page
+    from browser_env.fetch import render_document
     from browser_env.sources.links import TitleLinker
 
     reader = DocumentStore(store.path)
@@ -178,7 +178,7 @@ def _link_titles(store: DocumentStore, show_progress: bool) -> dict[str, int]:
         ):
             if document.content_type != "text":
                 continue
-            page = text_to_page(document.content, document.url, document.title, article=True)
+            page = render_document(document)
             markup = linker.to_html(document.title, page.text.splitlines(), document.url)
             added = markup.count("<a href=")
             if not added:

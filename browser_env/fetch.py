@@ -120,7 +120,9 @@ def url_variants(url: str) -> list[str]:
 
 
 def render_document(document: Document) -> Page:
-    """A stored document as a page; the stored title wins over the one found in the HTML."""
+    """A stored document as a page, the one way every reader of stored documents renders them (the
+    browser, passages for search, title links): the stored title wins over the one found in the HTML,
+    and text is read as an article from a dump (``render_text.article_lines``)."""
     if document.content_type == "html":
         page = html_to_page(document.content, document.url)
         if document.title.strip():

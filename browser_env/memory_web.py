@@ -33,15 +33,12 @@ class MemoryWeb:
         return [SearchResult(d.url, d.title, _snippet(d)) for _, _, d in scored[:k]]
 
     def fetch(self, url: str) -> Page:
-        from browser_env.render_html import html_to_page
-        from browser_env.render_text import text_to_page
+        from browser_env.fetch import render_document
 
         document = self.documents.get(url)
         if document is None:
             raise FetchError(f"page not found: {url}")
-        if document.content_type == "html":
-            return html_to_page(document.content, url)
-        return text_to_page(document.content, url, document.title, article=True)
+        return render_document(document)
 
 
 def _snippet(document: Document, words: int = 30) -> str:

@@ -27,13 +27,10 @@ class Passage:
 
 def document_text(document: Document) -> str:
     """The text of a document as the browser shows it, with link markup reduced to the link text."""
+    from browser_env.fetch import render_document
     from browser_env.protocol import strip_links
-    from browser_env.render_html import html_to_page
-    from browser_env.render_text import text_to_page
 
-    if document.content_type == "html":
-        return strip_links(html_to_page(document.content, document.url).text)
-    return text_to_page(document.content, document.url, document.title, article=True).text
+    return strip_links(render_document(document).text)
 
 
 def split_passages(text: str, *, target_words: int = TARGET_WORDS, max_words: int = MAX_WORDS) -> list[str]:
