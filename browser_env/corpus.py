@@ -197,8 +197,10 @@ _NOTICED: set[str] = set()
 
 
 def outdated_text_notice(name: str, meta: dict[str, Any]) -> str | None:
-    """What to tell the user of a corpus whose passages were cut from an older text revision, or None."""
-    if int(meta.get("passage_text", 1)) >= PASSAGE_TEXT:
+    """What to tell the user of a corpus whose passages were cut from an older text revision, or None
+    (also for the embedded sources, whose text has none of what the revisions remove)."""
+    kinds = {str(source.get("kind")) for source in meta.get("sources", []) if isinstance(source, dict)}
+    if int(meta.get("passage_text", 1)) >= PASSAGE_TEXT or kinds <= set(EMBEDDED_SOURCES):
         return None
     return (
         f"Corpus {name!r} was built by an older version: its search index and snippets still hold the "
