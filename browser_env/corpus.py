@@ -202,10 +202,13 @@ def outdated_text_notice(name: str, meta: dict[str, Any]) -> str | None:
     kinds = {str(source.get("kind")) for source in meta.get("sources", []) if isinstance(source, dict)}
     if int(meta.get("passage_text", 1)) >= PASSAGE_TEXT or kinds <= set(EMBEDDED_SOURCES):
         return None
+    linked = bool(meta.get("title_links"))  # linked text was stored as HTML at build: pages keep it too
+    held = "its pages, search index and snippets" if linked else "its search index and snippets"
+    shown = "" if linked else " (pages are shown without them)"
     return (
-        f"Corpus {name!r} was built by an older version: its search index and snippets still hold the "
-        f"capitals and underscores article dumps write for bold and italics (pages are shown without them). "
-        f"Rebuild it with `webgpt corpus build {name} SOURCE... --force` to search the text as shown."
+        f"Corpus {name!r} was built by an older version: {held} still hold the capitals and underscores "
+        f"article dumps write for bold and italics{shown}. Rebuild it with "
+        f"`webgpt corpus build {name} SOURCE... --force` to search the text as shown."
     )
 
 

@@ -70,8 +70,12 @@ def test_a_corpus_built_from_older_passage_text_still_searches_and_says_to_rebui
     listing = webgpt("list")
     assert listing.exit_code == 0 and "Corpus 'old' was built by an older version" in listing.output
     assert "webgpt corpus build old SOURCE... --force" in listing.output
+    assert "(pages are shown without them)" in listing.output
     found = webgpt("search", "old", "tower", "-k", "1")
     assert found.exit_code == 0 and found.output.startswith("1. ") and "older version" in found.output
+    meta["title_links"] = {"documents_linked": 1, "links": 1}  # linked text is stored as built
+    meta_path.write_text(json.dumps(meta))
+    assert "its pages, search index and snippets still hold" in webgpt("list").output
 
     assert webgpt("build", "old", jsonl, "--no-dense", "-q", "--force").exit_code == 0
     assert "older version" not in webgpt("list").output
