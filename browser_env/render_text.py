@@ -40,10 +40,19 @@ _EMPTY_PARENTHESES = re.compile(rf"{_NOT_A_LOOP}[ \t]*{_SEPARATORS}[ \t]*\)")
 _LEADING_SEPARATORS = re.compile(rf"{_NOT_A_LOOP}{_SEPARATORS}[ \t]+")
 # Image file names that dumps leave where a picture stood, at the start of a paragraph:
 # "102_Eaton_Square_06.jpg 102 EATON SQUARE is a Grade II* listed house", "TV-icon-2.svg The 2017 …".
-LEADING_IMAGE_NAMES = re.compile(r"^(?:[^\s/:]+\.(?:svg|png|jpe?g|gif|tiff?|webp)(?: +|$))+", re.IGNORECASE)
+_LEADING_IMAGE_NAMES = re.compile(r"^(?:[^\s/:]+\.(?:svg|png|jpe?g|gif|tiff?|webp)(?: +|$))+", re.IGNORECASE)
 # Italics that dumps write as underscores ("_The Endless Summer_", "_Haliaeetus_"): a pair on one line,
 # each mark outside a word, so identifiers ("O_RDONLY", "__init__", "_start and _end") keep theirs.
-ITALIC_MARKS = re.compile(r"(?<![\w_])_(?=[^\s_])([^_\n]*?[^\s_])_(?![\w_])")
+_ITALIC_MARKS = re.compile(r"(?<![\w_])_(?=[^\s_])([^_\n]*?[^\s_])_(?![\w_])")
+# What dumps leave of a picture's caption at a paragraph's start: "(1978)]] While small test programs…",
+# "with a moving strip of LED lights]]" (no "[" before the brackets, so code such as "a[b[1]]" stays).
+_LEADING_CAPTION = re.compile(r"^(?![|+\s])[^\[\]\n]*\]\][ \t]*", re.MULTILINE)
+# Markup dumps leave inside sentences: the apostrophe template ("_Billboard_{{'}}s chart"), wiki italics
+# in two apostrophes ("''Star Wars ''") and the empty parentheses of a stripped pronunciation
+# ("ABDALLAH IBN GHANIYA () (died 1203)"; code's "main( )" has no space before its parenthesis).
+_APOSTROPHE_TEMPLATE = re.compile(r"\{\{'\}\}")
+_WIKI_ITALICS = re.compile(r"(?<!')''(?!')[ \t]*([^'\n]*?[^'\s])[ \t]*''(?!')")
+_EMPTY_PRONUNCIATION = re.compile(r"(?<=[^\W\d_]) \(\)(?=[ ,.;:])")
 _BLANK_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n")
 _LIST_LINE = re.compile(r"^(?:[-*+•]|\d+[.)])\s")
 
@@ -60,13 +69,21 @@ def article_lines(lines: list[str], title: str) -> list[str]:
     """The lines of a stored article without the image file names its dump left at paragraph starts or
     the underscores it wrote for italics, and with the capitals it wrote for bold in the page's own
     casing (``bold_case``)."""
-    kept = "\n".join(line for line in (LEADING_IMAGE_NAMES.sub("", line) for line in lines) if line.strip())
+    kept = "\n".join(line for line in (without_markup_residue(line) for line in lines) if line.strip())
     return restore_bold_case(without_italic_marks(kept), title).split("\n") if kept else []
+
+
+def without_markup_residue(line: str) -> str:
+    """One line of a stored article without the markup its dump left: image file names and a caption's
+    end at its start, the apostrophe template, italics in apostrophes and empty parentheses."""
+    line = _LEADING_CAPTION.sub("", _LEADING_IMAGE_NAMES.sub("", line))
+    line = _WIKI_ITALICS.sub(r"\1", _APOSTROPHE_TEMPLATE.sub("'", line))
+    return _EMPTY_PRONUNCIATION.sub("", line)
 
 
 def without_italic_marks(text: str) -> str:
     """``text`` with its dump's italics read plainly: "_The Endless Summer_" reads "The Endless Summer"."""
-    return ITALIC_MARKS.sub(r"\1", text)
+    return _ITALIC_MARKS.sub(r"\1", text)
 
 
 def collapse(text: str) -> str:
