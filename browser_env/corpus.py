@@ -54,11 +54,12 @@ __all__ = [
 ]
 
 FORMAT = 1
-PASSAGE_TEXT = 2
+PASSAGE_TEXT = 3
 """How stored articles become the passages search indexes and shows as snippets. 2: without what dumps
-write for bold (capitals), italics (underscores) and pictures (file names). A corpus built at an older
+write for bold (capitals), italics (underscores), pictures (file names, caption ends) and markup left in
+sentences; 3: words indexed without accents ("pokemon" finds "Pokémon"). A corpus built at an older
 revision still opens; only its search and snippets keep the old text (pages render from the stored
-documents and are always current)."""
+documents and are current, unless titles were linked at build)."""
 DEFAULT_CORPUS = "default"
 DOCUMENTS_DB = "documents.sqlite"
 META = "meta.json"
@@ -207,8 +208,9 @@ def outdated_text_notice(name: str, meta: dict[str, Any]) -> str | None:
     shown = "" if linked else " (pages are shown without them)"
     return (
         f"Corpus {name!r} was built by an older version: {held} still hold the capitals and underscores "
-        f"article dumps write for bold and italics{shown}. Rebuild it with "
-        f"`webgpt corpus build {name} SOURCE... --force` to search the text as shown."
+        f"article dumps write for bold and italics{shown}, and its search tells accented words from "
+        f"plain ones. Rebuild it with `webgpt corpus build {name} SOURCE... --force` to search the text "
+        f"as shown."
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _STOPWORD_TEXT = """
     a about above after again against all am an and any are as at be because been before being below
@@ -25,11 +26,19 @@ GENERIC = frozenset(_GENERIC_TEXT.split())
 _WORD = re.compile(r"(?:[^\W_]|')+")
 
 
+def fold_accents(text: str) -> str:
+    """``text`` as people type it without accents or special forms: "Pokémon" is "Pokemon", "Kraków"
+    "Krakow", "CO₂" "CO2" (compatibility decomposition, combining marks dropped)."""
+    if text.isascii():
+        return text
+    return "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased words, possessives and stray apostrophes removed; an underscore separates words
-    ("_Haliaeetus_" is "haliaeetus", "O_RDONLY" is "o" and "rdonly")."""
+    """Lower-cased words without accents, possessives and stray apostrophes removed; an underscore
+    separates words ("_Haliaeetus_" is "haliaeetus", "O_RDONLY" is "o" and "rdonly")."""
     out = []
-    for word in _WORD.findall(text.replace("’", "'")):
+    for word in _WORD.findall(fold_accents(text.replace("’", "'"))):
         word = word.casefold().removesuffix("'s").strip("'")
         if word:
             out.append(word)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from browser_env.protocol.keywords import fold_accents
 from browser_env.search.vocabulary import load_vocabulary, write_sorted_vocabulary
 
 STOPWORDS = "en"
@@ -23,8 +25,18 @@ LANGUAGE = "english"
 EMPTY = ""
 
 
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's own pattern
+
+
+def split_tokens(text: str) -> list[str]:
+    """The words BM25 indexes and looks up, accents folded so that "pokemon" finds "Pokémon"."""
+    return _TOKEN.findall(fold_accents(text))
+
+
 def make_tokenizer() -> bm25s.tokenization.Tokenizer:
-    return bm25s.tokenization.Tokenizer(stopwords=STOPWORDS, stemmer=Stemmer.Stemmer(LANGUAGE))
+    return bm25s.tokenization.Tokenizer(
+        splitter=split_tokens, stopwords=STOPWORDS, stemmer=Stemmer.Stemmer(LANGUAGE)
+    )
 
 
 class Bm25Builder:

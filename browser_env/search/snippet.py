@@ -7,6 +7,7 @@ from functools import lru_cache
 
 import Stemmer
 
+from browser_env.protocol.keywords import fold_accents
 from browser_env.render_text import without_dump_residue
 from browser_env.search.bm25 import LANGUAGE
 
@@ -27,8 +28,8 @@ def snippet(text: str, query: str, *, words: int = SNIPPET_WORDS) -> str:
     if len(tokens) <= words:
         return " ".join(tokens)
     stemmer = _stemmer()
-    wanted = set(stemmer.stemWords(_WORD.findall(query.lower())))
-    words_of = [_WORD.findall(token.lower()) for token in tokens]
+    wanted = set(stemmer.stemWords(_WORD.findall(fold_accents(query.lower()))))
+    words_of = [_WORD.findall(fold_accents(token.lower())) for token in tokens]
     stems = iter(stemmer.stemWords([word for found in words_of for word in found]))
     hits = [[stem for stem in (next(stems) for _ in found) if stem in wanted] for found in words_of]
     counts: dict[str, int] = {}

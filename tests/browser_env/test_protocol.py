@@ -154,3 +154,16 @@ def test_underscores_separate_words_as_spaces_do() -> None:
     assert content_words("_The Endless Summer_'s crew") == ["endless", "summer", "crew"]
     assert content_words("open(path, O_RDONLY) in __init__") == ["open", "path", "o", "rdonly", "init"]
     assert content_words("Don't stop rock'n'roll") == ["don't", "stop", "rock'n'roll"]
+
+
+def test_words_are_compared_without_accents() -> None:
+    assert content_words("Pokémon Go in Kraków emits CO₂, says Beyoncé’s ﬁlm") == [
+        "pokemon",
+        "go",
+        "krakow",
+        "emits",
+        "co2",
+        "says",
+        "beyonce",
+        "film",
+    ]

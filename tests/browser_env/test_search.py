@@ -118,6 +118,23 @@ def test_search_finds_the_right_document(tmp_path):
     assert passages[0].passage.title == "Volcano" and passages[0].score > 0
 
 
+def test_search_and_snippets_ignore_accents_and_special_forms(tmp_path):
+    path = tmp_path / "accents.jsonl"
+    rows = [
+        {"title": "Pokémon", "text": "Pokémon is a media franchise created by Satoshi Tajiri in 1995."},
+        {"title": "Kraków", "text": "Kraków was the capital of Poland until 1596. It lies on the Vistula."},
+        {"title": "Carbon dioxide", "text": "Carbon dioxide (CO₂) is a colourless gas."},
+    ]
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    corpus = build_corpus("accents", [str(path)], dense=False, show_progress=False)
+    assert corpus.search.search("who created pokemon", k=1)[0].title == "Pokémon"
+    assert corpus.search.search("when did krakow stop being the capital", k=1)[0].title == "Kraków"
+    assert corpus.search.search("Kraków Vistula", k=1)[0].title == "Kraków"
+    assert corpus.search.search("co2 gas", k=1)[0].title == "Carbon dioxide"
+    long = " ".join(f"filler{i}." for i in range(100)) + " Kraków lies on the Vistula. " + "more " * 100
+    assert "Kraków" in snippet(long, "krakow", words=20)  # the window holding the word, not the start
+
+
 @pytest.mark.slow
 def test_hybrid_search_with_real_minilm_vectors(tmp_path):
     corpus = build_corpus("dense", [str(write_jsonl(tmp_path))], dense=True, show_progress=False)
