@@ -46,7 +46,7 @@ _LEADING_IMAGE_NAMES = re.compile(r"^(?:[^\s/:]+\.(?:svg|png|jpe?g|gif|tiff?|web
 _ITALIC_MARKS = re.compile(r"(?<![\w_])_(?=[^\s_])([^_\n]*?[^\s_])_(?![\w_])")
 # What dumps leave of a picture's caption at a paragraph's start: "(1978)]] While small test programs…",
 # "with a moving strip of LED lights]]" (no "[" before the brackets, so code such as "a[b[1]]" stays).
-_LEADING_CAPTION = re.compile(r"^(?![|+\s])[^\[\]\n]*\]\][ \t]*", re.MULTILINE)
+_LEADING_CAPTION = re.compile(r"^(?![|+\s])[^\[\]\n]*\]\][ \t]*")
 # Markup dumps leave inside sentences: the apostrophe template ("_Billboard_{{'}}s chart"), wiki italics
 # in two apostrophes ("''Star Wars ''") and the empty parentheses of a stripped pronunciation
 # ("ABDALLAH IBN GHANIYA () (died 1203)"; code's "main( )" has no space before its parenthesis).
@@ -66,9 +66,9 @@ def without_dump_residue(text: str) -> str:
 
 
 def article_lines(lines: list[str], title: str) -> list[str]:
-    """The lines of a stored article without the image file names its dump left at paragraph starts or
-    the underscores it wrote for italics, and with the capitals it wrote for bold in the page's own
-    casing (``bold_case``)."""
+    """The lines of a stored article without the markup its dump left (``without_markup_residue``) or the
+    underscores it wrote for italics, and with the capitals it wrote for bold in the page's own casing
+    (``bold_case``); lines left empty go."""
     kept = "\n".join(line for line in (without_markup_residue(line) for line in lines) if line.strip())
     return restore_bold_case(without_italic_marks(kept), title).split("\n") if kept else []
 
