@@ -76,9 +76,12 @@ def article_lines(lines: list[str], title: str) -> list[str]:
 def without_markup_residue(line: str) -> str:
     """One line of a stored article without the markup its dump left: image file names and a caption's
     end at its start, the apostrophe template, italics in apostrophes and empty parentheses."""
-    line = _LEADING_CAPTION.sub("", _LEADING_IMAGE_NAMES.sub("", line))
-    line = _WIKI_ITALICS.sub(r"\1", _APOSTROPHE_TEMPLATE.sub("'", line))
-    return _EMPTY_PRONUNCIATION.sub("", line)
+    line = _LEADING_IMAGE_NAMES.sub("", line)
+    if "]]" in line:
+        line = _LEADING_CAPTION.sub("", line)
+    if "''" in line or "{{" in line:
+        line = _WIKI_ITALICS.sub(r"\1", _APOSTROPHE_TEMPLATE.sub("'", line))
+    return _EMPTY_PRONUNCIATION.sub("", line) if "()" in line else line
 
 
 def without_italic_marks(text: str) -> str:
