@@ -20,7 +20,7 @@ from agent.prompts import PromptFormat, encode_answer_prompt
 from agent.span_reader import SpanReader
 from browser_env.protocol import CITATION, EndReason, answer_lead, parse_citations
 from browser_env.protocol.citations import ATTRIBUTION
-from browser_env.protocol.keywords import stems
+from browser_env.protocol.keywords import stems, words
 from browser_env.protocol.observation import MARK
 from browser_env.web import Fetcher
 from demonstrations.formats import QuoteLike, cited_answer, without_footnotes
@@ -221,11 +221,13 @@ class ModelAnswerer:
                 ),
             )
             # still "Finite [1]. According to History of the Comoros, “On 23 November 1996, …” [1].": the
-            # quote says what it says, the short answer nothing it holds, so only the quote's clause stays
+            # quote says what it says, the short answer nothing it holds, so only the quote's clause stays;
+            # so too when the "short answer" is the clause itself, copied in front of it
             for i, rows in enumerate(texts):
                 rows[:] = [
                     text
                     if lead_in_cited_quote(text, batch.sources[i], requests[i][0])
+                    and not lead_copies_clause(text)
                     else without_lead(text)
                     for text in rows
                 ]
@@ -369,6 +371,29 @@ def without_lead(answer: str) -> str:
     if attribution is None or not CITATION.search(answer, 0, attribution.start()):
         return answer
     return answer[attribution.start() :]
+
+
+COPIED_LEAD_WORDS = 8
+"""A lead of at least this many words, mostly not names, that runs on in its attributed clause copies it."""
+
+
+def lead_copies_clause(answer: str) -> bool:
+    """Whether the answer's lead is its quoted clause again rather than a short answer: "Regarded as one
+    of the greatest composers … [1]. According to Ludwig van Beethoven, “Regarded as one of the greatest
+    composers…” [1]." The lead has ``COPIED_LEAD_WORDS`` words or more, at least half of them in lower
+    case (a list of names, "Kelli Giddish, Richard Belzer, Stephanie March, …", is a short answer), and its
+    first ``COPIED_LEAD_WORDS`` run on in the clause."""
+    attribution = ATTRIBUTION.search(answer)
+    lead = answer_lead(answer).split()
+    if (
+        attribution is None
+        or len(lead) < COPIED_LEAD_WORDS
+        or 2 * sum(w[:1].islower() for w in lead) < len(lead)
+    ):
+        return False
+    head = words(" ".join(lead))[:COPIED_LEAD_WORDS]
+    clause = words(answer[attribution.end() :])
+    return any(clause[k : k + len(head)] == head for k in range(len(clause) - len(head) + 1))
 
 
 def lead_in_cited_quote(answer: str, quotes: Sequence[QuoteLike], question: str = "") -> bool:

@@ -490,6 +490,61 @@ def test_a_short_answer_its_quote_never_holds_is_dropped_and_the_quote_stays(def
     assert lead_in_cited_quote(answer, [source], question)
 
 
+@pytest.mark.parametrize(
+    ("answer", "copies"),
+    [
+        (
+            "Regarded as one of the greatest composers in the history of Western music, he was mentored [1]. "
+            "According to Ludwig van Beethoven, “Regarded as one of the greatest composers in the history of "
+            "Western music, he was…” [1].",
+            True,
+        ),
+        (  # a list of names is a short answer, even a long one the clause holds
+            "Kelli Giddish, Richard Belzer, Stephanie March, Diane Neal, Ice-T [1]. "
+            "According to Law & Order, “Kelli Giddish, Richard Belzer, Stephanie March, Diane Neal, Ice-T "
+            "and others star” [1].",
+            False,
+        ),
+        (
+            "Gustave Eiffel [1]. According to Eiffel Tower, “It is named after the engineer Gustave Eiffel” "
+            "[1].",
+            False,
+        ),
+        (  # long and in lower case, but not the clause's words
+            "a wrought-iron lattice tower on the Champ de Mars in Paris [1]. "
+            "According to Eiffel Tower, “It is named after the engineer Gustave Eiffel, whose company "
+            "designed and built the tower” [1].",
+            False,
+        ),
+        (
+            "Regarded as one of the greatest composers in the history of Western music [1].",
+            False,
+        ),  # no clause
+    ],
+)
+def test_a_lead_that_only_copies_its_clause_is_told_from_a_short_answer(answer: str, copies: bool) -> None:
+    from agent.answer import lead_copies_clause
+
+    assert lead_copies_clause(answer) is copies
+
+
+@pytest.mark.slow
+def test_a_lead_copying_its_clause_is_dropped_and_the_clause_stays(default_model_dir) -> None:
+    from agent.answer import lead_copies_clause
+    from agent.policies import load_agent
+
+    answerer = load_agent(seed=0).answerer
+    # the model copies the quote's first words as its short answer; the composer is in the title only
+    source = wikipedia_quote(
+        "Ludwig van Beethoven",
+        "Regarded as one of the greatest composers in the history of Western music, he was mentored during "
+        "the Classical period, and his musical style was a key driver of the transition to Romantic music.",
+    )
+    (answer,) = answerer.write("Who composed the Moonlight Sonata?", [source])
+    assert answer.startswith("According to Ludwig van Beethoven, “Regarded as one of the greatest composers")
+    assert not lead_copies_clause(answer)
+
+
 def wikipedia_quote(title: str, text: str) -> QuoteRecord:
     """A quote of the Wikipedia article ``title``."""
     return QuoteRecord(
