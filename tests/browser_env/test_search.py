@@ -119,14 +119,12 @@ def test_search_finds_the_right_document(tmp_path):
 
 
 def test_search_and_snippets_ignore_accents_and_special_forms(tmp_path):
-    path = tmp_path / "accents.jsonl"
-    rows = [
-        {"title": "Pokémon", "text": "Pokémon is a media franchise created by Satoshi Tajiri in 1995."},
-        {"title": "Kraków", "text": "Kraków was the capital of Poland until 1596. It lies on the Vistula."},
-        {"title": "Carbon dioxide", "text": "Carbon dioxide (CO₂) is a colourless gas."},
-    ]
-    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
-    corpus = build_corpus("accents", [str(path)], dense=False, show_progress=False)
+    pages = {
+        "Pokémon": "Pokémon is a media franchise created by Satoshi Tajiri in 1995.",
+        "Kraków": "Kraków was the capital of Poland until 1596. It lies on the Vistula.",
+        "Carbon dioxide": "Carbon dioxide (CO₂) is a colourless gas.",
+    }
+    corpus = corpus_of_rows(tmp_path, "accents", [{"title": t, "text": x} for t, x in pages.items()])
     assert corpus.search.search("who created pokemon", k=1)[0].title == "Pokémon"
     assert corpus.search.search("when did krakow stop being the capital", k=1)[0].title == "Kraków"
     assert corpus.search.search("Kraków Vistula", k=1)[0].title == "Kraków"
@@ -165,17 +163,22 @@ def test_bm25_top_matches_a_full_sort_of_all_scores(tmp_path):
 
 
 def test_documents_named_by_the_query_come_first(tmp_path):
-    source = tmp_path / "named.jsonl"
     rows = [
         {"title": "Eiffel", "text": "Eiffel may refer to: the Eiffel Tower, Gustave Eiffel, Eiffel towers."},
         {"title": "Eiffel Tower", "text": "A wrought-iron lattice tower in Paris."},
         {"title": "Tower", "text": "A tower is a tall structure; the Eiffel tower is one."},
     ]
-    source.write_text("\n".join(json.dumps(row) for row in rows))
-    corpus = build_corpus("named", [str(source)], dense=False, show_progress=False)
+    corpus = corpus_of_rows(tmp_path, "named", rows)
     assert corpus.search.bm25.top("eiffel tower", 3)[0].size == 3
     assert corpus.search.search("eiffel tower", k=3)[0].title == "Eiffel Tower"
     assert corpus.search.search("who designed the Eiffel Tower?", k=3)[0].title == "Eiffel Tower"
+
+
+def corpus_of_rows(tmp_path, name: str, rows: list[dict[str, str]]):
+    """A BM25 corpus built from JSONL ``rows`` (title, text)."""
+    path = tmp_path / f"{name}.jsonl"
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    return build_corpus(name, [str(path)], dense=False, show_progress=False)
 
 
 def _old_style_index(bm25_folder):
