@@ -108,6 +108,8 @@ def bench_bm25(corpus: Any, questions: list[dict], latency_n: int) -> dict[str, 
     out["rank_latency"] = time_queries(lambda q: search.bm25.top(q, 20), queries[:latency_n])
     out["search_latency"] = time_queries(lambda q: search.search(q, k=10), queries[:latency_n])
     retriever = search.bm25.retriever
+    # Bm25Index loads its vocabulary from sorted arrays, not bm25s's JSON: tell bm25s which ids exist
+    retriever.unique_token_ids_set = set(range(len(search.bm25.vocabulary)))
 
     def bm25s_retrieve(query: str) -> object:
         """bm25s's own scoring and top-k on the same query ids (what LocalSearch replaces)."""
