@@ -384,14 +384,15 @@ def lead_copies_clause(answer: str) -> bool:
     case (a list of names, "Kelli Giddish, Richard Belzer, Stephanie March, …", is a short answer), and its
     first ``COPIED_LEAD_WORDS`` run on in the clause."""
     attribution = ATTRIBUTION.search(answer)
-    lead = answer_lead(answer).split()
+    lead = answer_lead(answer)
+    tokens = lead.split()
     if (
         attribution is None
-        or len(lead) < COPIED_LEAD_WORDS
-        or 2 * sum(w[:1].islower() for w in lead) < len(lead)
+        or len(tokens) < COPIED_LEAD_WORDS
+        or 2 * sum(token[:1].islower() for token in tokens) < len(tokens)
     ):
         return False
-    head = words(" ".join(lead))[:COPIED_LEAD_WORDS]
+    head = words(lead)[:COPIED_LEAD_WORDS]
     clause = words(answer[attribution.end() :])
     return any(clause[k : k + len(head)] == head for k in range(len(clause) - len(head) + 1))
 

@@ -26,7 +26,7 @@ from typing import Any
 from search import normalize  # bench/search.py: how a passage "holds" a gold answer
 
 from browser_env.corpus import open_corpus
-from browser_env.render_text import without_dump_residue, without_italic_marks, without_markup_residue
+from browser_env.render_text import without_article_marks, without_dump_residue
 from demonstrations.generate import question_seed, quote_verifies
 from demonstrations.scripted import ScriptedConfig, ScriptedDemonstrator
 from training.common import split_questions
@@ -57,7 +57,7 @@ def label_key(row: dict[str, Any]) -> tuple[str, str]:
     """A labelled quote's key: its question and words. Labels judged quotes taken before pages dropped
     what dumps leave ("( ; )", image file names, caption ends, templates) and wrote bold in capitals and
     italics in underscores: the same words."""
-    quote = without_italic_marks(without_markup_residue(without_dump_residue(row["quote"])))
+    quote = without_article_marks(without_dump_residue(row["quote"]))
     return row["question"], " ".join(quote.casefold().split())
 
 

@@ -66,14 +66,20 @@ def without_dump_residue(text: str) -> str:
 
 
 def article_lines(lines: list[str], title: str) -> list[str]:
-    """The lines of a stored article without the markup its dump left (``without_markup_residue``) or the
-    underscores it wrote for italics, and with the capitals it wrote for bold in the page's own casing
-    (``bold_case``); lines left empty go."""
-    kept = "\n".join(line for line in (without_markup_residue(line) for line in lines) if line.strip())
-    return restore_bold_case(without_italic_marks(kept), title).split("\n") if kept else []
+    """The lines of a stored article without the marks of its dump (``without_article_marks``), and with
+    the capitals it wrote for bold in the page's own casing (``bold_case``)."""
+    text = without_article_marks("\n".join(lines))
+    return restore_bold_case(text, title).split("\n") if text else []
 
 
-def without_markup_residue(line: str) -> str:
+def without_article_marks(text: str) -> str:
+    """``text`` of a stored article without the markup its dump left (``_without_markup_residue``, line
+    by line) and the underscores it wrote for italics; lines left empty go."""
+    kept = "\n".join(line for line in map(_without_markup_residue, text.split("\n")) if line.strip())
+    return _ITALIC_MARKS.sub(r"\1", kept)
+
+
+def _without_markup_residue(line: str) -> str:
     """One line of a stored article without the markup its dump left: image file names and a caption's
     end at its start, the apostrophe template, italics in apostrophes and empty parentheses."""
     line = _LEADING_IMAGE_NAMES.sub("", line)
@@ -82,11 +88,6 @@ def without_markup_residue(line: str) -> str:
     if "''" in line or "{{" in line:
         line = _WIKI_ITALICS.sub(r"\1", _APOSTROPHE_TEMPLATE.sub("'", line))
     return _EMPTY_PRONUNCIATION.sub("", line) if "()" in line else line
-
-
-def without_italic_marks(text: str) -> str:
-    """``text`` with its dump's italics read plainly: "_The Endless Summer_" reads "The Endless Summer"."""
-    return _ITALIC_MARKS.sub(r"\1", text)
 
 
 def collapse(text: str) -> str:
