@@ -54,10 +54,11 @@ __all__ = [
 ]
 
 FORMAT = 1
-PASSAGE_TEXT = 3
+PASSAGE_TEXT = 4
 """How stored articles become the passages search indexes and shows as snippets. 2: without what dumps
 write for bold (capitals), italics (underscores), pictures (file names, caption ends) and markup left in
-sentences; 3: words indexed without accents ("pokemon" finds "Pokémon"). A corpus built at an older
+sentences; 3: words indexed without accents ("pokemon" finds "Pokémon"); 4: without category links
+and gallery file names. A corpus built at an older
 revision still opens; only its search and snippets keep the old text (pages render from the stored
 documents and are current, unless titles were linked at build)."""
 DEFAULT_CORPUS = "default"
@@ -203,13 +204,17 @@ def outdated_text_notice(name: str, meta: dict[str, Any]) -> str | None:
     kinds = {str(source.get("kind")) for source in meta.get("sources", []) if isinstance(source, dict)}
     if int(meta.get("passage_text", 1)) >= PASSAGE_TEXT or kinds <= set(EMBEDDED_SOURCES):
         return None
+    revision = int(meta.get("passage_text", 1))
     linked = bool(meta.get("title_links"))  # linked text was stored as HTML at build: pages keep it too
     held = "its pages, search index and snippets" if linked else "its search index and snippets"
+    marks = ["the category links and gallery file names of article dumps"]
+    if revision < 2:
+        marks.insert(0, "the capitals and underscores article dumps write for bold and italics")
     shown = "" if linked else " (pages are shown without them)"
+    accents = ", and its search tells accented words from plain ones" if revision < 3 else ""
     return (
-        f"Corpus {name!r} was built by an older version: {held} still hold the capitals and underscores "
-        f"article dumps write for bold and italics{shown}, and its search tells accented words from "
-        f"plain ones. Rebuild it with `webgpt corpus build {name} SOURCE... --force` to search the text "
+        f"Corpus {name!r} was built by an older version: {held} still hold {' and '.join(marks)}{shown}"
+        f"{accents}. Rebuild it with `webgpt corpus build {name} SOURCE... --force` to search the text "
         f"as shown."
     )
 

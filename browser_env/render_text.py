@@ -53,6 +53,14 @@ _LEADING_CAPTION = re.compile(r"^(?![|+\s])[^\[\]\n]*\]\][ \t]*")
 _APOSTROPHE_TEMPLATE = re.compile(r"\{\{'\}\}")
 _WIKI_ITALICS = re.compile(r"(?<!')''(?!')[ \t]*([^'\n]*?[^'\s])[ \t]*''(?!')")
 _EMPTY_PRONUNCIATION = re.compile(r"(?<=[^\W\d_]) \(\)(?=[ ,.;:])")
+# A gallery's pictures, where a dump wrote them into the text: "File:Inside of JNR Class 153.jpg|Interior of
+# a … car File:JNR 153.jpg%7CA 153 series set …", each caption after its file name and a pipe (or "%7C").
+_GALLERY_FILE = re.compile(
+    r"\b(?:File|Image):[^|\n]*?\.(?:svg|png|jpe?g|gif|tiff?|webp)(?:\||%7C|(?=\s|$))[ \t]*", re.IGNORECASE
+)
+# The article's category links, which HTML pages drop with the rest of the page's furniture (catlinks):
+# "Category:2016 albums Category:Julien Doré albums", after at most one word (a sort key, "1_(number)").
+_CATEGORY_LINE = re.compile(r"^(?:\S+[ \t]+)?Category:\S")
 _BLANK_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n")
 _LIST_LINE = re.compile(r"^(?:[-*+•]|\d+[.)])\s")
 
@@ -75,14 +83,23 @@ def article_lines(lines: list[str], title: str) -> list[str]:
 def without_article_marks(text: str) -> str:
     """``text`` of a stored article without the markup its dump left (``_without_markup_residue``, line
     by line) and the underscores it wrote for italics; lines left empty go."""
-    kept = "\n".join(line for line in map(_without_markup_residue, text.split("\n")) if line.strip())
+    cleaned = "\n".join(map(_without_markup_residue, text.split("\n")))
+    kept = "\n".join(line for line in cleaned.split("\n") if line.strip())
     return _ITALIC_MARKS.sub(r"\1", kept)
 
 
 def _without_markup_residue(line: str) -> str:
-    """One line of a stored article without the markup its dump left: image file names and a caption's
-    end at its start, the apostrophe template, italics in apostrophes and empty parentheses."""
+    """One line of a stored article without the markup its dump left: a line of category links, image
+    file names and a caption's end at its start, a gallery's file names (each caption on a line of its
+    own), the apostrophe template, italics in apostrophes and empty parentheses."""
+    if "Category:" in line and _CATEGORY_LINE.match(line):
+        return ""
     line = _LEADING_IMAGE_NAMES.sub("", line)
+    if "e:" in line and not line[:1].isspace():  # an indented block (code) keeps its text
+        table_row = line.startswith(("|", "+"))  # a picture in a table cell goes, the cell stays
+        line, pictures = _GALLERY_FILE.subn("" if table_row else "\n", line)
+        if pictures and not table_row:
+            line = "\n".join(part.strip() for part in line.split("\n"))
     if "]]" in line:
         line = _LEADING_CAPTION.sub("", line)
     if "''" in line or "{{" in line:

@@ -1,5 +1,5 @@
-"""Stored articles: the capitals dumps write for bold, underscores for italics, and image file names at
-paragraph starts."""
+"""Stored articles: the capitals dumps write for bold, underscores for italics, image file names at
+paragraph starts, galleries and category links."""
 
 from __future__ import annotations
 
@@ -112,6 +112,30 @@ def test_articles_lose_caption_ends_templates_and_empty_parentheses_but_keep_cod
     assert text_to_page(text, "file:///notes.txt", "notes.txt").text.startswith(
         "with a moving strip of LED lights]]"
     )
+
+
+def test_articles_lose_category_links_and_gallery_file_names_but_keep_captions_and_code() -> None:
+    text = (
+        "Shōwa was crowned in 1927.\n\n"
+        "File:10sen taisho10.jpg|10 sen coin from 1921. File:10sen-S8.jpg%7C10 sen coin from 1933."
+        " File:Blank.png\n\n"
+        "| Gold | File:gold medal icon.svg | 3 |\n\n"
+        "    open(\"File:a.png|b\")\n\n"
+        "Sources are listed at File:Notes.txt for readers.\n\n"
+        "Category:1203 deaths Category:Berber rulers\n\n"
+        "1_(number) Category:Integers"
+    )
+    article = text_to_page(text, "https://w/Sen", "10 sen coin", article=True)
+    assert article.text.split("\n") == [
+        "Shōwa was crowned in 1927.",
+        "10 sen coin from 1921.",
+        "10 sen coin from 1933.",
+        "| Gold | | 3 |",
+        '    open("File:a.png|b")',
+        "Sources are listed at File:Notes.txt for readers.",
+    ]
+    plain = text_to_page(text, "file:///notes.txt", "notes.txt").text
+    assert "Category:1203 deaths" in plain and "File:10sen taisho10.jpg|" in plain
 
 
 def test_a_stored_article_is_shown_without_shouting() -> None:

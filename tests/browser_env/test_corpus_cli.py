@@ -76,6 +76,11 @@ def test_a_corpus_built_from_older_passage_text_still_searches_and_says_to_rebui
     meta["title_links"] = {"documents_linked": 1, "links": 1}  # linked text is stored as built
     meta_path.write_text(json.dumps(meta))
     assert "its pages, search index and snippets still hold" in webgpt("list").output
+    meta["passage_text"] = 3  # bold, italics and accents as now; category links not yet gone
+    meta_path.write_text(json.dumps(meta))
+    notice = webgpt("list").output
+    assert "category links and gallery file names" in notice
+    assert "bold and italics" not in notice and "accented" not in notice
 
     assert webgpt("build", "old", jsonl, "--no-dense", "-q", "--force").exit_code == 0
     assert "older version" not in webgpt("list").output
