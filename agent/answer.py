@@ -322,7 +322,8 @@ class ModelAnswerer:
         keep: Callable[[int, str], bool] = lambda _, text: bool(text),
     ) -> None:
         """Replace ``texts[i][j]`` for each (i, j) in ``which`` by the first of ``tries`` new samples per
-        answer (all in one batch) that ``keep(i, sample)`` accepts; an answer none is kept for stays."""
+        answer (all in one batch) that ``keep(i, sample)`` accepts; an answer none is kept for stays, and
+        a sample citing nothing never replaces one that cites ("C." for "Cc [1]. According to Email, …")."""
         if not which:
             return
         asked = sorted({i for i, _ in which})
@@ -335,7 +336,8 @@ class ModelAnswerer:
             for i, rows in zip(asked, fresh, strict=True)
         }
         for i, j in which:
-            texts[i][j] = next(pools[i], texts[i][j])
+            cites = CITATION.search(texts[i][j]) is not None
+            texts[i][j] = next((t for t in pools[i] if not cites or CITATION.search(t)), texts[i][j])
 
 
 def compose_cited(text: str, quotes: Sequence[QuoteLike], clause_words: int) -> str:

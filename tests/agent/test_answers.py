@@ -130,6 +130,25 @@ def test_model_answers_are_sampled_in_one_batch_and_fit_the_context(tiny_lm_dir)
     assert engine.stats.generation_seconds > before
 
 
+def test_a_sample_citing_nothing_never_replaces_an_answer_that_cites(tiny_lm_dir) -> None:
+    from agent.answer import _Batch
+    from agent.models import load_causal_lm
+    from agent.policies.engine import LMEngine
+
+    engine = LMEngine(load_causal_lm(str(tiny_lm_dir), dtype="float32"))
+    answerer = ModelAnswerer(engine, temperature=1.0, max_new_tokens=20, seed=0)
+    cited = "Cc [1]. According to Email, “Cc: Carbon copy” [1]."
+    samples = {"cites nothing": ["C.", "C."], "one cites": ["C.", "Carbon copy [1]."]}
+    for case, fresh in samples.items():
+        answerer._sample = lambda batch, prefixes, n, fresh=fresh: [fresh]  # type: ignore[method-assign]
+        texts = [[cited]]
+        answerer._resample(texts, [(0, 0)], _Batch([[1]], [frozenset()], [[]]), "", 2)
+        assert texts == [[cited if case == "cites nothing" else "Carbon copy [1]."]], case
+    texts = [["Cc."]]  # an answer citing nothing may be replaced by anything kept
+    answerer._resample(texts, [(0, 0)], _Batch([[1]], [frozenset()], [[]]), "", 2)
+    assert texts == [["C."]]
+
+
 def test_attribution_keeps_every_character() -> None:
     quotes = [quote("Dysprosium is a chemical element; it has symbol Dy and atomic number 66.")]
     answer = "Dysprosium (en.wikipedia.org)\nDysprosium has atomic number 66.  Done!"
