@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from agent.question_scores import QuestionScores
+from browser_env.protocol.answer_kind import NUMBER, has_new_name, holds_wanted_kind, question_kind
 from browser_env.protocol.keywords import GENERIC, content_words, stem, stems
 
 SHIPPED_RANKER = Path(__file__).parent / "weights" / "sentence-ranker.json"
@@ -37,16 +37,6 @@ FEATURES = (
     "novelty",
     "log_words",
 )
-_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
-_MONTH = re.compile(
-    r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\b"
-)
-_NUMBER = re.compile(
-    r"\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-    r"hundred|thousand|million|billion|dozen)\b",
-    re.IGNORECASE,
-)
-_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’-]+")
 
 
 @lru_cache(maxsize=65536)
@@ -57,31 +47,12 @@ def rarity(word: str) -> float:
     return max(0.5, 8.0 - zipf_frequency(word, "en"))
 
 
-def question_kind(question: str) -> str:
-    """What the question asks for: when, number, who, where or other."""
-    text = question.lower()
-    if re.search(r"\bhow (many|much|long|old|far|tall|big)\b", text):
-        return "number"
-    if re.search(r"\b(when|what year|which year|what date)\b", text):
-        return "when"
-    if re.search(r"\b(who|whom|whose)\b", text):
-        return "who"
-    if re.search(r"\bwhere\b", text):
-        return "where"
-    return "other"
-
-
 def _question_stems(question: str) -> dict[str, float]:
     weights: dict[str, float] = {}
     for word in content_words(question):
         if word not in GENERIC:
             weights[stem(word)] = max(weights.get(stem(word), 0.0), rarity(word))
     return weights
-
-
-def _new_names(sentence: str, question: str) -> bool:
-    asked = {w.lower() for w in re.findall(r"[\w']+", question)}
-    return any(name.lower().strip("'’") not in asked for name in _CAPITALISED.findall(sentence))
 
 
 def features(question: str, title: str, sentence: str, similarity: float) -> list[float]:
@@ -92,16 +63,9 @@ def features(question: str, title: str, sentence: str, similarity: float) -> lis
     covered = sum(v for k, v in wanted.items() if k in in_sentence)
     covered_with_title = sum(v for k, v in wanted.items() if k in in_sentence | in_title)
     rarest = max(wanted, key=lambda k: wanted[k]) if wanted else None
-    has_year = bool(_YEAR.search(sentence) or _MONTH.search(sentence))
-    has_number = bool(_NUMBER.search(sentence))
-    new_name = _new_names(sentence, question)
-    kind = question_kind(question)
-    wanted_kind = {
-        "when": has_year,
-        "number": has_number,
-        "who": new_name,
-        "where": new_name,
-    }.get(kind, True)
+    has_number = bool(NUMBER.search(sentence))
+    new_name = has_new_name(sentence, question)
+    wanted_kind = holds_wanted_kind(question_kind(question), sentence, question)
     sentence_words = content_words(sentence)
     asked = stems(question)
     novelty = sum(stem(w) not in asked for w in sentence_words) / max(1, len(sentence_words))

@@ -6,8 +6,10 @@ Needs a built corpus (BM25 only is enough) and the NQ-open dev questions from ..
     .venv/bin/python bench/search.py --corpus wiki --out bench/results/search.json
 
 What it measures (one thread of queries, one query at a time):
-- BM25 over the whole corpus: tokenize + index rate, query latency p50/p99 (raw passage ranking, the full
-  ``search`` with per-document dedup and snippets, and bm25s's own ``retrieve`` for reference), hit@1/5/20.
+- BM25 over the whole corpus: tokenize + index rate, query latency p50/p99 (raw passage ranking, ranking
+  with the passage ranker's order, the full ``search`` with per-document dedup and snippets in either
+  order, and bm25s's own ``retrieve`` for reference), hit@1/5/20 in BM25's order and the passage
+  ranker's, on all questions and on the test split (the ranker is fit on the training split).
 - rank_bm25 (BM25Okapi) on the same tokens: index rate and query latency, as ratios to ours.
 - Dense (MiniLM + faiss IndexFlatIP) and hybrid (reciprocal rank fusion) on a random subset of whole
   documents (``--dense-passages``, default 20,000 passages): embedding rate, latency, and hit@k against
@@ -37,6 +39,7 @@ from browser_env.search.backend import rrf
 from browser_env.search.bm25 import Bm25Builder, Bm25Index, make_tokenizer
 from browser_env.search.dense import MAX_TOKENS
 from browser_env.search.passage_store import index_text
+from demonstrations.splits import split_of
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa" / "nq_open_dev.jsonl"
 KS = (1, 5, 20)
@@ -106,7 +109,11 @@ def bench_bm25(corpus: Any, questions: list[dict], latency_n: int) -> dict[str, 
     answers = [[normalize(a) for a in q["answer"]] for q in questions]
     out: dict[str, Any] = {"passages": len(search.passages)}
     out["rank_latency"] = time_queries(lambda q: search.bm25.top(q, 20), queries[:latency_n])
+    out["reranked_rank_latency"] = time_queries(lambda q: search.rank(q, 20, "bm25"), queries[:latency_n])
     out["search_latency"] = time_queries(lambda q: search.search(q, k=10), queries[:latency_n])
+    search.rerank = False
+    out["search_latency_bm25_order"] = time_queries(lambda q: search.search(q, k=10), queries[:latency_n])
+    search.rerank = True
     retriever = search.bm25.retriever
     # Bm25Index loads its vocabulary from sorted arrays, not bm25s's JSON: tell bm25s which ids exist
     retriever.unique_token_ids_set = set(range(len(search.bm25.vocabulary)))
@@ -117,9 +124,18 @@ def bench_bm25(corpus: Any, questions: list[dict], latency_n: int) -> dict[str, 
         return retriever.retrieve([ids], k=20, show_progress=False) if ids else None
 
     out["bm25s_retrieve_latency"] = time_queries(bm25s_retrieve, queries[:latency_n])
-    rankings = [search.bm25.top(q, 20)[0].tolist() for q in queries]
-    texts = passage_texts(corpus, sorted({pid for r in rankings for pid in r}))
-    out["hits_all_questions"] = hits_at_k(rankings, texts, answers) | {"questions": len(queries)}
+    rankings = {
+        "bm25": [search.bm25.top(q, 20)[0].tolist() for q in queries],
+        "passage_ranker": [search.rank(q, 20, "bm25")[0].tolist() for q in queries],
+    }
+    texts = passage_texts(corpus, sorted({pid for r in rankings.values() for ranking in r for pid in ranking}))
+    # The passage ranker is fit on the training split: its test split is the fair comparison.
+    test = [split_of(q) == "test" for q in queries]
+    for name, ranked in rankings.items():
+        out[f"hits_all_questions_{name}"] = hits_at_k(ranked, texts, answers) | {"questions": len(queries)}
+        held = [r for r, t in zip(ranked, test, strict=True) if t]
+        held_answers = [a for a, t in zip(answers, test, strict=True) if t]
+        out[f"hits_test_split_{name}"] = hits_at_k(held, texts, held_answers) | {"questions": len(held)}
     return out
 
 

@@ -154,26 +154,39 @@ def listwise_objective(
     return loss, x.T @ share / len(sizes) + 2 * l2 * weights
 
 
-def fit(x: np.ndarray, y: np.ndarray, sizes: np.ndarray, l2: float = 1e-3) -> SentenceRanker:
-    """Listwise weights on standardised features, turned into log-odds (see the module docstring)."""
+def listwise_weights(
+    x: np.ndarray, y: np.ndarray, sizes: np.ndarray, l2: float = 1e-3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weights minimising ``listwise_objective`` on standardised ``x``, with the feature means and
+    scales that standardise it (a constant feature keeps scale 1)."""
     from scipy.optimize import minimize
-    from sklearn.linear_model import LogisticRegression
 
     if sizes.sum() != len(y) or not all(block.any() for block in per_question(y, sizes)):
-        raise ValueError("every question needs its sentences and at least one positive")
+        raise ValueError("every question needs its candidates and at least one positive")
     mean, spread = x.mean(axis=0), x.std(axis=0)
-    scale = np.where(spread > 1e-4, spread, 1.0)  # a constant feature is left as it is
-    standard = (x - mean) / scale
+    scale = np.where(spread > 1e-4, spread, 1.0)
     found = minimize(
-        listwise_objective, np.zeros(x.shape[1]), args=(standard, y, sizes, l2), jac=True, method="L-BFGS-B"
+        listwise_objective,
+        np.zeros(x.shape[1]),
+        args=((x - mean) / scale, y, sizes, l2),
+        jac=True,
+        method="L-BFGS-B",
     )
-    score = standard @ found.x
+    return found.x, mean, scale
+
+
+def fit(x: np.ndarray, y: np.ndarray, sizes: np.ndarray, l2: float = 1e-3) -> SentenceRanker:
+    """Listwise weights on standardised features, turned into log-odds (see the module docstring)."""
+    from sklearn.linear_model import LogisticRegression
+
+    weights, mean, scale = listwise_weights(x, y, sizes, l2)
+    score = ((x - mean) / scale) @ weights
     calibration = LogisticRegression(C=1e4, max_iter=1000).fit(score[:, None], y)
     slope = float(calibration.coef_[0, 0])
     if slope <= 0:
         raise ValueError("the fitted score does not rise with the share of positives: too little data")
     return SentenceRanker(
-        weights=[round(float(w) * slope, 5) for w in found.x],
+        weights=[round(float(w) * slope, 5) for w in weights],
         bias=round(float(calibration.intercept_[0]), 5),
         mean=[round(float(m), 5) for m in mean],
         scale=[round(float(s), 5) for s in scale],

@@ -65,6 +65,15 @@ def ranker(ctx: typer.Context) -> None:
     raise typer.Exit(main(ctx.args))
 
 
+@app.command("passage-ranker", context_settings=_PASS_THROUGH, add_help_option=False)
+def passage_ranker(ctx: typer.Context) -> None:
+    """The passage ranker that orders BM25's first passages again (flags: webgpt train passage-ranker
+    --help)."""
+    from training.passage_ranker import main
+
+    raise typer.Exit(main(ctx.args))
+
+
 @app.command("reranker", context_settings=_PASS_THROUGH, add_help_option=False)
 def reranker(ctx: typer.Context) -> None:
     """The cross-encoder that orders each page's best sentences again (flags: webgpt train reranker

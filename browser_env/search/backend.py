@@ -1,7 +1,8 @@
 """The local search engine: BM25, dense or hybrid (reciprocal rank fusion) over a corpus's passages.
 
 ``LocalSearch(folder).search(query, k)`` returns one ``SearchResult`` per document (its best passage
-gives the snippet), best first, at most ``k``.
+gives the snippet), best first, at most ``k``. In BM25 mode the passage ranker
+(``browser_env/search/passage_ranker.py``) orders BM25's first passages again, unless ``rerank=False``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from browser_env.protocol.keywords import content_words
 from browser_env.search.bm25 import Bm25Index
 from browser_env.search.dense import INDEX_NAME, DenseIndex
+from browser_env.search.passage_ranker import RERANKED, Candidate, PassageRanker
 from browser_env.search.passage_store import PassageStore, StoredPassage
 from browser_env.search.snippet import snippet
 from browser_env.web import SearchResult
@@ -44,9 +46,10 @@ def rrf(rankings: list[np.ndarray], k: int = RRF_K) -> tuple[np.ndarray, np.ndar
 
 
 class LocalSearch:
-    """Search over a built corpus folder; ``mode`` defaults to hybrid when the corpus has vectors."""
+    """Search over a built corpus folder; ``mode`` defaults to hybrid when the corpus has vectors.
+    ``rerank``: BM25's first passages are ordered again by the shipped passage ranker (BM25 mode)."""
 
-    def __init__(self, folder: Path, *, mode: Mode | None = None) -> None:
+    def __init__(self, folder: Path, *, mode: Mode | None = None, rerank: bool = True) -> None:
         self.folder = Path(folder)
         self.passages = PassageStore(self.folder)
         self.bm25 = Bm25Index(self.folder / "bm25")
@@ -59,6 +62,8 @@ class LocalSearch:
         if mode in ("dense", "hybrid") and self.dense is None:
             raise ValueError(f"{folder}: this corpus was built without dense vectors (mode {mode!r})")
         self.mode: Mode = mode or ("hybrid" if self.dense is not None else "bm25")
+        self.rerank = rerank
+        self._ranker: PassageRanker | None = None
 
     def rank(self, query: str, n: int, mode: Mode | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Passage ids and scores, best first (``n`` per ranking before fusion)."""
@@ -66,7 +71,13 @@ class LocalSearch:
         if not query.strip():
             return np.empty(0, dtype=np.int64), np.empty(0)
         if mode == "bm25":
-            return self.bm25.top(query, n)
+            if not self.rerank:
+                return self.bm25.top(query, n)
+            ids, scores = self.bm25.top(query, max(n, RERANKED))
+            head = self._reranked(query, ids[:RERANKED], scores[:RERANKED])
+            return np.concatenate([ids[:RERANKED][head], ids[RERANKED:]])[:n], np.concatenate(
+                [scores[:RERANKED][head], scores[RERANKED:]]
+            )[:n]
         if self.dense is None:
             raise ValueError("this corpus has no dense vectors")
         if mode == "dense":
@@ -74,6 +85,18 @@ class LocalSearch:
         lexical, _ = self.bm25.top(query, n)
         semantic, _ = self.dense.top(query, n)
         return rrf([lexical, semantic])
+
+    def _reranked(self, query: str, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """The passage ranker's order of BM25's passages ``ids`` (indices into them)."""
+        if self._ranker is None:
+            self._ranker = PassageRanker.load()
+        docs = self.passages.doc_of_passage
+        places = ids - np.searchsorted(docs, docs[ids])  # a document's passages are stored in a row
+        candidates = [
+            Candidate(p.title, p.text, float(s), int(place))
+            for p, s, place in zip(self.passages.get(ids), scores.tolist(), places.tolist(), strict=True)
+        ]
+        return self._ranker.order(query, candidates, self.bm25.idf)
 
     def search_passages(self, query: str, k: int = 10, mode: Mode | None = None) -> list[RankedPassage]:
         """The ``k`` best passages (several may come from one document)."""
