@@ -124,6 +124,13 @@ def search(
     mode: Annotated[
         str | None, typer.Option(help="bm25, dense or hybrid (default: hybrid when the corpus has vectors).")
     ] = None,
+    rerank: Annotated[
+        bool,
+        typer.Option(
+            "--rerank/--no-rerank",
+            help="bm25: order BM25's first passages again with the learned passage ranker.",
+        ),
+    ] = False,
 ) -> None:
     """Search a corpus and print the results (url, title, snippet)."""
     from browser_env.corpus import CorpusError, open_corpus
@@ -132,6 +139,7 @@ def search(
         raise _fail(f"unknown mode {mode!r}: use bm25, dense or hybrid")
     try:
         with open_corpus(name, mode=mode) as corpus:
+            corpus.search.rerank = rerank
             try:
                 results = corpus.search.search(query, k=k)
             except sqlite3.DatabaseError as error:

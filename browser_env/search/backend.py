@@ -1,8 +1,8 @@
 """The local search engine: BM25, dense or hybrid (reciprocal rank fusion) over a corpus's passages.
 
 ``LocalSearch(folder).search(query, k)`` returns one ``SearchResult`` per document (its best passage
-gives the snippet), best first, at most ``k``. In BM25 mode the passage ranker
-(``browser_env/search/passage_ranker.py``) orders BM25's first passages again, unless ``rerank=False``.
+gives the snippet), best first, at most ``k``. With ``rerank`` (off by default), BM25 mode orders BM25's
+first passages again with the learned passage ranker (``browser_env/search/passage_ranker.py``).
 """
 
 from __future__ import annotations
@@ -47,9 +47,11 @@ def rrf(rankings: list[np.ndarray], k: int = RRF_K) -> tuple[np.ndarray, np.ndar
 
 class LocalSearch:
     """Search over a built corpus folder; ``mode`` defaults to hybrid when the corpus has vectors.
-    ``rerank``: BM25's first passages are ordered again by the shipped passage ranker (BM25 mode)."""
+    ``rerank``: BM25's first passages are ordered again by the shipped passage ranker (BM25 mode). It
+    finds a passage holding the answer higher up, but the agent, which reads whole pages, answers no
+    better with it (docs/bench-search.md), so it is off unless asked for."""
 
-    def __init__(self, folder: Path, *, mode: Mode | None = None, rerank: bool = True) -> None:
+    def __init__(self, folder: Path, *, mode: Mode | None = None, rerank: bool = False) -> None:
         self.folder = Path(folder)
         self.passages = PassageStore(self.folder)
         self.bm25 = Bm25Index(self.folder / "bm25")

@@ -6,6 +6,8 @@ early in it. The ranker scores each of BM25's first ``RERANKED`` passages with a
 (query, passage) and BM25's own score, and orders them by it; passages further down keep BM25's order.
 ``training/passage_ranker.py`` fits the weights on the training split (listwise: a passage is positive
 when it holds a gold answer); the shipped weights are ``browser_env/search/passage-ranker.json``.
+``LocalSearch(..., rerank=True)`` and ``webgpt corpus search --rerank`` use it; it is off by default,
+since the agent, which reads whole pages, answers no better with it (docs/bench-search.md).
 """
 
 from __future__ import annotations

@@ -120,7 +120,7 @@ def test_articles_lose_category_links_and_gallery_file_names_but_keep_captions_a
         "File:10sen taisho10.jpg|10 sen coin from 1921. File:10sen-S8.jpg%7C10 sen coin from 1933."
         " File:Blank.png\n\n"
         "| Gold | File:gold medal icon.svg | 3 |\n\n"
-        "    open(\"File:a.png|b\")\n\n"
+        '    open("File:a.png|b")\n\n'
         "Sources are listed at File:Notes.txt for readers.\n\n"
         "Category:1203 deaths Category:Berber rulers\n\n"
         "1_(number) Category:Integers"

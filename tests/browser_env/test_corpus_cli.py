@@ -33,6 +33,8 @@ def test_build_list_search_remove(tmp_path):
     found = webgpt("search", "garden", "tomato stake", "-k", "2")
     assert found.exit_code == 0
     assert found.output.startswith("1. Growing tomatoes\n   https://my-site.local/guide/tomatoes.html")
+    reranked = webgpt("search", "garden", "tomato stake", "-k", "2", "--rerank")
+    assert reranked.exit_code == 0 and "1. Growing tomatoes" in reranked.output
 
     assert "No results." in webgpt("search", "garden", "qwertyuiop").output
     assert webgpt("remove", "garden").exit_code == 0

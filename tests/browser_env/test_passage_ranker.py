@@ -66,7 +66,7 @@ def test_search_orders_bm25s_passages_again_unless_told_not_to(tmp_path: Path) -
     rows = [
         {
             "title": "Pisa tower notes",
-            "text": "Tower of Pisa, lean, start. The tower of Pisa: start, lean, lean. Tower of Pisa start lean.",
+            "text": "Tower of Pisa, lean, start. The tower of Pisa: start, lean. Tower of Pisa start lean.",
         },
         {"title": "Construction of the tower", "text": "The tower began to lean in 1178."},
         {"title": "Filler", "text": "Nothing about it at all."},
@@ -85,7 +85,7 @@ def test_search_orders_bm25s_passages_again_unless_told_not_to(tmp_path: Path) -
         "Pisa tower notes",
     ]
     ids, _ = search.rank(QUESTION, 2)
-    assert [p.title for p in search.passages.get(ids)][0] == "Construction of the tower"
+    assert search.passages.get(ids[:1])[0].title == "Construction of the tower"
 
 
 def test_the_shipped_ranker_loads_and_prefers_a_passage_with_the_kind_asked_for() -> None:
