@@ -79,9 +79,11 @@ def main() -> None:
     parser.add_argument("--labels", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--failures", type=Path, default=None, help="write reachable unsupported episodes")
+    parser.add_argument("--rerank", action="store_true", help="search with the passage ranker's order")
     args = parser.parse_args()
 
     corpus = open_corpus(args.corpus)
+    corpus.search.rerank = args.rerank
     questions = split_questions(args.questions, args.split)
     reach = reachable(corpus, questions, ROOT / "bench" / "results" / f"reachable-{args.corpus}.json")
     if args.reachable_only:
@@ -135,6 +137,7 @@ def main() -> None:
     summary: dict[str, Any] = {
         "corpus": args.corpus,
         "split": args.split,
+        "rerank": args.rerank,
         **tally,
         "recall_reachable": round(100 * tally["supported_reachable"] / max(1, tally["reachable"]), 1),
         "supported_share": round(100 * tally["supported"] / max(1, tally["episodes"]), 1),
