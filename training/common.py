@@ -192,6 +192,15 @@ def split_questions(path: str | Path, split: str) -> list[Any]:
     return [q for q in select(loaded, split) if q.gold_answers]  # type: ignore[arg-type]
 
 
+def write_fitted(path: Path, fitted: dict[str, Any], report: dict[str, Any]) -> None:
+    """Write a fitted scorer's JSON to ``path`` and its fit's report beside it (``.report.json``), and
+    print the report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(fitted, indent=1) + "\n", encoding="utf-8")
+    path.with_suffix(".report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps(report, indent=1))
+
+
 def held_out_split(args: argparse.Namespace) -> tuple[list[Any], list[Any], Any]:
     """The split's questions with gold answers, as (the first ``held_out``, the rest), and the corpus."""
     from browser_env.corpus import ensure_default_corpus, open_corpus

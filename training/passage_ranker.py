@@ -16,7 +16,6 @@ question's positive passages (``training/sentence_ranker.py``).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -81,7 +80,7 @@ def hit_rates(data: list[Found], ranker: PassageRanker | None, idf: Any) -> dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.common import add_question_flags, held_out_split
+    from training.common import add_question_flags, held_out_split, write_fitted
     from training.sentence_ranker import listwise_weights
 
     parser = argparse.ArgumentParser(prog="webgpt train passage-ranker", description=__doc__.split("\n\n")[0])
@@ -112,10 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "weights": dict(zip(FEATURES, ranker.weights, strict=True)),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(ranker.to_json(), indent=1) + "\n", encoding="utf-8")
-    args.output.with_suffix(".report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps(report, indent=1))
+    write_fitted(args.output, ranker.to_json(), report)
     return 0
 
 

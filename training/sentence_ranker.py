@@ -216,7 +216,7 @@ def held_out_report(ranker: SentenceRanker, data: list[Candidates]) -> dict[str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.common import add_question_flags
+    from training.common import add_question_flags, write_fitted
 
     parser = argparse.ArgumentParser(prog="webgpt train ranker", description=__doc__.split("\n\n")[0])
     add_question_flags(parser)
@@ -237,8 +237,5 @@ def main(argv: list[str] | None = None) -> int:
         "held_out": held_out_report(ranker, held),
         "weights": dict(zip(FEATURES, ranker.weights, strict=True)),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(ranker.to_json(), indent=1) + "\n", encoding="utf-8")
-    args.output.with_suffix(".report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps(report, indent=1))
+    write_fitted(args.output, ranker.to_json(), report)
     return 0
