@@ -5,6 +5,8 @@ The fixtures built from these (``tokenizer``, ``tiny_lm_dir``, ``tiny_rm_dir``) 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 CHATML = (
@@ -100,3 +102,16 @@ def batch_sizes(engine: Any) -> list[int]:
 
     engine.generate_batch = counted  # type: ignore[method-assign]
     return sizes
+
+
+EIFFEL_QUESTIONS = [
+    {"question": "Who designed the Eiffel Tower?", "answer": ["Gustave Eiffel"]},
+    {"question": "How tall is the Eiffel Tower?", "answer": ["330"]},
+]
+
+
+def eiffel_questions(folder: Path, repeats: int) -> Path:
+    """Two questions the tiny corpus answers, each ``repeats`` times, as NQ-open JSONL in ``folder``."""
+    path = folder / "questions.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in EIFFEL_QUESTIONS * repeats), encoding="utf-8")
+    return path

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from tiny_models import eiffel_questions
 
 from browser_env.search.passage_ranker import FEATURES, Candidate, PassageRanker
 from training.passage_ranker import hit_rates, main
@@ -30,12 +31,7 @@ def test_hit_rates_count_questions_with_a_positive_in_the_first_k() -> None:
 
 
 def test_the_command_fits_and_writes_a_ranker_that_loads(tiny_corpus, tmp_path: Path) -> None:
-    questions = tmp_path / "questions.jsonl"
-    rows = [
-        {"question": "Who designed the Eiffel Tower?", "answer": ["Gustave Eiffel"]},
-        {"question": "How tall is the Eiffel Tower?", "answer": ["330"]},
-    ]
-    questions.write_text("".join(json.dumps(r) + "\n" for r in rows * 8), encoding="utf-8")
+    questions = eiffel_questions(tmp_path, 8)
     output = tmp_path / "passage-ranker.json"
     flags = ["--questions", str(questions), "--corpus", tiny_corpus.name, "--split", "all"]
     with pytest.raises(SystemExit, match="too few to fit"):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_models import eiffel_questions
 
 from agent.sentence_ranker import FEATURES, SentenceRanker
 from training.sentence_ranker import fit, hits, listwise_objective, main
@@ -78,12 +79,7 @@ def test_fit_refuses_a_question_without_a_positive() -> None:
 
 
 def test_the_command_fits_and_writes_a_ranker_that_loads(tiny_corpus, tmp_path: Path) -> None:
-    questions = tmp_path / "questions.jsonl"
-    rows = [
-        {"question": "Who designed the Eiffel Tower?", "answer": ["Gustave Eiffel"]},
-        {"question": "How tall is the Eiffel Tower?", "answer": ["330"]},
-    ]
-    questions.write_text("".join(json.dumps(r) + "\n" for r in rows * 8), encoding="utf-8")
+    questions = eiffel_questions(tmp_path, 8)
     output = tmp_path / "ranker.json"
     flags = ["--questions", str(questions), "--corpus", tiny_corpus.name, "--split", "all"]
     with pytest.raises(SystemExit, match="too few to fit"):

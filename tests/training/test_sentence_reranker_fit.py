@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tiny_models import eiffel_questions
 
 from agent.sentence_reranker import SentenceReranker
 from training.sentence_reranker import (
@@ -79,12 +80,7 @@ def test_training_lowers_the_loss_below_chance(tiny_bert_scorer_dir: Path, tmp_p
 def test_the_command_trains_writes_a_report_and_keeps_its_candidates(
     tiny_corpus, tiny_bert_scorer_dir: Path, tmp_path: Path
 ) -> None:
-    questions = tmp_path / "questions.jsonl"
-    rows = [
-        {"question": "Who designed the Eiffel Tower?", "answer": ["Gustave Eiffel"]},
-        {"question": "How tall is the Eiffel Tower?", "answer": ["330"]},
-    ]
-    questions.write_text("".join(json.dumps(r) + "\n" for r in rows * 4), encoding="utf-8")
+    questions = eiffel_questions(tmp_path, 4)
     out, cache = tmp_path / "reranker", tmp_path / "candidates"
     flags = ["--questions", str(questions), "--corpus", tiny_corpus.name, "--split", "all"]
     flags += ["--base", str(tiny_bert_scorer_dir), "--candidates", str(cache), "--output_dir", str(out)]
