@@ -44,9 +44,10 @@ _LEADING_IMAGE_NAMES = re.compile(r"^(?:[^\s/:]+\.(?:svg|png|jpe?g|gif|tiff?|web
 # Italics that dumps write as underscores ("_The Endless Summer_", "_Haliaeetus_"): a pair on one line,
 # each mark outside a word, so identifiers ("O_RDONLY", "__init__", "_start and _end") keep theirs.
 _ITALIC_MARKS = re.compile(r"(?<![\w_])_(?=[^\s_])([^_\n]*?[^\s_])_(?![\w_])")
-# What dumps leave of a picture's caption at a paragraph's start: "(1978)]] While small test programs…",
-# "with a moving strip of LED lights]]" (no "[" before the brackets, so code such as "a[b[1]]" stays).
-_LEADING_CAPTION = re.compile(r"^(?![|+\s])[^\[\]\n]*\]\][ \t]*")
+# What dumps leave of pictures' captions at a paragraph's start: "(1978)]] While small test programs…",
+# "with a moving strip of LED lights]]", a caption holding a link ".]] with avionics laid out]]" or a
+# gallery's "(c. 1635).]] (c. 1697).]]" (no "[" before the brackets, so code such as "a[b[1]]" stays).
+_LEADING_CAPTION = re.compile(r"^(?![|+\s])(?:[^\[\]\n]*\]\][ \t]*)+")
 # Markup dumps leave inside sentences: the apostrophe template ("_Billboard_{{'}}s chart"), wiki italics
 # in two apostrophes ("''Star Wars ''") and the empty parentheses of a stripped pronunciation
 # ("ABDALLAH IBN GHANIYA () (died 1203)"; code's "main( )" has no space before its parenthesis).

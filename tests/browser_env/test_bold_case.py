@@ -98,12 +98,14 @@ def test_articles_read_italics_plainly_but_identifiers_and_plain_text_keep_under
 def test_articles_lose_caption_ends_templates_and_empty_parentheses_but_keep_code() -> None:
     text = (
         "with a moving strip of LED lights]]\n\n"
+        ".]] with avionics laid out]]\n\n(c. 1635).]] (c. 1697).]] Galleries end here.\n\n"
         "(1978)]] While small test programs existed, ''Hello World'' came later.\n\n"
         "ABDALLAH IBN GHANIYA () (died 1203) read _Billboard_{{'}}s chart.\n\n"
         "    x = a[b[1]]\n    main( ) {"
     )
     article = text_to_page(text, "https://w/Hello", "Abdallah ibn Ghaniya", article=True)
     assert article.text.split("\n") == [
+        "Galleries end here.",
         "While small test programs existed, Hello World came later.",
         "Abdallah ibn Ghaniya (died 1203) read Billboard's chart.",
         "    x = a[b[1]]",
