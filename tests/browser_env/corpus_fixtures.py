@@ -139,3 +139,12 @@ def write_zim(path: Path, name: str = "garden_en_all") -> Path:
         creator.add_metadata("Title", "Garden")
         creator.add_metadata("Language", "eng")
     return path
+
+
+def corpus_of_rows(tmp_path, name: str, rows: list[dict[str, str]]):
+    """A BM25 corpus built from JSONL ``rows`` (title, text) in ``tmp_path``."""
+    from browser_env.corpus import build_corpus
+
+    path = tmp_path / f"{name}.jsonl"
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    return build_corpus(name, [str(path)], dense=False, show_progress=False)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from corpus_fixtures import corpus_of_rows
 
 from browser_env.search.passage_ranker import FEATURES, Candidate, PassageRanker, features
-from tests.browser_env.test_search import corpus_of_rows
 
 
 def one_weight(name: str, weight: float = 1.0) -> PassageRanker:

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 import pytest
-from corpus_fixtures import write_jsonl
+from corpus_fixtures import corpus_of_rows, write_jsonl
 
 from browser_env.corpus import build_corpus, open_corpus
 from browser_env.docstore import Document
@@ -172,13 +172,6 @@ def test_documents_named_by_the_query_come_first(tmp_path):
     assert corpus.search.bm25.top("eiffel tower", 3)[0].size == 3
     assert corpus.search.search("eiffel tower", k=3)[0].title == "Eiffel Tower"
     assert corpus.search.search("who designed the Eiffel Tower?", k=3)[0].title == "Eiffel Tower"
-
-
-def corpus_of_rows(tmp_path, name: str, rows: list[dict[str, str]]):
-    """A BM25 corpus built from JSONL ``rows`` (title, text)."""
-    path = tmp_path / f"{name}.jsonl"
-    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
-    return build_corpus(name, [str(path)], dense=False, show_progress=False)
 
 
 def _old_style_index(bm25_folder):
