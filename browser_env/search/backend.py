@@ -77,9 +77,8 @@ class LocalSearch:
                 return self.bm25.top(query, n)
             ids, scores = self.bm25.top(query, max(n, RERANKED))
             head = self._reranked(query, ids[:RERANKED], scores[:RERANKED])
-            return np.concatenate([ids[:RERANKED][head], ids[RERANKED:]])[:n], np.concatenate(
-                [scores[:RERANKED][head], scores[RERANKED:]]
-            )[:n]
+            order = np.concatenate([head, np.arange(len(head), len(ids))])[:n]
+            return ids[order], scores[order]  # each passage keeps its BM25 score
         if self.dense is None:
             raise ValueError("this corpus has no dense vectors")
         if mode == "dense":
