@@ -57,10 +57,10 @@ FORMAT = 1
 PASSAGE_TEXT = 4
 """How stored articles become the passages search indexes and shows as snippets. 2: without what dumps
 write for bold (capitals), italics (underscores), pictures (file names, caption ends) and markup left in
-sentences; 3: words indexed without accents ("pokemon" finds "Pokémon"); 4: without category links
-and gallery file names. A corpus built at an older
-revision still opens; only its search and snippets keep the old text (pages render from the stored
-documents and are current, unless titles were linked at build)."""
+sentences; 3: words indexed without accents ("pokemon" finds "Pokémon"); 4: without category links,
+gallery file names and caption ends in a row. A corpus built at an older revision still opens; only its
+search and snippets keep the old text (pages render from the stored documents and are current, unless
+titles were linked at build)."""
 DEFAULT_CORPUS = "default"
 DOCUMENTS_DB = "documents.sqlite"
 META = "meta.json"
