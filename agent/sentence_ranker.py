@@ -22,7 +22,7 @@ from pathlib import Path
 
 from agent.question_scores import QuestionScores
 from browser_env.protocol.answer_kind import NUMBER, has_new_name, holds_wanted_kind, question_kind
-from browser_env.protocol.keywords import GENERIC, content_words, stem, stems
+from browser_env.protocol.keywords import content_words, stem, stems, weighted_keywords
 
 SHIPPED_RANKER = Path(__file__).parent / "weights" / "sentence-ranker.json"
 DEFAULT_THRESHOLD = -3.0  # log-odds: near the share of positives among the sentences it was fit on
@@ -47,17 +47,9 @@ def rarity(word: str) -> float:
     return max(0.5, 8.0 - zipf_frequency(word, "en"))
 
 
-def _question_stems(question: str) -> dict[str, float]:
-    weights: dict[str, float] = {}
-    for word in content_words(question):
-        if word not in GENERIC:
-            weights[stem(word)] = max(weights.get(stem(word), 0.0), rarity(word))
-    return weights
-
-
 def features(question: str, title: str, sentence: str, similarity: float) -> list[float]:
     """The ranker's features, in the order of ``FEATURES``."""
-    wanted = _question_stems(question)
+    wanted = weighted_keywords(question, rarity)
     total = sum(wanted.values()) or 1.0
     in_sentence, in_title = stems(sentence), stems(title)
     covered = sum(v for k, v in wanted.items() if k in in_sentence)

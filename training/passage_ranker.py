@@ -40,18 +40,11 @@ def collect(questions: list[Any], search: Any, log_every: int = 500) -> list[Fou
     """Each question's BM25 candidates and labels (every question, positives or not)."""
     from training.answer_metrics import contains_gold
 
-    docs = search.passages.doc_of_passage
     out: list[Found] = []
     started = time.perf_counter()
     for done, question in enumerate(questions, 1):
-        ids, scores = search.bm25.top(question.question, RERANKED)
-        places = ids - np.searchsorted(docs, docs[ids])
-        passages = search.passages.get(ids)
-        candidates = [
-            Candidate(p.title, p.text, float(s), int(place))
-            for p, s, place in zip(passages, scores.tolist(), places.tolist(), strict=True)
-        ]
-        labels = [contains_gold(index_text(p.title, p.text), question.gold_answers) for p in passages]
+        candidates = search.candidates(*search.bm25.top(question.question, RERANKED))
+        labels = [contains_gold(index_text(c.title, c.text), question.gold_answers) for c in candidates]
         out.append((question.question, candidates, labels))
         if done % log_every == 0:
             print(f"{done}/{len(questions)} questions, {time.perf_counter() - started:.0f} s", flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 _STOPWORD_TEXT = """
     a about above after again against all am an and any are as at be because been before being below
@@ -68,3 +69,13 @@ def stems(text: str) -> set[str]:
 def keywords(question: str) -> set[str]:
     """Stems of the question's content words, without the generic ones (year, first, many...)."""
     return {stem(w) for w in content_words(question) if w not in GENERIC}
+
+
+def weighted_keywords(question: str, weight: Callable[[str], float]) -> dict[str, float]:
+    """The stems of ``keywords(question)``, each with the largest ``weight`` of its words (a word's
+    rarity, say)."""
+    weights: dict[str, float] = {}
+    for word in content_words(question):
+        if word not in GENERIC:
+            weights[stem(word)] = max(weights.get(stem(word), 0.0), weight(word))
+    return weights

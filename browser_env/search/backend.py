@@ -87,17 +87,20 @@ class LocalSearch:
         semantic, _ = self.dense.top(query, n)
         return rrf([lexical, semantic])
 
+    def candidates(self, ids: np.ndarray, scores: np.ndarray) -> list[Candidate]:
+        """BM25's passages ``ids`` with their ``scores``, as the passage ranker reads them."""
+        docs = self.passages.doc_of_passage
+        places = ids - np.searchsorted(docs, docs[ids])  # a document's passages are stored in a row
+        return [
+            Candidate(p.title, p.text, float(s), int(place))
+            for p, s, place in zip(self.passages.get(ids), scores.tolist(), places.tolist(), strict=True)
+        ]
+
     def _reranked(self, query: str, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """The passage ranker's order of BM25's passages ``ids`` (indices into them)."""
         if self._ranker is None:
             self._ranker = PassageRanker.load()
-        docs = self.passages.doc_of_passage
-        places = ids - np.searchsorted(docs, docs[ids])  # a document's passages are stored in a row
-        candidates = [
-            Candidate(p.title, p.text, float(s), int(place))
-            for p, s, place in zip(self.passages.get(ids), scores.tolist(), places.tolist(), strict=True)
-        ]
-        return self._ranker.order(query, candidates, self.bm25.idf)
+        return self._ranker.order(query, self.candidates(ids, scores), self.bm25.idf)
 
     def search_passages(self, query: str, k: int = 10, mode: Mode | None = None) -> list[RankedPassage]:
         """The ``k`` best passages (several may come from one document)."""

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from browser_env.protocol.answer_kind import has_new_name, holds_wanted_kind, question_kind, wanted_kind_count
-from browser_env.protocol.keywords import GENERIC, content_words, stem, stems
+from browser_env.protocol.keywords import stems, weighted_keywords
 
 SHIPPED_PASSAGE_RANKER = Path(__file__).with_name("passage-ranker.json")
 RERANKED = 30  # BM25's first passages the ranker orders again
@@ -51,10 +51,7 @@ class Candidate:
 
 def features(query: str, candidates: Sequence[Candidate], idf: Callable[[str], float]) -> np.ndarray:
     """One row of ``FEATURES`` per candidate. ``idf`` weighs each query word by its rarity in the corpus."""
-    wanted: dict[str, float] = {}
-    for word in content_words(query):
-        if word not in GENERIC:
-            wanted[stem(word)] = max(wanted.get(stem(word), 0.0), idf(word))
+    wanted = weighted_keywords(query, idf)
     total = sum(wanted.values()) or 1.0
     rarest = max(wanted, key=lambda k: wanted[k]) if wanted else None
     kind = question_kind(query)
@@ -95,7 +92,7 @@ class PassageRanker:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             if list(data["features"]) != list(FEATURES):
                 raise ValueError(f"features {data['features']} differ from this version's {list(FEATURES)}")
-            ranker = cls([float(w) for w in data["weights"]], [float(m) for m in data["mean"]], data["scale"])
+            ranker = cls(*([float(v) for v in data[key]] for key in ("weights", "mean", "scale")))
             if not len(ranker.weights) == len(ranker.mean) == len(ranker.scale) == len(FEATURES):
                 raise ValueError("weights, mean and scale need one value per feature")
             return ranker
@@ -106,9 +103,7 @@ class PassageRanker:
         return {"features": list(FEATURES), "weights": self.weights, "mean": self.mean, "scale": self.scale}
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
-        return ((rows - np.asarray(self.mean)) / np.asarray(self.scale, dtype=float)) @ np.asarray(
-            self.weights
-        )
+        return ((rows - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.weights)
 
     def order(self, query: str, candidates: Sequence[Candidate], idf: Callable[[str], float]) -> np.ndarray:
         """Indices of ``candidates``, best first (ties keep BM25's order)."""
