@@ -111,6 +111,8 @@ class BCResult:
     eval_loss: float | None
     tokens_per_second: float | None
     peak_memory_mb: float
+    peak_gpu_memory_mb: float | None = None
+    mfu: float | None = None  # model FLOPs utilisation on a known GPU (training/common.py)
 
 
 # Data ------------------------------------------------------------------------------------------------------
@@ -182,7 +184,15 @@ def train_bc(config: BCConfig) -> BCResult:
 
     from agent.models import peft_wrapping, resolve_checkpoint
     from agent.prompts import default_format
-    from training.common import MetricsLog, ddp_backend, last_checkpoint, peak_memory, save_run_config
+    from training.common import (
+        MetricsLog,
+        ddp_backend,
+        gpu_name,
+        last_checkpoint,
+        model_flops_utilisation,
+        peak_memory,
+        save_run_config,
+    )
 
     set_seed(config.seed)
     output = Path(config.output_dir)
@@ -277,6 +287,9 @@ def train_bc(config: BCConfig) -> BCResult:
     eval_loss = trainer.evaluate()["eval_loss"] if has_eval else None
     _save(trainer, tokenizer, output, config, prompt_format)
     tokens = trainer.state.num_input_tokens_seen or None
+    throughput = round(tokens / seconds, 1) if tokens and seconds else None
+    memory = peak_memory()
+    parameters = sum(p.numel() for p in trainer.model.parameters())
     return BCResult(
         output_dir=output,
         train_rows=len(train),
@@ -285,8 +298,10 @@ def train_bc(config: BCConfig) -> BCResult:
         seconds=round(seconds, 2),
         train_loss=outcome.training_loss,
         eval_loss=eval_loss,
-        tokens_per_second=round(tokens / seconds, 1) if tokens and seconds else None,
-        peak_memory_mb=round(peak_memory()["peak_rss_mib"], 1),
+        tokens_per_second=throughput,
+        peak_memory_mb=round(memory["peak_rss_mib"], 1),
+        peak_gpu_memory_mb=round(memory["peak_gpu_mib"], 1) if "peak_gpu_mib" in memory else None,
+        mfu=model_flops_utilisation(parameters, throughput, gpu_name(), trainer.args.world_size),
     )
 
 
@@ -346,7 +361,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"trained {result.steps} steps on {result.train_rows} rows in {result.seconds} s "
         f"(train loss {result.train_loss}, eval loss {result.eval_loss}, "
-        f"{result.tokens_per_second} tokens/s, peak {result.peak_memory_mb} MB): {result.output_dir}"
+        f"{result.tokens_per_second} tokens/s, peak {result.peak_memory_mb} MB"
+        + (f", GPU peak {result.peak_gpu_memory_mb} MB" if result.peak_gpu_memory_mb is not None else "")
+        + (f", MFU {result.mfu:.1%}" if result.mfu is not None else "")
+        + f"): {result.output_dir}"
     )
     return 0
 

@@ -254,6 +254,37 @@ def load_named_agent(
     return load_agent(policy, mode=mode, temperature=temperature, seed=seed, device=device)  # type: ignore[arg-type]
 
 
+# Dense bf16 tensor-core peaks (FLOP/s) of the GPUs these trainings are expected on, by name fragment.
+PEAK_BF16_FLOPS = {
+    "H200": 989e12,
+    "H100": 989e12,
+    "A100": 312e12,
+    "L40S": 362e12,
+    "A10G": 125e12,
+    "L4": 121e12,
+}
+
+
+def model_flops_utilisation(
+    parameters: int, tokens_per_second: float | None, device_name: str | None, devices: int = 1
+) -> float | None:
+    """The share of the GPUs' peak bf16 FLOP/s a training reached, counting 6 FLOPs per parameter per
+    token (forward and backward, as PaLM's MFU does; a LoRA's frozen weights still cost the forward and
+    the backward through activations, so this slightly overstates LoRA's work). None off a GPU this
+    table knows, or without a throughput."""
+    peak = next((v for k, v in PEAK_BF16_FLOPS.items() if device_name and k in device_name), None)
+    if peak is None or not tokens_per_second or parameters <= 0:
+        return None
+    return round(6 * parameters * tokens_per_second / (peak * devices), 4)
+
+
+def gpu_name() -> str | None:
+    """The first CUDA device's name, or None without one."""
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+
+
 def peak_memory() -> dict[str, float]:
     """Peak resident memory of this process and, on a GPU, peak allocated GPU memory (MiB)."""
     import resource

@@ -11,7 +11,7 @@ import pytest
 
 from demonstrations.formats import answer_prompt
 from training.bc import BCConfig, read_rows, to_example, train_bc
-from training.common import METRICS, read_metrics
+from training.common import METRICS, model_flops_utilisation, read_metrics
 
 PRESET = Path(__file__).resolve().parents[2] / "training" / "presets" / "bc-tiny.yaml"
 OBSERVATION = "♦Question\nWho designed the tower?\n♦Quotes\n♦Past actions\n♦Title\nNo page open\n"
@@ -104,6 +104,7 @@ def test_a_few_lora_steps_lower_the_loss_and_leave_a_complete_run(
     assert sum(curve[-3:]) / 3 < sum(curve[:3]) / 3 - 0.15  # a random 2-layer model learns slowly via LoRA
     assert result.eval_loss is not None and result.train_rows and result.eval_rows
     assert result.tokens_per_second and result.peak_memory_mb > 0
+    assert result.mfu is None and result.peak_gpu_memory_mb is None  # no GPU here: no peak to compare with
     for name in ("adapter_config.json", "webgpt.json", "run_config.json", "loss.png", "tokenizer.json"):
         assert (out / name).is_file(), name
     assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == str(
@@ -235,3 +236,13 @@ def test_a_trained_adapter_goes_on_training_from_where_it_was(
         )
     with pytest.raises(ValueError, match="needs use_lora"):
         BCConfig(data=str(data), init_adapter=str(first), use_lora=False)
+
+
+def test_model_flops_utilisation_counts_six_flops_a_parameter_a_token_against_the_gpus_peak() -> None:
+    # 135M parameters at 100k tokens/s on an H100 (989 TFLOP/s bf16): 6 * 135e6 * 1e5 / 989e12
+    assert model_flops_utilisation(135_000_000, 100_000.0, "NVIDIA H100 80GB HBM3") == 0.0819
+    assert model_flops_utilisation(135_000_000, 100_000.0, "NVIDIA H200", devices=2) == 0.0410
+    assert model_flops_utilisation(135_000_000, 100_000.0, "NVIDIA A100-SXM4-40GB") == 0.2596
+    assert model_flops_utilisation(135_000_000, 100_000.0, None) is None  # CPU: no known peak
+    assert model_flops_utilisation(135_000_000, 100_000.0, "Some Future GPU") is None
+    assert model_flops_utilisation(135_000_000, None, "NVIDIA H100") is None
