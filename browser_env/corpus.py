@@ -325,7 +325,9 @@ def ensure_default_corpus(*, dense: bool = False, show_progress: bool = True) ->
 
     sources = default_sources()
     print(
-        f"Building the default offline corpus from {' + '.join(sources)} (once, about a minute)...",
+        f"Building the default offline corpus from {' + '.join(sources)} (once, about a minute; BM25 only: "
+        f"`webgpt corpus build {DEFAULT_CORPUS} {' '.join(sources)} --force` adds vectors for hybrid "
+        "search, which finds more answers, in about 5 minutes)...",
         file=sys.stderr,
     )
     try:
