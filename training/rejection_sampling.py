@@ -6,7 +6,10 @@ episodes with the policy, let the reward model pick the best, and keep it as a d
     webgpt demos export bc runs/rs/bc.jsonl --db runs/rs/round1.sqlite     # then train bc on it again
 
 With gold answers, ``require_correct`` keeps only winners that hold a gold answer and cite a quote that
-holds it (the policy's own successful samples); ``candidates_store`` keeps every candidate too, with
+holds it (the policy's own successful samples); ``pick gold`` picks against the gold instead of the
+reward model (rejection sampling against the answers, as STaR does: the first candidate that is right
+and cites a quote holding the answer, one whose short answer is right too first), which keeps every
+question some candidate gets right; ``candidates_store`` keeps every candidate too, with
 its reward, for automatic reward-model comparisons (``webgpt train rm --automatic STORE``). Only the
 ``train`` split is read: the questions evaluations report on never become training data.
 As an evaluation (quality against n), use ``webgpt eval --best_of 1,4,16``.
@@ -34,7 +37,14 @@ class RSConfig:
     policy: str = field(default=SHIPPED_POLICY_ID, metadata={"help": "Model id or folder, or scripted."})
     mode: str | None = field(default=None, metadata={"help": "free, guided or scheduled."})
     reward_model: str | None = field(
-        default=None, metadata={"help": "Picks the best of n (needed if n > 1)."}
+        default=None, metadata={"help": "Picks the best of n (needed if n > 1 and --pick reward)."}
+    )
+    pick: str = field(
+        default="reward",
+        metadata={
+            "help": "reward: the reward model picks; gold: the first candidate right and citing a quote "
+            "that holds the answer (its short answer right too, first), no reward model needed."
+        },
     )
     n: int = field(default=4, metadata={"help": "Episodes sampled per question."})
     temperature: float = field(
@@ -62,8 +72,10 @@ class RSConfig:
     def __post_init__(self) -> None:
         if self.n < 1:
             raise ValueError(f"n must be at least 1, not {self.n}")
-        if self.n > 1 and not self.reward_model:
-            raise ValueError("n above 1 needs --reward_model to pick the best episode")
+        if self.pick not in ("reward", "gold"):
+            raise ValueError(f"pick is reward or gold, not {self.pick!r}")
+        if self.n > 1 and self.pick == "reward" and not self.reward_model:
+            raise ValueError("n above 1 needs --reward_model to pick the best episode (or --pick gold)")
 
 
 @dataclass
@@ -112,7 +124,8 @@ def rejection_sample(
         seed=config.seed,
         device=config.device,
     )
-    reward = load_reward_model(config.reward_model, device=config.device) if config.reward_model else None
+    picks_by_reward = config.pick == "reward" and config.reward_model
+    reward = load_reward_model(config.reward_model, device=config.device) if picks_by_reward else None
     summary = RSSummary()
     started = time.perf_counter()
     Path(config.store).parent.mkdir(parents=True, exist_ok=True)
@@ -126,7 +139,7 @@ def rejection_sample(
                     corpus.search,
                     corpus.fetcher,
                     n=config.n,
-                    reward_model=reward if config.n > 1 else None,
+                    reward_model=(reward or GoldReward(question.gold_answers)) if config.n > 1 else None,
                     answerer=agent.answerer,
                     corpus=corpus.name,
                 )
@@ -155,6 +168,20 @@ def rejection_sample(
             candidates_store.close()
         summary.seconds = time.perf_counter() - started
     return summary
+
+
+@dataclass
+class GoldReward:
+    """Scores answers against the gold answers, in the reward model's place (``best_of_n`` keeps the
+    earliest of equal scores, so the greedy episode wins ties): 2 for an answer right with a cited quote
+    holding the gold and a right short answer, 1 without the short answer, 0 otherwise."""
+
+    gold: list[str]
+    batch_size: int = 64
+
+    def score_many(self, items: list[tuple[str, Any, str]]) -> list[float]:
+        scores = [score_answer(answer, self.gold, list(quotes)) for _, quotes, answer in items]
+        return [float(s.correct_and_cited) * (1.0 + float(s.lead_correct)) for s in scores]
 
 
 def keeps(score: AnswerScore, config: RSConfig) -> bool:

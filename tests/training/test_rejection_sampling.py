@@ -93,6 +93,32 @@ def test_settings_that_cannot_work_are_refused(questions: Path) -> None:
         RSConfig(questions=str(questions), n=4)
     with pytest.raises(ValueError, match="n must be"):
         RSConfig(questions=str(questions), n=0)
+    with pytest.raises(ValueError, match="pick is reward or gold"):
+        RSConfig(questions=str(questions), n=4, pick="longest")
+    RSConfig(questions=str(questions), n=4, pick="gold")  # no reward model needed
+
+
+def test_picking_against_the_gold_keeps_every_question_some_candidate_gets_right(
+    tiny_corpus, questions: Path, tmp_path: Path
+) -> None:
+    from training.answer_metrics import score_answer
+
+    config = scripted_config(questions, tiny_corpus, tmp_path, n=3, pick="gold", temperature=1.0)
+    summary = rejection_sample(config)
+    with EpisodeStore(tmp_path / "kept.sqlite") as store:
+        kept = {e.question: e for e in store.iter_episodes()}
+    with EpisodeStore(tmp_path / "all.sqlite") as store:
+        candidates = [e for e in store.iter_episodes() if e.answer]
+    right: dict[str, tuple[float, object]] = {}
+    for episode in candidates:  # in sampling order: the earliest of the best wins
+        score = score_answer(episode.answer.text, episode.gold_answers, episode.quotes)
+        value = float(score.correct_and_cited) * (1 + float(score.lead_correct))
+        if value and value > right.get(episode.question, (0.0, None))[0]:
+            right[episode.question] = (value, episode)
+    assert right, "the scripted demonstrator answers some tiny-corpus question right"
+    assert summary.kept == len(kept) == len(right) == summary.correct_winners
+    for question, episode in kept.items():
+        assert episode.answer.text == right[question][1].answer.text  # type: ignore[attr-defined]
 
 
 def test_reachable_keeps_only_the_questions_bm25_reaches(
