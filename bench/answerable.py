@@ -27,32 +27,27 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from search import normalize  # bench/search.py: how a passage "holds" a gold answer
 from teacher import DEFAULT_QUESTIONS, ROOT
 
 from browser_env.corpus import open_corpus
 from browser_env.protocol.keywords import stems
+from training.answer_metrics import contains_gold
 from training.common import split_questions
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
-def _holds(patterns: list[re.Pattern[str]], text: str) -> bool:
-    return any(p.search(normalize(text)) for p in patterns)
 
 
 def gold_passages(search: Any, question: str, golds: list[str], k: int = 20) -> dict[str, list]:
     """What a judge reads: BM25's first ``k`` passages holding a gold answer as whole words (rank, title,
     the sentence holding it after the one before), and the other sentences holding one, sharing a word
     with the question, in the articles of its first 8 result documents (what the teacher opens)."""
-    patterns = [re.compile(rf"\b{re.escape(normalize(g))}\b") for g in golds if normalize(g)]
     ids = search.bm25.top(question, k)[0].tolist()
     passages = []
     for rank, passage in enumerate(search.passages.get(ids), 1):
-        if not _holds(patterns, f"{passage.title} {passage.text}"):
+        if not contains_gold(f"{passage.title} {passage.text}", golds):
             continue
         sentences = _SENTENCE_END.split(passage.text)
-        holding = [i for i, s in enumerate(sentences) if _holds(patterns, s)]
+        holding = [i for i, s in enumerate(sentences) if contains_gold(s, golds)]
         start = max(0, holding[0] - 1) if holding else 0
         excerpt = " ".join(sentences[start : holding[0] + 1] if holding else sentences[:1])
         passages.append({"rank": rank, "title": passage.title, "text": excerpt[:600]})
@@ -67,7 +62,7 @@ def gold_passages(search: Any, question: str, golds: list[str], k: int = 20) -> 
             elsewhere += [
                 {"title": passage.title, "text": s[:600]}
                 for s in _SENTENCE_END.split(passage.text)
-                if _holds(patterns, s) and stems(s) & asked
+                if contains_gold(s, golds) and stems(s) & asked
             ]
     return {"passages": passages, "in_articles": elsewhere}
 
