@@ -23,6 +23,7 @@ _POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")  # "Eiffel's company" holds "Eiffe
 
 class CitedQuote(Protocol):
     text: str
+    title: str
 
 
 def normalize_answer(text: str) -> str:
@@ -67,6 +68,16 @@ def gold_in_cited_quote(answer: str, golds: Sequence[str], quotes: Sequence[Cite
 
     cited = [quotes[n - 1] for n in parse_citations(answer) if 1 <= n <= len(quotes)]
     return any(contains_gold(quote.text, golds) for quote in cited)
+
+
+def gold_in_cited_source(answer: str, golds: Sequence[str], quotes: Sequence[CitedQuote]) -> bool:
+    """Some quote the answer cites holds a gold answer in its text or in its page's title, as the
+    answer's references show a quote ("[1] Ozzie Smith (wikipedia)" above "Smith won a fourth
+    consecutive Gold Glove…")."""
+    from browser_env.protocol import parse_citations
+
+    cited = [quotes[n - 1] for n in parse_citations(answer) if 1 <= n <= len(quotes)]
+    return any(contains_gold(quote.title, golds) or contains_gold(quote.text, golds) for quote in cited)
 
 
 _EXCERPT = re.compile(r"“([^”]*)”|\"([^\"]*)\"")
@@ -116,6 +127,7 @@ class AnswerScore:
     lead_correct: bool
     excerpts_verbatim: bool | None = None
     claim_correct: bool = False
+    correct_and_sourced: bool = False
 
 
 def score_answer(
@@ -150,6 +162,7 @@ def score_answer(
         lead_correct=contains_gold(answer_lead(answer), golds),
         excerpts_verbatim=excerpts_verbatim(answer, quotes),
         claim_correct=contains_gold(without_attributions(answer), golds),
+        correct_and_sourced=correct and gold_in_cited_source(answer, golds, quotes),
     )
 
 

@@ -14,6 +14,7 @@ from training.answer_metrics import (
     correct_within,
     exact_match,
     gold_in_cited_quote,
+    gold_in_cited_source,
     mean,
     normalize_answer,
     score_answer,
@@ -24,6 +25,7 @@ from training.answer_metrics import (
 @dataclass
 class Q:
     text: str
+    title: str = ""
 
 
 def test_normalisation_drops_case_punctuation_articles_and_citations() -> None:
@@ -63,6 +65,20 @@ def test_cited_sentence_share_and_gold_in_a_cited_quote() -> None:
     assert gold_in_cited_quote("Eiffel designed it [2].", ["Gustave Eiffel"], quotes)
     assert not gold_in_cited_quote("Eiffel designed it [1].", ["Gustave Eiffel"], quotes)
     assert not gold_in_cited_quote("Eiffel designed it [7].", ["Gustave Eiffel"], quotes)
+
+
+def test_a_cited_quote_holds_the_gold_in_its_title_or_its_text() -> None:
+    quotes = [Q("Smith won a fourth consecutive Gold Glove.", "Ozzie Smith"), Q("Gold Gloves.", "Gold Glove")]
+    answer = "Smith [1]. According to Ozzie Smith, “Smith won a fourth consecutive Gold Glove” [1]."
+    assert gold_in_cited_source(answer, ["Ozzie Smith"], quotes)
+    assert not gold_in_cited_quote(answer, ["Ozzie Smith"], quotes)
+    assert not gold_in_cited_source("Smith [2].", ["Ozzie Smith"], quotes)
+    # a gold split between the title and the text is in neither
+    assert not gold_in_cited_source("Ozzie [1].", ["Ozzie Smith Smith won"], quotes)
+    score = score_answer(answer, ["Ozzie Smith"], quotes)
+    assert score.correct and score.correct_and_sourced and not score.correct_and_cited
+    wrong = score_answer("Gold Glove [2].", ["Ozzie Smith"], quotes)
+    assert not wrong.correct_and_sourced
 
 
 def test_score_answer_puts_it_together() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from training.evaluate import EvalConfig, evaluate, markdown_table
+from training.evaluate import EvalConfig, QuestionResult, evaluate, markdown_table, summarize
 
 QUESTIONS = [
     {"question": "who is the eiffel tower named after", "answer": ["Gustave Eiffel"]},
@@ -51,6 +51,20 @@ def test_the_scripted_policy_is_measured_on_every_metric(
     rows = [json.loads(line) for line in (out / "answers.jsonl").read_text().splitlines()]
     assert len(rows) == 3 and all(r["score"]["has_citation"] for r in rows)
     assert "| scripted (all) | 1 | 3 |" in (out / "report.md").read_text()
+
+
+def test_the_summary_counts_right_answers_citing_the_gold_in_a_quote_or_its_title() -> None:
+    def row(correct: bool, cited: bool, sourced: bool) -> QuestionResult:
+        score = {"correct": correct, "correct_and_cited": cited, "correct_and_sourced": sourced}
+        score |= {k: False for k in ("exact", "correct_short", "has_citation")}
+        score |= {"words": 3, "cited_share": None, "verified_share": None}
+        return QuestionResult("q", ["g"], 1, "a", False, True, 1, 1.0, None, score)
+
+    rows = [row(True, True, True), row(True, False, True), row(True, False, False), row(False, False, False)]
+    summary = summarize(rows)
+    assert summary["correct_citing_gold"] == 33.3  # 1 of the 3 right answers
+    assert summary["correct_citing_source"] == 66.7  # 2 of 3, counting a title that holds the gold
+    assert "right citing gold, titles too %" in markdown_table({"config": {"policy": "p"}, "by_n": {}})
 
 
 def test_a_closed_book_model_and_best_of_n_need_what_they_need(
