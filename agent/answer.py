@@ -17,6 +17,7 @@ from agent.citations import QuoteSource, Reference, SentenceSupport, attribute_c
 from agent.config import AGENT_DEFAULTS, SAMPLING_DEFAULTS
 from agent.policies.engine import LMEngine
 from agent.prompts import PromptFormat, encode_answer_prompt
+from agent.page_named_lead import page_named_lead
 from agent.span_reader import SpanReader
 from browser_env.protocol import CITATION, EndReason, answer_lead, parse_citations
 from browser_env.protocol.citations import ATTRIBUTION
@@ -122,7 +123,9 @@ class ModelAnswerer:
     (``lead_in_cited_quote``). With a ``lead_reader``, an answer
     starts with the span of a quote the reader is confident of (``"<span> [n]."``) and the model writes
     the rest. With ``clause_words``, the model writes only the short answer and its first citation, and
-    the rest is copied from the cited quote (``compose_cited``): the clause it quotes is then verbatim."""
+    the rest is copied from the cited quote (``compose_cited``): the clause it quotes is then verbatim,
+    and a "who" answer quoting the page of the person it names leads with that page's name
+    (``agent.page_named_lead``)."""
 
     def __init__(
         self,
@@ -230,6 +233,10 @@ class ModelAnswerer:
                     and not lead_copies_clause(text)
                     else without_lead(text)
                     for text in rows
+                ]
+            for i, rows in enumerate(texts):
+                rows[:] = [
+                    page_named_lead(requests[i][0], text, batch.sources[i], self.clause_words) for text in rows
                 ]
         return texts
 
