@@ -15,9 +15,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from agent.citations import QuoteSource, Reference, SentenceSupport, attribute_citations, check_citations
 from agent.config import AGENT_DEFAULTS, SAMPLING_DEFAULTS
+from agent.page_named_lead import page_named_lead
 from agent.policies.engine import LMEngine
 from agent.prompts import PromptFormat, encode_answer_prompt
-from agent.page_named_lead import page_named_lead
 from agent.span_reader import SpanReader
 from browser_env.protocol import CITATION, EndReason, answer_lead, parse_citations
 from browser_env.protocol.citations import ATTRIBUTION
@@ -227,17 +227,9 @@ class ModelAnswerer:
             # quote says what it says, the short answer nothing it holds, so only the quote's clause stays;
             # so too when the "short answer" is the clause itself, copied in front of it
             for i, rows in enumerate(texts):
-                rows[:] = [
-                    text
-                    if lead_in_cited_quote(text, batch.sources[i], requests[i][0])
-                    and not lead_copies_clause(text)
-                    else without_lead(text)
-                    for text in rows
-                ]
-            for i, rows in enumerate(texts):
-                rows[:] = [
-                    page_named_lead(requests[i][0], text, batch.sources[i], self.clause_words) for text in rows
-                ]
+                question, quotes = requests[i][0], batch.sources[i]
+                grounded = [grounded_lead(text, quotes, question) for text in rows]
+                rows[:] = [page_named_lead(question, text, quotes, self.clause_words) for text in grounded]
         return texts
 
     def _start_elsewhere(
@@ -371,6 +363,14 @@ def _without_end_mark(lead: str) -> str:
     if last.endswith(".") and not re.fullmatch(r"(?:[A-Za-z]\.)+|[A-Z][a-z]{0,2}\.", last):
         lead = lead[:-1].rstrip()
     return lead
+
+
+def grounded_lead(answer: str, quotes: Sequence[QuoteLike], question: str) -> str:
+    """``answer`` as it is when its short answer is held by the quote it cites and is not that quote's
+    clause copied in front of it; otherwise ``without_lead(answer)``."""
+    if lead_in_cited_quote(answer, quotes, question) and not lead_copies_clause(answer):
+        return answer
+    return without_lead(answer)
 
 
 def without_lead(answer: str) -> str:

@@ -490,23 +490,85 @@ def test_an_answer_can_lose_its_short_answer_and_keep_its_quoted_clause(answer: 
         assert answer_lead(expected) == ""  # what remains states only the quote
 
 
+COMOROS = (
+    "On 23 November 1996, Ethiopian Airlines Flight 961 crashed near a beach on the island after it "
+    "was hijacked and ran out of fuel killing 125 people and leaving 50 survivors."
+)
+BEETHOVEN = (
+    "Regarded as one of the greatest composers in the history of Western music, he was mentored during "
+    "the Classical period, and his musical style was a key driver of the transition to Romantic music."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "title", "text", "answer", "kept"),
+    [
+        (  # a word the quote does not hold: only the quote's clause stays
+            "ethiopia flight 961 crashes in to the sea",
+            "History of the Comoros",
+            COMOROS,
+            "Finite [1]. According to History of the Comoros, “On 23 November 1996, Ethiopian…” [1].",
+            False,
+        ),
+        (  # held by the quote: stays
+            "ethiopia flight 961 crashes in to the sea",
+            "History of the Comoros",
+            COMOROS,
+            "23 November 1996 [1]. According to History of the Comoros, “On 23 November 1996…” [1].",
+            True,
+        ),
+        (  # the clause copied in front of itself is no short answer
+            "Who composed the Moonlight Sonata?",
+            "Ludwig van Beethoven",
+            BEETHOVEN,
+            "Regarded as one of the greatest composers in the history of Western music, he was mentored [1]. "
+            "According to Ludwig van Beethoven, “Regarded as one of the greatest composers in the history of "
+            "Western music, he was…” [1].",
+            False,
+        ),
+        (  # the page's title holds it
+            "Who composed the Moonlight Sonata?",
+            "Ludwig van Beethoven",
+            BEETHOVEN,
+            "Ludwig van Beethoven [1]. According to Ludwig van Beethoven, “Regarded as one…” [1].",
+            True,
+        ),
+    ],
+)
+def test_a_short_answer_stays_only_when_its_quote_holds_it_and_it_is_not_the_clause_again(
+    question: str, title: str, text: str, answer: str, kept: bool
+) -> None:
+    from agent.answer import grounded_lead, without_lead
+
+    result = grounded_lead(answer, [wikipedia_quote(title, text)], question)
+    assert result == (answer if kept else without_lead(answer))
+    assert kept or result.startswith(f"According to {title}, “")
+
+
 @pytest.mark.slow
-def test_a_short_answer_its_quote_never_holds_is_dropped_and_the_quote_stays(default_model_dir) -> None:
-    from agent.answer import lead_in_cited_quote
+@pytest.mark.parametrize(
+    ("question", "title", "text"),
+    [
+        ("ethiopia flight 961 crashes in to the sea", "History of the Comoros", COMOROS),
+        ("Who composed the Moonlight Sonata?", "Ludwig van Beethoven", BEETHOVEN),
+    ],
+)
+def test_the_model_s_short_answer_is_one_its_quote_holds_or_none(
+    default_model_dir, question: str, title: str, text: str
+) -> None:
+    """Whatever the shipped model writes here (its greedy words vary with the processor's bf16
+    rounding: "Finite", "Ethiopia" or the clause again), the answer keeps only a short answer its quote
+    holds, never the clause copied in front of itself, and its clause is the quote's words."""
+    from agent.answer import lead_copies_clause, lead_in_cited_quote
     from agent.policies import load_agent
+    from training.answer_metrics import excerpts_verbatim
 
     answerer = load_agent(seed=0).answerer
-    question = "ethiopia flight 961 crashes in to the sea"
-    # the model writes "Finite [1]." however often it is asked again: a word the quote does not hold
-    source = wikipedia_quote(
-        "History of the Comoros",
-        "On 23 November 1996, Ethiopian Airlines Flight 961 crashed near a beach on the island after it "
-        "was hijacked and ran out of fuel killing 125 people and leaving 50 survivors.",
-    )
+    source = wikipedia_quote(title, text)
     (answer,) = answerer.write(question, [source])
-    assert answer.startswith("According to History of the Comoros, “On 23 November 1996, Ethiopian Airlines")
-    assert answer.endswith("” [1].")
-    assert lead_in_cited_quote(answer, [source], question)
+    assert f"According to {title}, “" in answer and answer.endswith("” [1].")
+    assert lead_in_cited_quote(answer, [source], question) and not lead_copies_clause(answer)
+    assert excerpts_verbatim(answer, [source])
 
 
 @pytest.mark.parametrize(
@@ -545,23 +607,6 @@ def test_a_lead_that_only_copies_its_clause_is_told_from_a_short_answer(answer: 
     from agent.answer import lead_copies_clause
 
     assert lead_copies_clause(answer) is copies
-
-
-@pytest.mark.slow
-def test_a_lead_copying_its_clause_is_dropped_and_the_clause_stays(default_model_dir) -> None:
-    from agent.answer import lead_copies_clause
-    from agent.policies import load_agent
-
-    answerer = load_agent(seed=0).answerer
-    # the model copies the quote's first words as its short answer; the composer is in the title only
-    source = wikipedia_quote(
-        "Ludwig van Beethoven",
-        "Regarded as one of the greatest composers in the history of Western music, he was mentored during "
-        "the Classical period, and his musical style was a key driver of the transition to Romantic music.",
-    )
-    (answer,) = answerer.write("Who composed the Moonlight Sonata?", [source])
-    assert answer.startswith("According to Ludwig van Beethoven, “Regarded as one of the greatest composers")
-    assert not lead_copies_clause(answer)
 
 
 def wikipedia_quote(title: str, text: str) -> QuoteRecord:

@@ -11,13 +11,14 @@ SMITH = QuoteRecord(
     url="https://en.wikipedia.org/wiki/Ozzie_Smith",
     title="Ozzie Smith",
     domain="en.wikipedia.org",
-    text="Smith was voted the starting shortstop in 1983, and at season's end won a fourth consecutive Gold Glove.",
+    text="Smith was voted the starting shortstop in 1983, and at season's end won a fourth Gold Glove.",
 )
 BROWN = QuoteRecord(
     url="https://en.wikipedia.org/wiki/James_Brown",
     title="James Brown (singer)",
     domain="en.wikipedia.org",
-    text='He toured widely. Having signed a new deal with King, Brown released his song "Papa\'s Got a Brand New Bag".',
+    text="He toured widely. Having signed a new deal with King, Brown released his song "
+    '"Papa\'s Got a Brand New Bag".',
 )
 
 
@@ -60,7 +61,8 @@ def test_another_name_of_the_sentence_gives_way_and_the_clause_follows_the_page_
     assert fixed.startswith("James Brown [1]. According to James Brown (singer), “Having signed")
     assert "Brown released" in fixed
     alone = "According to James Brown (singer), “He toured widely” [1]."
-    assert page_named_lead("who wrote papa got a brand new bag", alone, [BROWN], 30).startswith("James Brown [1].")
+    named = page_named_lead("who wrote papa got a brand new bag", alone, [BROWN], 30)
+    assert named.startswith("James Brown [1].")
 
 
 @pytest.mark.parametrize(
