@@ -395,6 +395,7 @@ def train_reward(config: RMConfig) -> dict[str, float]:
     runtime, tokens = result.metrics.get("train_runtime"), trainer.state.num_input_tokens_seen
     throughput = tokens / runtime if tokens and runtime else None
     devices = trainer.args.world_size
+    train_metrics["tokens_per_second"] = throughput
     train_metrics["mfu"] = model_flops_utilisation(parameters, throughput, gpu_name(), devices)
     trainer.save_metrics("train", train_metrics)
     metrics = {k if k.startswith("train") else f"train_{k}": v for k, v in train_metrics.items()}

@@ -1,0 +1,79 @@
+"""The training benchmark (bench/training.py): its SmolLM2 shapes are the published sizes, and a base of
+a shape it builds from a config and tokenizer alone trains and reports its figures."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).parents[2] / "bench" / "training.py"
+
+
+def load_bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("training_bench", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["training_bench"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("model", "millions"),
+    [("smollm2-135m", 134.5), ("smollm2-360m", 361.8), ("smollm2-1.7b", 1711.4)],
+)
+def test_each_shape_has_its_published_size(model: str, millions: float) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig
+
+    bench = load_bench()
+    config = LlamaConfig(vocab_size=49152, tie_word_embeddings=True, **bench.SHAPES[model])
+    with torch.device("meta"):
+        size = sum(p.numel() for p in AutoModelForCausalLM.from_config(config).parameters())
+    assert size / 1e6 == pytest.approx(millions, abs=0.1)
+
+
+def test_a_base_shaped_from_a_config_trains_and_reports(
+    tiny_lm_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench = load_bench()
+    # a shape of the tiny model's own scale, so that one step runs in seconds here
+    monkeypatch.setitem(
+        bench.SHAPES,
+        "tiny",
+        {
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+        },
+    )
+    rows = [
+        {"kind": "answer", "prompt": f"♦Question\nq{i}\n♦Quotes\n♦Answer\n", "completion": f"a{i} [1]."}
+        for i in range(4)
+    ]
+    data = tmp_path / "bc.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = argparse.Namespace(
+        bc_data=str(data),
+        rm_data="",
+        shape_from=str(tiny_lm_dir),
+        steps=1,
+        batch=2,
+        max_length=1024,
+        bf16=False,
+        gradient_checkpointing=False,
+    )
+    result = bench.run_one("bc", "tiny", args)
+    assert result["weights"] == "random" and result["trainer"] == "bc" and result["steps"] == 1
+    assert result["tokens_per_second"] > 0 and result["peak_rss_mib"] > 0
+    assert result["mfu"] is None and result["peak_gpu_mib"] is None  # no GPU here
+    assert "| bc | tiny | random |" in bench.table([result])
+    assert "failed: boom" in bench.table([{"trainer": "rm", "model": "tiny", "error": "boom"}])
