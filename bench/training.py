@@ -103,25 +103,22 @@ def run_one(trainer: str, model: str, args: argparse.Namespace) -> dict[str, Any
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         base, weights = base_folder(model, args.shape_from, work)
+        common: dict[str, Any] = {
+            "base_model": base,
+            "max_steps": args.steps,
+            "per_device_train_batch_size": args.batch,
+            "max_length": args.max_length,
+            "eval_fraction": 0.0,
+            "save_steps": 10**6,
+            "logging_steps": max(1, args.steps // 4),
+            "bf16": bf16,
+            "gradient_checkpointing": args.gradient_checkpointing,
+        }
         started = time.perf_counter()
         if trainer == "bc":
             from training.bc import BCConfig, train_bc
 
-            result = train_bc(
-                BCConfig(
-                    data=args.bc_data,
-                    output_dir=str(work / "bc"),
-                    base_model=base,
-                    max_steps=args.steps,
-                    per_device_train_batch_size=args.batch,
-                    max_length=args.max_length,
-                    eval_fraction=0.0,
-                    save_steps=10**6,
-                    logging_steps=max(1, args.steps // 4),
-                    bf16=bf16,
-                    gradient_checkpointing=args.gradient_checkpointing,
-                )
-            )
+            result = train_bc(BCConfig(data=args.bc_data, output_dir=str(work / "bc"), **common))
             figures = {
                 "tokens_per_second": result.tokens_per_second,
                 "peak_rss_mib": result.peak_memory_mb,
@@ -136,17 +133,9 @@ def run_one(trainer: str, model: str, args: argparse.Namespace) -> dict[str, Any
                 RMConfig(
                     data=[args.rm_data],
                     output_dir=str(work / "rm"),
-                    base_model=base,
-                    max_steps=args.steps,
-                    per_device_train_batch_size=args.batch,
                     gradient_accumulation_steps=1,
-                    max_length=args.max_length,
-                    eval_fraction=0.0,
-                    save_steps=10**6,
-                    logging_steps=max(1, args.steps // 4),
-                    bf16=bf16,
-                    gradient_checkpointing=args.gradient_checkpointing,
                     resume=False,
+                    **common,
                 )
             )
             figures = {
