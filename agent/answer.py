@@ -124,8 +124,8 @@ class ModelAnswerer:
     starts with the span of a quote the reader is confident of (``"<span> [n]."``) and the model writes
     the rest. With ``clause_words``, the model writes only the short answer and its first citation, and
     the rest is copied from the cited quote (``compose_cited``): the clause it quotes is then verbatim,
-    and a "who" answer quoting the page of the person it names leads with that page's name
-    (``agent.page_named_lead``)."""
+    and a "who" answer that quotes a page named for a person, one the question does not name, leads with
+    that name (``agent.page_named_lead``)."""
 
     def __init__(
         self,
