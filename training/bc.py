@@ -187,11 +187,10 @@ def train_bc(config: BCConfig) -> BCResult:
     from training.common import (
         MetricsLog,
         ddp_backend,
-        gpu_name,
         last_checkpoint,
-        model_flops_utilisation,
         peak_memory,
         save_run_config,
+        trainer_mfu,
     )
 
     set_seed(config.seed)
@@ -289,7 +288,6 @@ def train_bc(config: BCConfig) -> BCResult:
     tokens = trainer.state.num_input_tokens_seen or None
     throughput = round(tokens / seconds, 1) if tokens and seconds else None
     memory = peak_memory()
-    parameters = sum(p.numel() for p in trainer.model.parameters())
     return BCResult(
         output_dir=output,
         train_rows=len(train),
@@ -301,7 +299,7 @@ def train_bc(config: BCConfig) -> BCResult:
         tokens_per_second=throughput,
         peak_memory_mb=round(memory["peak_rss_mib"], 1),
         peak_gpu_memory_mb=round(memory["peak_gpu_mib"], 1) if "peak_gpu_mib" in memory else None,
-        mfu=model_flops_utilisation(parameters, throughput, gpu_name(), trainer.args.world_size),
+        mfu=trainer_mfu(trainer, throughput),
     )
 
 

@@ -278,6 +278,13 @@ def model_flops_utilisation(
     return round(6 * parameters * tokens_per_second / (peak * devices), 4)
 
 
+def trainer_mfu(trainer: Any, tokens_per_second: float | None) -> float | None:
+    """``model_flops_utilisation`` of a ``transformers.Trainer``'s model at ``tokens_per_second``, on this
+    machine's GPU, over the trainer's processes."""
+    parameters = sum(p.numel() for p in trainer.model.parameters())
+    return model_flops_utilisation(parameters, tokens_per_second, gpu_name(), trainer.args.world_size)
+
+
 def gpu_name() -> str | None:
     """The first CUDA device's name, or None without one."""
     import torch

@@ -28,12 +28,11 @@ from demonstrations.exports import comparison_rows
 from training.common import (
     MetricsLog,
     ddp_backend,
-    gpu_name,
     last_checkpoint,
-    model_flops_utilisation,
     name_adapter_base,
     peak_memory,
     save_run_config,
+    trainer_mfu,
 )
 from training.reward_data import (
     DataError,
@@ -391,12 +390,10 @@ def train_reward(config: RMConfig) -> dict[str, float]:
     trainer.save_model(str(output))
     name_adapter_base(output, adapter_base_name(config.base_model))
     train_metrics = {**result.metrics, **peak_memory()}
-    parameters = sum(p.numel() for p in trainer.model.parameters())
     runtime, tokens = result.metrics.get("train_runtime"), trainer.state.num_input_tokens_seen
     throughput = tokens / runtime if tokens and runtime else None
-    devices = trainer.args.world_size
     train_metrics["tokens_per_second"] = throughput
-    train_metrics["mfu"] = model_flops_utilisation(parameters, throughput, gpu_name(), devices)
+    train_metrics["mfu"] = trainer_mfu(trainer, throughput)
     trainer.save_metrics("train", train_metrics)
     metrics = {k if k.startswith("train") else f"train_{k}": v for k, v in train_metrics.items()}
     if eval_set is not None:
