@@ -87,7 +87,8 @@ def base_folder(model: str, shape_from: str | None, work: Path) -> tuple[str, st
     config.head_dim = config.hidden_size // config.num_attention_heads
     torch.manual_seed(0)
     folder = work / model
-    AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16).save_pretrained(folder)
+    with torch.device("cuda" if torch.cuda.is_available() else "cpu"):  # a 1.7B base initialises in seconds
+        AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16).save_pretrained(folder)
     AutoTokenizer.from_pretrained(source).save_pretrained(folder)
     return str(folder), "random"
 
@@ -113,6 +114,7 @@ def run_one(trainer: str, model: str, args: argparse.Namespace) -> dict[str, Any
             "logging_steps": max(1, args.steps // 4),
             "bf16": bf16,
             "gradient_checkpointing": args.gradient_checkpointing,
+            "use_lora": not args.full,
         }
         started = time.perf_counter()
         if trainer == "bc":
@@ -151,6 +153,7 @@ def run_one(trainer: str, model: str, args: argparse.Namespace) -> dict[str, Any
             "weights": weights,
             "device": gpu_name() if gpu else cpu_name(),
             "bf16": bf16,
+            "lora": not args.full,
             "steps": args.steps,
             "batch": args.batch,
             "max_length": args.max_length,
@@ -177,19 +180,20 @@ def table(rows: list[dict[str, Any]]) -> str:
         return f"{value:,.{digits}f}" if isinstance(value, float) else str(value)
 
     lines = [
-        "| trainer | base | weights | device | bf16 | batch × tokens | tokens/s | peak RSS MiB "
+        "| trainer | base | weights | tuned | device | bf16 | batch × tokens | tokens/s | peak RSS MiB "
         "| peak GPU MiB | MFU |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "error" in r:
             lines.append(
-                f"| {r['trainer']} | {r['model']} | — | — | — | — | failed: {r['error']} | — | — | — |"
+                f"| {r['trainer']} | {r['model']} | — | — | — | — | — | failed: {r['error']} | — | — | — |"
             )
             continue
         mfu = "—" if r["mfu"] is None else f"{100 * r['mfu']:.1f}%"
         lines.append(
-            f"| {r['trainer']} | {r['model']} | {r['weights']} | {r['device']} | {r['bf16']} | "
+            f"| {r['trainer']} | {r['model']} | {r['weights']} | {'LoRA' if r.get('lora', True) else 'full'} "
+            f"| {r['device']} | {r['bf16']} | "
             f"{r['batch']} × {r['max_length']} | {show(r['tokens_per_second'], 1)} | "
             f"{show(r['peak_rss_mib'])} | {show(r['peak_gpu_mib'])} | {mfu} |"
         )
@@ -207,6 +211,7 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=1024)
     parser.add_argument("--bf16", action="store_true", help="bf16 on a CPU too (a GPU always uses it)")
     parser.add_argument("--gradient-checkpointing", action="store_true")
+    parser.add_argument("--full", action="store_true", help="full fine-tuning (else LoRA, as the recipe)")
     parser.add_argument("--shape-from", default=None, help="config + tokenizer folder for random bases")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "training.json")
     parser.add_argument("--one", nargs=2, metavar=("TRAINER", "MODEL"), help=argparse.SUPPRESS)
@@ -226,6 +231,8 @@ def main() -> None:
                 f"no such file: {path} (make both with `webgpt train recipe --stages demos,data,rm`)"
             )
     rows: list[dict[str, Any]] = []
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    errors = args.out.with_suffix(".errors.log")
     for model in models:
         for trainer in trainers:
             command = [sys.executable, __file__, *sys.argv[1:], "--one", trainer, model]
@@ -234,11 +241,12 @@ def main() -> None:
             if result is None:
                 error = (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
                 rows.append({"trainer": trainer, "model": model, "error": error})
+                with errors.open("a") as log:
+                    log.write(f"== {trainer} {model}\n{done.stderr[-20000:]}\n")
             else:
                 rows.append(json.loads(result))
             print(table(rows[-1:]).splitlines()[-1], flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(rows, indent=1))
+            args.out.write_text(json.dumps(rows, indent=1))  # after each run: a cut-off sweep keeps its rows
     print(table(rows))
 
 

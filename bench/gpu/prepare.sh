@@ -11,7 +11,8 @@ grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/ex
 rm -rf .gpu && mkdir -p .gpu/whl .gpu/smollm2-135m
 version() { "$PY" -c "import importlib.metadata as m; print(m.version('$1'))"; }
 WHEELS=(trl datasets dill multiprocess pydantic pydantic-core annotated-types typing-inspection transformers
-        huggingface-hub httpx2 httpcore2 truststore hf-xet kernels tomlkit click regex peft accelerate tokenizers)
+        huggingface-hub httpx2 httpcore2 truststore hf-xet kernels tomlkit click regex peft accelerate tokenizers
+        platformdirs)
 SPECS=()
 for name in "${WHEELS[@]}"; do SPECS+=("$name==$(version "$name")"); done
 PLATFORMS=()
