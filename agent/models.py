@@ -32,6 +32,17 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 GRADIENT_CHECKPOINTING_WARNING = r"`is_gradient_checkpointing` is deprecated"
 
 
+def hub_kernels_follow_offline() -> None:
+    """Offline (``HF_HUB_OFFLINE``), transformers' own layers instead of Hub kernels: on a GPU, loading a
+    model would otherwise fetch ``kernels-community`` kernels (rotary embeddings…) and fail without a
+    network. ``USE_HUB_KERNELS`` set by the user wins."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
+        os.environ.setdefault("USE_HUB_KERNELS", "NO")
+
+
+hub_kernels_follow_offline()
+
+
 @contextmanager
 def peft_wrapping() -> Iterator[None]:
     """Around PEFT wrapping or loading an adapter: PEFT reads transformers' deprecated
