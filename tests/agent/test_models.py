@@ -5,7 +5,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from agent.models import ModelNotFound, load_causal_lm, peft_wrapping, pick_device, resolve_checkpoint
+from agent.models import (
+    ModelNotFound,
+    hub_kernels_follow_offline,
+    load_causal_lm,
+    peft_wrapping,
+    pick_device,
+    resolve_checkpoint,
+)
 from agent.policies.engine import LMEngine
 
 DEVICES = [
@@ -100,3 +107,21 @@ def test_default_model_is_converted_once_and_reloads(default_model_dir: Path) ->
     assert loaded.path == str(default_model_dir)
     assert loaded.tokenizer.chat_template
     assert getattr(loaded.model.config, "quantization_config", None) is None
+
+
+@pytest.mark.parametrize(
+    ("offline", "users_choice", "enabled"),
+    [("1", None, False), ("true", None, False), ("1", "YES", True), (None, None, True), ("0", None, True)],
+)
+def test_offline_models_load_without_hub_kernels_unless_the_user_asks(
+    monkeypatch: pytest.MonkeyPatch, offline: str | None, users_choice: str | None, enabled: bool
+) -> None:
+    from transformers.integrations.hub_kernels import _kernels_enabled
+
+    for name, value in (("HF_HUB_OFFLINE", offline), ("USE_HUB_KERNELS", users_choice)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    hub_kernels_follow_offline()
+    assert _kernels_enabled() is enabled

@@ -61,19 +61,22 @@ def test_a_base_shaped_from_a_config_trains_and_reports(
     ]
     data = tmp_path / "bc.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    args = argparse.Namespace(
-        bc_data=str(data),
-        rm_data="",
-        shape_from=str(tiny_lm_dir),
-        steps=1,
-        batch=2,
-        max_length=1024,
-        bf16=False,
-        gradient_checkpointing=False,
-    )
-    result = bench.run_one("bc", "tiny", args)
-    assert result["weights"] == "random" and result["trainer"] == "bc" and result["steps"] == 1
-    assert result["tokens_per_second"] > 0 and result["peak_rss_mib"] > 0
-    assert result["mfu"] is None and result["peak_gpu_mib"] is None  # no GPU here
-    assert "| bc | tiny | random |" in bench.table([result])
+    for full in (False, True):
+        args = argparse.Namespace(
+            bc_data=str(data),
+            rm_data="",
+            shape_from=str(tiny_lm_dir),
+            steps=1,
+            batch=2,
+            max_length=1024,
+            bf16=False,
+            gradient_checkpointing=False,
+            full=full,
+        )
+        result = bench.run_one("bc", "tiny", args)
+        assert result["weights"] == "random" and result["trainer"] == "bc" and result["steps"] == 1
+        assert result["lora"] is not full
+        assert result["tokens_per_second"] > 0 and result["peak_rss_mib"] > 0
+        assert result["mfu"] is None and result["peak_gpu_mib"] is None  # no GPU here
+        assert f"| bc | tiny | random | {'full' if full else 'LoRA'} |" in bench.table([result])
     assert "failed: boom" in bench.table([{"trainer": "rm", "model": "tiny", "error": "boom"}])
