@@ -47,8 +47,8 @@ def test_a_checkpoint_can_ask_to_weigh_leads(default_model_dir, tmp_path) -> Non
     from agent.models import SHIPPED_POLICY_ID, shipped_weights
     from agent.policies import load_agent
 
-    default = load_agent(seed=0)  # reads two results, quotes the ranker's best sentence of the two
-    assert default.policy.reranker is None and default.policy.config.pages_to_read == 2
+    default = load_agent(seed=0)  # reads three results, quotes the ranker's best sentence of them
+    assert default.policy.reranker is None and default.policy.config.pages_to_read == 3
     checkpoint = tmp_path / "policy"
     shutil.copytree(shipped_weights(SHIPPED_POLICY_ID), checkpoint)
     settings = json.loads((checkpoint / "webgpt.json").read_text(encoding="utf-8"))
@@ -57,4 +57,4 @@ def test_a_checkpoint_can_ask_to_weigh_leads(default_model_dir, tmp_path) -> Non
     agent = load_agent(str(checkpoint), seed=0)
     assert isinstance(agent.policy.reranker, LeadConfidence)
     assert agent.policy.reranker.answerer is agent.answerer
-    assert agent.policy.config.pages_to_read == 2 and agent.policy.config.rerank_weight == 0.25
+    assert agent.policy.config.pages_to_read == 3 and agent.policy.config.rerank_weight == 0.25

@@ -206,3 +206,32 @@ def test_skimming_two_pages_settles_for_one_when_the_search_finds_one() -> None:
     result = run_episode("Who designed the Porthcawl harbour lighthouse?", policy, web, web)
     assert [q.text for q in result.record.quotes] == [PRYCE]
     assert all(step.valid for step in result.record.steps)
+
+
+def three_results(best: str) -> MemoryWeb:
+    """Three pages the search lists in this order, ``best`` (a sentence holding every question word)
+    on the third, the first two rich in the question's other words."""
+    pages = [
+        ("light", "Porthcawl harbour lighthouse", f"{PRYCE} The Porthcawl harbour lighthouse is white."),
+        ("wales", "Porthcawl harbour", "Porthcawl harbour lighthouse was painted white in 1911."),
+        ("board", "Harbour board", f"{best} The board met monthly."),
+    ]
+    return MemoryWeb(
+        [Document(f"https://example.org/{u}", t, html(t, f"<p>{body}</p>"), "html") for u, t, body in pages]
+    )
+
+
+@pytest.mark.parametrize("pages_to_read", [2, 3])
+def test_skimming_quotes_the_best_sentence_of_the_results_it_reads(pages_to_read: int) -> None:
+    """The best sentence is on the third result: reading three results (the default schedule) quotes
+    it; reading two quotes one of the first two, never opening the third."""
+    question = "Who designed the Porthcawl harbour lighthouse?"
+    web = three_results(BOARD)
+    assert [r.url.rsplit("/", 1)[1] for r in web.search(question)] == ["light", "wales", "board"]
+    schedule = ScheduleConfig(skim=True, target_quotes=1, results_in_order=True, pages_to_read=pages_to_read)
+    result = run_episode(question, ScriptedPolicy(WordOverlap(), schedule), web, web)
+    quoted = result.record.quotes
+    assert len(quoted) == 1 and (quoted[0].text == BOARD) is (pages_to_read == 3)
+    assert quoted[0].url.endswith("/board") is (pages_to_read == 3)
+    assert all(step.valid for step in result.record.steps)
+    assert result.record.end_reason == "answer"
