@@ -13,7 +13,8 @@ recipe's ``rm`` stage, which writes ``runs/ship/truthfulqa-pairs.jsonl``). Speed
 does not depend on what the weights hold, so a base whose weights are not on the machine is built with
 random weights in its published shape (``SHAPES``) from the 135M model's config and tokenizer
 (``--shape-from``, or the converted ``smollm2-135m``); every row of the result says which it used.
-Rates are over the whole run (the first steps' start-up included). Writes ``bench/results/training.json`` (or
+Rates are over the whole training loop (the first steps' start-up included) and, as "warm", from the
+end of its first quarter of steps (``training.common.StepClock``). Writes ``bench/results/training.json`` (or
 ``--out``) and prints a Markdown table.
 """
 
@@ -126,6 +127,8 @@ def run_one(trainer: str, model: str, args: argparse.Namespace) -> dict[str, Any
                 "peak_rss_mib": result.peak_memory_mb,
                 "peak_gpu_mib": result.peak_gpu_memory_mb,
                 "mfu": result.mfu,
+                "steady_tokens_per_second": result.steady_tokens_per_second,
+                "steady_mfu": result.steady_mfu,
                 "train_loss": result.train_loss,
             }
         else:
@@ -145,6 +148,8 @@ def run_one(trainer: str, model: str, args: argparse.Namespace) -> dict[str, Any
                 "peak_rss_mib": metrics.get("train_peak_rss_mib"),
                 "peak_gpu_mib": metrics.get("train_peak_gpu_mib"),
                 "mfu": metrics.get("train_mfu"),
+                "steady_tokens_per_second": metrics.get("train_steady_tokens_per_second"),
+                "steady_mfu": metrics.get("train_steady_mfu"),
                 "train_loss": metrics.get("train_loss"),
             }
         return {
@@ -174,28 +179,31 @@ def cpu_name() -> str:
 def table(rows: list[dict[str, Any]]) -> str:
     """The results as a Markdown table."""
 
+    def percent(value: float | None) -> str:
+        return "—" if value is None else f"{100 * value:.1f}%"
+
     def show(value: Any, digits: int = 0) -> str:
         if value is None:
             return "—"
         return f"{value:,.{digits}f}" if isinstance(value, float) else str(value)
 
     lines = [
-        "| trainer | base | weights | tuned | device | bf16 | batch × tokens | tokens/s | peak RSS MiB "
-        "| peak GPU MiB | MFU |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| trainer | base | weights | tuned | device | bf16 | batch × tokens | tokens/s | warm tokens/s "
+        "| peak RSS MiB | peak GPU MiB | MFU | warm MFU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "error" in r:
-            lines.append(
-                f"| {r['trainer']} | {r['model']} | — | — | — | — | — | failed: {r['error']} | — | — | — |"
-            )
+            blanks = " — |" * 5
+            lines.append(f"| {r['trainer']} | {r['model']} |{blanks} failed: {r['error']} |{blanks}")
             continue
-        mfu = "—" if r["mfu"] is None else f"{100 * r['mfu']:.1f}%"
+        mfu, warm_mfu = (percent(r.get(key)) for key in ("mfu", "steady_mfu"))
         lines.append(
             f"| {r['trainer']} | {r['model']} | {r['weights']} | {'LoRA' if r.get('lora', True) else 'full'} "
             f"| {r['device']} | {r['bf16']} | "
             f"{r['batch']} × {r['max_length']} | {show(r['tokens_per_second'], 1)} | "
-            f"{show(r['peak_rss_mib'])} | {show(r['peak_gpu_mib'])} | {mfu} |"
+            f"{show(r.get('steady_tokens_per_second'), 1)} | "
+            f"{show(r['peak_rss_mib'])} | {show(r['peak_gpu_mib'])} | {mfu} | {warm_mfu} |"
         )
     return "\n".join(lines)
 

@@ -113,6 +113,8 @@ class BCResult:
     peak_memory_mb: float
     peak_gpu_memory_mb: float | None = None
     mfu: float | None = None  # model FLOPs utilisation on a known GPU (training/common.py)
+    steady_tokens_per_second: float | None = None  # after the first quarter of the steps (StepClock)
+    steady_mfu: float | None = None
 
 
 # Data ------------------------------------------------------------------------------------------------------
@@ -186,6 +188,7 @@ def train_bc(config: BCConfig) -> BCResult:
     from agent.prompts import default_format
     from training.common import (
         MetricsLog,
+        StepClock,
         ddp_backend,
         last_checkpoint,
         peak_memory,
@@ -263,6 +266,7 @@ def train_bc(config: BCConfig) -> BCResult:
         dataset_num_proc=None,
         ddp_backend=ddp_backend(),
     )
+    clock = StepClock()
     with peft_wrapping():  # SFTTrainer wraps the model with PEFT (see agent.models.peft_wrapping)
         trainer = SFTTrainer(
             model=model,
@@ -271,7 +275,7 @@ def train_bc(config: BCConfig) -> BCResult:
             eval_dataset=Dataset.from_list(evaluation) if has_eval else None,
             processing_class=tokenizer,
             peft_config=peft_config,
-            callbacks=[MetricsLog(output, f"Behaviour cloning: {config.base_model}")],
+            callbacks=[MetricsLog(output, f"Behaviour cloning: {config.base_model}"), clock],
         )
     save_run_config(
         config,
@@ -300,6 +304,8 @@ def train_bc(config: BCConfig) -> BCResult:
         peak_memory_mb=round(memory["peak_rss_mib"], 1),
         peak_gpu_memory_mb=round(memory["peak_gpu_mib"], 1) if "peak_gpu_mib" in memory else None,
         mfu=trainer_mfu(trainer, throughput),
+        steady_tokens_per_second=clock.tokens_per_second(),
+        steady_mfu=trainer_mfu(trainer, clock.tokens_per_second()),
     )
 
 
@@ -359,9 +365,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"trained {result.steps} steps on {result.train_rows} rows in {result.seconds} s "
         f"(train loss {result.train_loss}, eval loss {result.eval_loss}, "
-        f"{result.tokens_per_second} tokens/s, peak {result.peak_memory_mb} MB"
+        f"{result.tokens_per_second} tokens/s"
+        + (f" ({result.steady_tokens_per_second} once warm)" if result.steady_tokens_per_second else "")
+        + f", peak {result.peak_memory_mb} MB"
         + (f", GPU peak {result.peak_gpu_memory_mb} MB" if result.peak_gpu_memory_mb is not None else "")
         + (f", MFU {result.mfu:.1%}" if result.mfu is not None else "")
+        + (f" ({result.steady_mfu:.1%} once warm)" if result.steady_mfu is not None else "")
         + f"): {result.output_dir}"
     )
     return 0

@@ -7,6 +7,7 @@ import argparse
 import json
 import math
 import platform
+import time
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,28 @@ class MetricsLog(TrainerCallback):
     def on_train_end(self, args: Any, state: Any, control: Any, **_: Any) -> None:
         if state.is_world_process_zero and (self.folder / METRICS).is_file():
             plot_metrics(self.folder / METRICS, self.folder / LOSS_PLOT, self.title)
+
+
+class StepClock(TrainerCallback):
+    """The trainer's tokens per second once warm: from the end of the first quarter of its steps (at least
+    the first) to the last, so that start-up, the first steps' kernel choices and allocations do not
+    count. None for fewer than 3 steps."""
+
+    def __init__(self) -> None:
+        self.marks: list[tuple[float, int]] = []
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()  # the step's kernels done, not only queued
+        self.marks.append((time.perf_counter(), int(state.num_input_tokens_seen or 0)))
+
+    def tokens_per_second(self) -> float | None:
+        if len(self.marks) < 3:
+            return None
+        (start, before), (end, after) = self.marks[max(1, len(self.marks) // 4) - 1], self.marks[-1]
+        return round((after - before) / (end - start), 1) if end > start and after > before else None
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ from agent.models import MODELS, load_tokenizer, peft_wrapping, quiet_load_repor
 from demonstrations.exports import comparison_rows
 from training.common import (
     MetricsLog,
+    StepClock,
     ddp_backend,
     last_checkpoint,
     name_adapter_base,
@@ -373,6 +374,7 @@ def train_reward(config: RMConfig) -> dict[str, float]:
         disable_tqdm=True,
         use_cpu=not torch.cuda.is_available(),
     )
+    clock = StepClock()
     trainer = PairwiseRewardTrainer(
         model=model,
         args=args,
@@ -381,7 +383,7 @@ def train_reward(config: RMConfig) -> dict[str, float]:
         data_collator=PairCollator(tokenizer.pad_token_id),
         processing_class=tokenizer,
         compute_metrics=metrics_function(sources, config.similar_length_ratio),
-        callbacks=[MetricsLog(output, "reward model")],
+        callbacks=[MetricsLog(output, "reward model"), clock],
     )
     resume = last_checkpoint(output) if config.resume else None
     if resume:
@@ -394,6 +396,8 @@ def train_reward(config: RMConfig) -> dict[str, float]:
     throughput = tokens / runtime if tokens and runtime else None
     train_metrics["tokens_per_second"] = throughput
     train_metrics["mfu"] = trainer_mfu(trainer, throughput)
+    train_metrics["steady_tokens_per_second"] = clock.tokens_per_second()
+    train_metrics["steady_mfu"] = trainer_mfu(trainer, clock.tokens_per_second())
     trainer.save_metrics("train", train_metrics)
     metrics = {k if k.startswith("train") else f"train_{k}": v for k, v in train_metrics.items()}
     if eval_set is not None:

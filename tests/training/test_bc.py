@@ -11,7 +11,7 @@ import pytest
 
 from demonstrations.formats import answer_prompt
 from training.bc import BCConfig, read_rows, to_example, train_bc
-from training.common import METRICS, model_flops_utilisation, read_metrics
+from training.common import METRICS, StepClock, model_flops_utilisation, read_metrics
 
 PRESET = Path(__file__).resolve().parents[2] / "training" / "presets" / "bc-tiny.yaml"
 OBSERVATION = "♦Question\nWho designed the tower?\n♦Quotes\n♦Past actions\n♦Title\nNo page open\n"
@@ -104,7 +104,9 @@ def test_a_few_lora_steps_lower_the_loss_and_leave_a_complete_run(
     assert sum(curve[-3:]) / 3 < sum(curve[:3]) / 3 - 0.15  # a random 2-layer model learns slowly via LoRA
     assert result.eval_loss is not None and result.train_rows and result.eval_rows
     assert result.tokens_per_second and result.peak_memory_mb > 0
+    assert result.steady_tokens_per_second and result.steady_tokens_per_second > 0  # steps 5 to 20
     assert result.mfu is None and result.peak_gpu_memory_mb is None  # no GPU here: no peak to compare with
+    assert result.steady_mfu is None
     for name in ("adapter_config.json", "webgpt.json", "run_config.json", "loss.png", "tokenizer.json"):
         assert (out / name).is_file(), name
     assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == str(
@@ -246,3 +248,24 @@ def test_model_flops_utilisation_counts_six_flops_a_parameter_a_token_against_th
     assert model_flops_utilisation(135_000_000, 100_000.0, None) is None  # CPU: no known peak
     assert model_flops_utilisation(135_000_000, 100_000.0, "Some Future GPU") is None
     assert model_flops_utilisation(135_000_000, None, "NVIDIA H100") is None
+
+
+def test_the_step_clock_counts_from_the_end_of_the_first_quarter_of_the_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    import training.common
+
+    clock = StepClock()
+    # 8 steps: the first takes 10 s (start-up), then 1 s and 100 tokens each.
+    times = iter([10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0])
+    monkeypatch.setattr(training.common.time, "perf_counter", lambda: next(times))
+    assert clock.tokens_per_second() is None
+    for step in range(1, 9):
+        clock.on_step_end(None, SimpleNamespace(num_input_tokens_seen=100 * step), None)
+    # from the end of step 2 (a quarter of 8) to the end of step 8: 600 tokens in 6 s
+    assert clock.tokens_per_second() == 100.0
+    short = StepClock()
+    short.marks = [(0.0, 10), (1.0, 20)]
+    assert short.tokens_per_second() is None  # two steps: no warm part to measure

@@ -143,6 +143,8 @@ def test_training_lowers_the_loss_and_the_adapter_scores_in_agent_reward(
     rows = read_metrics(out / METRICS)
     losses = [r["loss"] for r in rows if "loss" in r]
     assert len(losses) == 6 and sum(losses[-2:]) / 2 < losses[0]
+    assert metrics["train_tokens_per_second"] > 0 and metrics["train_steady_tokens_per_second"] > 0
+    assert metrics["train_steady_mfu"] is None  # no GPU here
     evaluations = [r for r in rows if "eval_accuracy" in r]
     assert [r["step"] for r in evaluations] == [3, 6]  # every eval_steps (the last step's is the final one)
     final = evaluations[-1]
