@@ -113,7 +113,7 @@ class BCResult:
     peak_memory_mb: float
     peak_gpu_memory_mb: float | None = None
     mfu: float | None = None  # model FLOPs utilisation on a known GPU (training/common.py)
-    steady_tokens_per_second: float | None = None  # after the first quarter of the steps (StepClock)
+    steady_tokens_per_second: float | None = None  # the steps after the first quarter (StepClock)
     steady_mfu: float | None = None
 
 

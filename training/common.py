@@ -111,25 +111,32 @@ class MetricsLog(TrainerCallback):
 
 
 class StepClock(TrainerCallback):
-    """The trainer's tokens per second once warm: from the end of the first quarter of its steps (at least
-    the first) to the last, so that start-up, the first steps' kernel choices and allocations do not
-    count. None for fewer than 3 steps."""
+    """The trainer's tokens per second once warm: the tokens of its steps after the first quarter (at
+    least the first step) over the time spent inside those steps, so that start-up, the first steps'
+    kernel choices and allocations, and evaluations and checkpoints between steps do not count. None for
+    fewer than 3 steps."""
 
     def __init__(self) -> None:
-        self.marks: list[tuple[float, int]] = []
+        self.began = 0.0
+        self.marks: list[tuple[float, int]] = []  # each step's seconds, the tokens seen at its end
+
+    def on_step_begin(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+        self.began = time.perf_counter()
 
     def on_step_end(self, args: Any, state: Any, control: Any, **_: Any) -> None:
         import torch
 
         if torch.cuda.is_available():
             torch.cuda.synchronize()  # the step's kernels done, not only queued
-        self.marks.append((time.perf_counter(), int(state.num_input_tokens_seen or 0)))
+        self.marks.append((time.perf_counter() - self.began, int(state.num_input_tokens_seen or 0)))
 
     def tokens_per_second(self) -> float | None:
         if len(self.marks) < 3:
             return None
-        (start, before), (end, after) = self.marks[max(1, len(self.marks) // 4) - 1], self.marks[-1]
-        return round((after - before) / (end - start), 1) if end > start and after > before else None
+        warm = max(1, len(self.marks) // 4)
+        seconds = sum(step for step, _ in self.marks[warm:])
+        tokens = self.marks[-1][1] - self.marks[warm - 1][1]
+        return round(tokens / seconds, 1) if seconds > 0 and tokens > 0 else None
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:

@@ -250,7 +250,7 @@ def test_model_flops_utilisation_counts_six_flops_a_parameter_a_token_against_th
     assert model_flops_utilisation(135_000_000, None, "NVIDIA H100") is None
 
 
-def test_the_step_clock_counts_from_the_end_of_the_first_quarter_of_the_steps(
+def test_the_step_clock_counts_the_steps_after_the_first_quarter_and_only_their_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from types import SimpleNamespace
@@ -258,14 +258,22 @@ def test_the_step_clock_counts_from_the_end_of_the_first_quarter_of_the_steps(
     import training.common
 
     clock = StepClock()
-    # 8 steps: the first takes 10 s (start-up), then 1 s and 100 tokens each.
-    times = iter([10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0])
-    monkeypatch.setattr(training.common.time, "perf_counter", lambda: next(times))
+    # 8 steps of 100 tokens: the first lasts 10 s (start-up), the others 1 s each, with 5 s between
+    # steps 4 and 5 (an evaluation) that must not count.
+    times: list[float] = []
+    now = 0.0
+    for step in range(1, 9):
+        now += 5.0 if step == 5 else 0.0
+        times += [now, now + (10.0 if step == 1 else 1.0)]
+        now = times[-1]
+    ticks = iter(times)
+    monkeypatch.setattr(training.common.time, "perf_counter", lambda: next(ticks))
     assert clock.tokens_per_second() is None
     for step in range(1, 9):
+        clock.on_step_begin(None, SimpleNamespace(num_input_tokens_seen=100 * (step - 1)), None)
         clock.on_step_end(None, SimpleNamespace(num_input_tokens_seen=100 * step), None)
-    # from the end of step 2 (a quarter of 8) to the end of step 8: 600 tokens in 6 s
+    # steps 3 to 8 (after a quarter of 8): 600 tokens in 6 s of steps
     assert clock.tokens_per_second() == 100.0
     short = StepClock()
-    short.marks = [(0.0, 10), (1.0, 20)]
+    short.marks = [(1.0, 10), (1.0, 20)]
     assert short.tokens_per_second() is None  # two steps: no warm part to measure
