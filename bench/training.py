@@ -14,8 +14,8 @@ does not depend on what the weights hold, so a base whose weights are not on the
 random weights in its published shape (``SHAPES``) from the 135M model's config and tokenizer
 (``--shape-from``, or the converted ``smollm2-135m``); every row of the result says which it used.
 Rates are over the whole training loop (the first steps' start-up included) and, as "warm", over the
-time inside the steps after the first quarter (``training.common.StepClock``). Writes ``bench/results/training.json`` (or
-``--out``) and prints a Markdown table.
+time inside the steps after the first quarter (``training.common.StepClock``). Writes
+``bench/results/training.json`` (or ``--out``) and prints a Markdown table.
 """
 
 from __future__ import annotations
