@@ -43,6 +43,9 @@ from browser_env.protocol.keywords import distinct_content_words, stems
 
 _WORD = re.compile(r"\w+")
 _ENDS_SENTENCE = re.compile(r"[.!?:][\"”’)\]]*(?:\[\d+\])*\s*$")
+# Skimming: with this few actions left, stop reading and quote the best sentence read so far (going
+# back to its result, opening it, finding the sentence, quoting it and ending take at most 5).
+SKIM_RESERVE = 6
 
 
 def keywords(text: str) -> list[str]:
@@ -220,6 +223,7 @@ class ScriptedPolicy:
         if info.get("on_search_page"):
             return (
                 self._return(info)
+                or (self._settle(info) if self._short_of_actions(info) else None)
                 or self._open_result(info)
                 or self._settle(info)
                 or self._search()
@@ -320,11 +324,12 @@ class ScriptedPolicy:
                 zip(new, self.scorer.score(self.question, [(title, s) for s in new]), strict=True)
             )
         _, last, total = info.get("scrollbar") or (0, 0, 0)
-        if state.scrolls < self.config.max_skim_windows and last < total - 1:
+        short = self._short_of_actions(info)
+        if state.scrolls < self.config.max_skim_windows and last < total - 1 and not short:
             state.scrolls += 1
             return "Scrolled down 1"
         state.finished = True
-        if sum(page.finished for page in self.pages.values()) < self.config.pages_to_read:
+        if sum(page.finished for page in self.pages.values()) < self.config.pages_to_read and not short:
             return None  # on to the next result
         chosen = self._choose(list(self.pages))
         if chosen is None:
@@ -333,6 +338,11 @@ class ScriptedPolicy:
             return self._go_to(state, info)
         self.returning_to = chosen
         return None
+
+    def _short_of_actions(self, info: dict[str, Any]) -> bool:
+        """Skimming with no more than ``SKIM_RESERVE`` actions left: time to quote what was read."""
+        left = info.get("actions_left")
+        return self.config.skim and left is not None and left <= SKIM_RESERVE
 
     def _choose(self, urls: list[str]) -> str | None:
         """The page (of ``urls``, read to the end) holding the sentence to quote, which becomes its

@@ -13,6 +13,7 @@ from tiny_models import html
 from agent.policies.scripted import ScheduleConfig, ScriptedPolicy, WordOverlap
 from agent.rollout import run_episode
 from agent.sentence_ranker import FEATURES, SentenceRanker, features, question_kind
+from browser_env.config import EnvConfig
 from browser_env.docstore import Document
 from browser_env.memory_web import MemoryWeb
 
@@ -235,3 +236,33 @@ def test_skimming_quotes_the_best_sentence_of_the_results_it_reads(pages_to_read
     assert quoted[0].url.endswith("/board") is (pages_to_read == 3)
     assert all(step.valid for step in result.record.steps)
     assert result.record.end_reason == "answer"
+
+
+@pytest.mark.parametrize("budget", [16, 24, 40])
+def test_skimming_quotes_what_it_read_before_its_actions_run_out(budget: int) -> None:
+    """Three long results and too few actions to read them all: the policy stops reading with a few
+    actions left and quotes the best sentence read so far (here on the first result, so it goes back to
+    it) instead of running out of actions without a quote."""
+
+    def long_page(slug: str, answer: str = "") -> Document:
+        filler = "".join(
+            f"<p>The Porthcawl {slug} was repainted in {n} by the harbour council.</p>"
+            for n in range(1900, 1960)
+        )
+        return Document(
+            f"https://example.org/{slug}", f"Porthcawl {slug}", html(slug, answer + filler), "html"
+        )
+
+    answer = "The Porthcawl harbour lighthouse was designed by the engineer Ada Pryce in 1866."
+    web = MemoryWeb([long_page("lighthouse", f"<p>{answer}</p>"), long_page("harbour"), long_page("pier")])
+    schedule = ScheduleConfig(skim=True, target_quotes=1, results_in_order=True, pages_to_read=3)
+    result = run_episode(
+        "Who designed the Porthcawl harbour lighthouse?",
+        ScriptedPolicy(WordOverlap(), schedule),
+        web,
+        web,
+        config=EnvConfig(max_actions=budget),
+    )
+    assert [q.text for q in result.record.quotes] == [answer]
+    assert result.record.end_reason == "answer" and len(result.actions) <= budget
+    assert all(step.valid for step in result.record.steps)
