@@ -15,11 +15,10 @@ from collections.abc import Sequence
 
 from browser_env.protocol import CITATION, answer_lead, parse_citations
 from browser_env.protocol.citations import ATTRIBUTION
-from browser_env.protocol.keywords import stems
+from browser_env.protocol.keywords import stems, title_topic
 from demonstrations.formats import QuoteLike, cited_answer, without_footnotes
 
 _ASKS_WHO = re.compile(r"\s*(?:who|whose|who's)\b", re.IGNORECASE)
-_PARENTHESES = re.compile(r"\s*\([^)]*\)")
 _NAME_PARTICLES = frozenset({"de", "da", "van", "von", "der", "del", "la", "le", "di", "du", "bin", "al"})
 MAX_NAME_WORDS = 4
 
@@ -28,7 +27,7 @@ def name_of_page(title: str) -> str | None:
     """The page's title as a name ("Ozzie Smith", "Moctezuma II", "Henry Purcell"; "Jacques de Molay"), or
     None when it does not read as one: a title with a digit, a lower-case word other than a name's
     particle, more than ``MAX_NAME_WORDS`` words, or a list ("List of …")."""
-    name = _PARENTHESES.sub("", title).strip()
+    name = title_topic(title)
     tokens = name.split()
     if not 1 <= len(tokens) <= MAX_NAME_WORDS or any(ch.isdigit() for ch in name) or tokens[0] == "List":
         return None

@@ -292,6 +292,7 @@ def train_bc(config: BCConfig) -> BCResult:
     tokens = trainer.state.num_input_tokens_seen or None
     throughput = round(tokens / seconds, 1) if tokens and seconds else None
     memory = peak_memory()
+    steady = clock.figures(trainer)
     return BCResult(
         output_dir=output,
         train_rows=len(train),
@@ -304,8 +305,8 @@ def train_bc(config: BCConfig) -> BCResult:
         peak_memory_mb=round(memory["peak_rss_mib"], 1),
         peak_gpu_memory_mb=round(memory["peak_gpu_mib"], 1) if "peak_gpu_mib" in memory else None,
         mfu=trainer_mfu(trainer, throughput),
-        steady_tokens_per_second=clock.tokens_per_second(),
-        steady_mfu=trainer_mfu(trainer, clock.tokens_per_second()),
+        steady_tokens_per_second=steady["steady_tokens_per_second"],
+        steady_mfu=steady["steady_mfu"],
     )
 
 

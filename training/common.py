@@ -138,6 +138,11 @@ class StepClock(TrainerCallback):
         tokens = self.marks[-1][1] - self.marks[warm - 1][1]
         return round(tokens / seconds, 1) if seconds > 0 and tokens > 0 else None
 
+    def figures(self, trainer: Any) -> dict[str, float | None]:
+        """``steady_tokens_per_second`` and ``steady_mfu`` of ``trainer``'s run."""
+        rate = self.tokens_per_second()
+        return {"steady_tokens_per_second": rate, "steady_mfu": trainer_mfu(trainer, rate)}
+
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     file = Path(path)

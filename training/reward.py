@@ -396,8 +396,7 @@ def train_reward(config: RMConfig) -> dict[str, float]:
     throughput = tokens / runtime if tokens and runtime else None
     train_metrics["tokens_per_second"] = throughput
     train_metrics["mfu"] = trainer_mfu(trainer, throughput)
-    train_metrics["steady_tokens_per_second"] = clock.tokens_per_second()
-    train_metrics["steady_mfu"] = trainer_mfu(trainer, clock.tokens_per_second())
+    train_metrics.update(clock.figures(trainer))
     trainer.save_metrics("train", train_metrics)
     metrics = {k if k.startswith("train") else f"train_{k}": v for k, v in train_metrics.items()}
     if eval_set is not None:

@@ -25,6 +25,7 @@ _GENERIC_TEXT = """
 """
 GENERIC = frozenset(_GENERIC_TEXT.split())
 _WORD = re.compile(r"(?:[^\W_]|')+")
+_QUALIFIER = re.compile(r"\([^)]*\)")
 
 
 def fold_accents(text: str) -> str:
@@ -59,6 +60,11 @@ def distinct_content_words(text: str, min_length: int = 1) -> list[str]:
 def stem(word: str) -> str:
     """A crude stem, enough to match ``wins``/``winner`` or ``played``/``plays``."""
     return word[:5] if len(word) > 5 else word.rstrip("s") if len(word) > 3 else word
+
+
+def title_topic(title: str) -> str:
+    """A page title without its parenthesised qualifiers: "James Brown (singer)" → "James Brown"."""
+    return " ".join(_QUALIFIER.sub(" ", title).split())
 
 
 def stems(text: str) -> set[str]:

@@ -7,14 +7,13 @@ first passages again with the learned passage ranker (``browser_env/search/passa
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from browser_env.protocol.keywords import content_words
+from browser_env.protocol.keywords import content_words, title_topic
 from browser_env.search.bm25 import Bm25Index
 from browser_env.search.dense import INDEX_NAME, DenseIndex
 from browser_env.search.passage_ranker import RERANKED, Candidate, PassageRanker
@@ -135,7 +134,7 @@ def title_matches_first(query: str, passages: list[StoredPassage]) -> list[Store
     wanted = set(query_words)
 
     def group(passage: StoredPassage) -> tuple[int, int]:
-        title_words = content_words(re.sub(r"\([^)]*\)", " ", passage.title))
+        title_words = content_words(title_topic(passage.title))
         if title_words and title_words == query_words:
             return 0, 0
         if len(title_words) >= 2 and set(title_words) <= wanted:
