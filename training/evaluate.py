@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.models import SHIPPED_POLICY_ID
+from browser_env.config import EnvConfig
 from training.answer_metrics import mean, score_answer
 from training.common import load_named_agent, load_reachable, reachable_hint, split_questions
 
@@ -55,6 +56,9 @@ class EvalConfig:
     temperature: float | None = None
     seed: int = 0
     max_words: int = field(default=40, metadata={"help": "Accuracy is also reported at most this long."})
+    max_actions: int = field(
+        default=EnvConfig().max_actions, metadata={"help": "Browsing actions per episode (the env's budget)."}
+    )
     reachable: str | None = field(default=None, metadata={"help": "reachable-<corpus>.json (bench/teacher)."})
     reachable_only: bool = field(
         default=False, metadata={"help": "Only the questions whose answer BM25 reaches (needs --reachable)."}
@@ -65,6 +69,8 @@ class EvalConfig:
     def __post_init__(self) -> None:
         if self.split not in ("test", "train", "all"):
             raise ValueError(f"split must be test, train or all, not {self.split!r}")
+        if self.max_actions < 1:
+            raise ValueError(f"max_actions must be at least 1, not {self.max_actions}")
         if not self.best_of_values or min(self.best_of_values) < 1:
             raise ValueError(f"best_of must be a comma list of whole numbers >= 1, not {self.best_of!r}")
 
@@ -183,7 +189,9 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
             seconds = time.perf_counter() - started
             outcomes = {n: (text, quotes, False, 0, None, [], seconds) for n in values}
         else:
-            outcomes = _best_of_each_n(question.question, agent, corpus, values, reward)
+            outcomes = _best_of_each_n(
+                question.question, agent, corpus, values, reward, EnvConfig(max_actions=config.max_actions)
+            )
         rows = []
         for n, (text, quotes, declined, actions, reward_value, verified, seconds) in outcomes.items():
             score = score_answer(
@@ -216,6 +224,8 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
 
 
 _NOT_SETTINGS = ("limit", "output_dir", "device")
+_SETTINGS_ADDED = {"max_actions": EnvConfig().max_actions}
+"""Settings that reports written before them lack, at the value those reports ran with."""
 
 
 def _settings(config: EvalConfig) -> dict[str, Any]:
@@ -229,7 +239,7 @@ def _resume(config: EvalConfig) -> list[QuestionResult]:
     settings_path, answers_path = folder / "settings.json", folder / "answers.jsonl"
     settings = _settings(config)
     if settings_path.is_file() and answers_path.is_file():
-        earlier = json.loads(settings_path.read_text(encoding="utf-8"))
+        earlier = _SETTINGS_ADDED | json.loads(settings_path.read_text(encoding="utf-8"))
         if earlier != settings:
             changed = sorted(k for k in settings if earlier.get(k) != settings[k])
             raise ValueError(
@@ -261,7 +271,7 @@ def _append(config: EvalConfig, rows: list[QuestionResult]) -> None:
 
 
 def _best_of_each_n(
-    question: str, agent: Any, corpus: Any, values: list[int], reward: Any
+    question: str, agent: Any, corpus: Any, values: list[int], reward: Any, env_config: EnvConfig
 ) -> dict[int, tuple[str, list[Any], bool, int, float | None, list[bool], float]]:
     """One set of ``max(values)`` sampled candidates, and for each n the reward model's pick among the
     first n (as more samples would have been drawn one by one): quality against n from one run. The
@@ -286,6 +296,7 @@ def _best_of_each_n(
         reward_model=reward if most > 1 else None,
         answerer=agent.answerer,
         corpus=corpus.name,
+        config=env_config,
         on_episode=timed,
         batch_answers=False,  # each episode answers in turn, so the first n episodes' time is best-of-n's
     )

@@ -214,3 +214,25 @@ def test_only_reachable_questions_when_asked(tiny_corpus, questions: Path, tmp_p
     assert rows["questions"] == 1
     answered = json.loads((tmp_path / "limit" / "answers.jsonl").read_text(encoding="utf-8"))
     assert answered["question"] == QUESTIONS[1]["question"]
+
+
+def test_the_action_budget_bounds_every_episode(tiny_corpus, questions: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="max_actions must be at least 1"):
+        scripted(questions, tiny_corpus.name, tmp_path / "none", max_actions=0)
+    roomy = evaluate(scripted(questions, tiny_corpus.name, tmp_path / "roomy"))
+    assert max(r["actions"] for r in _rows(tmp_path / "roomy")) > 3
+    tight = evaluate(scripted(questions, tiny_corpus.name, tmp_path / "tight", max_actions=2))
+    assert max(r["actions"] for r in _rows(tmp_path / "tight")) <= 2
+    assert tight["by_n"]["1"]["all"]["accuracy"] < roomy["by_n"]["1"]["all"]["accuracy"]
+    # A report written before the budget was a setting resumes at the budget it ran with.
+    settings = tmp_path / "roomy" / "settings.json"
+    recorded = json.loads(settings.read_text())
+    del recorded["max_actions"]
+    settings.write_text(json.dumps(recorded))
+    assert evaluate(scripted(questions, tiny_corpus.name, tmp_path / "roomy")) == roomy
+    with pytest.raises(ValueError, match=r"other settings \(max_actions\)"):
+        evaluate(scripted(questions, tiny_corpus.name, tmp_path / "roomy", max_actions=2))
+
+
+def _rows(folder: Path) -> list[dict]:
+    return [json.loads(line) for line in (folder / "answers.jsonl").read_text().splitlines()]

@@ -1,0 +1,215 @@
+"""Best-of-n from stored candidates: which pick beats one sample, measured without browsing again.
+
+`webgpt train rs --candidates_store STORE --n N` keeps every candidate episode of each question (the
+greedy episode first, then samples) with its gold answers. This benchmark picks the best of the first
+n candidates of each question in several ways, side by side on the same candidates, and scores each
+pick as `webgpt eval` does:
+
+- ``greedy``: the first candidate (what one answer gives);
+- ``rm:<name>``: the highest reward of a reward model (ties to the earlier candidate), as
+  ``webgpt ask --best-of n`` picks;
+- ``rm:<name>+<margin>``: the same, but a sample replaces the first candidate only when its reward
+  beats the first's by more than ``margin`` (``--margins``);
+- ``vote``: the candidate whose short answer (before its first citation) most candidates share
+  (self-consistency; ties to the earlier candidate);
+- ``oracle``: a candidate right and citing a quote that holds the gold, when there is one (the
+  ceiling of any pick).
+
+    python bench/rerank.py runs/rs/e-cands.sqlite --reward-model agent/weights/webgpt-rm-135m --n 1,4,8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from browser_env.protocol import answer_lead
+from training.answer_metrics import normalize_answer, score_answer
+from training.reward_data import automatic_comparisons, read_episodes
+
+Pick = Callable[[list[Any], list[float] | None], int]
+
+
+def candidates_by_question(paths: Sequence[str]) -> dict[str, list[Any]]:
+    """Each question's candidate episodes, in the order they were sampled (the greedy one first)."""
+    grouped: dict[str, list[Any]] = defaultdict(list)
+    for path in paths:
+        for episode in read_episodes(path):
+            if episode.gold_answers:
+                grouped[episode.question].append(episode)
+    for episodes in grouped.values():
+        episodes.sort(key=lambda e: (e.metadata.get("episode", 0), e.metadata.get("sample", 0)))
+    return dict(grouped)
+
+
+def answered(episode: Any) -> bool:
+    return bool(episode.end_reason == "answer" and episode.answer and episode.answer.text.strip())
+
+
+def pick_greedy(episodes: list[Any], rewards: list[float] | None) -> int:
+    return 0
+
+
+def pick_reward(episodes: list[Any], rewards: list[float] | None) -> int:
+    """Highest reward among answered candidates; unanswered ones rank below all; ties to the earlier."""
+    assert rewards is not None
+    scored = [(rewards[k] if answered(e) else float("-inf"), -k) for k, e in enumerate(episodes)]
+    return -max(scored)[1]
+
+
+def pick_reward_over_first(margin: float) -> Pick:
+    """``pick_reward``, keeping the first candidate unless another's reward is ``margin`` higher."""
+
+    def pick(episodes: list[Any], rewards: list[float] | None) -> int:
+        assert rewards is not None
+        best = pick_reward(episodes, rewards)
+        if answered(episodes[0]) and rewards[best] - rewards[0] <= margin:
+            return 0
+        return best
+
+    return pick
+
+
+def short_answer(episode: Any) -> str:
+    return normalize_answer(answer_lead(episode.answer.text)) if answered(episode) else ""
+
+
+def pick_vote(episodes: list[Any], rewards: list[float] | None) -> int:
+    """The earliest candidate whose non-empty short answer is the most common one."""
+    leads = [short_answer(e) for e in episodes]
+    counts = Counter(lead for lead in leads if lead)
+    if not counts:
+        return 0
+    top = max(counts.values())
+    return next(k for k, lead in enumerate(leads) if lead and counts[lead] == top)
+
+
+def pick_oracle(episodes: list[Any], rewards: list[float] | None) -> int:
+    for k, episode in enumerate(episodes):
+        if answered(episode) and score(episode).correct_and_cited:
+            return k
+    return 0
+
+
+def score(episode: Any) -> Any:
+    answer = episode.answer
+    return score_answer(
+        answer.text if answer else "",
+        episode.gold_answers,
+        episode.quotes,
+        declined=not answered(episode),
+    )
+
+
+def rewards_of(model: Any, grouped: dict[str, list[Any]]) -> dict[str, list[float]]:
+    """Every candidate's reward, all questions in one list of batches."""
+    items, keys = [], []
+    for question, episodes in grouped.items():
+        for k, episode in enumerate(episodes):
+            text = episode.answer.text if answered(episode) else ""
+            items.append((question, episode.quotes, text))
+            keys.append((question, k))
+    scores = model.score_many(items)
+    out: dict[str, list[float]] = {q: [0.0] * len(e) for q, e in grouped.items()}
+    for (question, k), value in zip(keys, scores, strict=True):
+        out[question][k] = value
+    return out
+
+
+def summarize(picked: list[Any]) -> dict[str, float]:
+    scores = [score(e) for e in picked]
+    right = sum(s.correct for s in scores)
+    cited = sum(s.correct_and_cited for s in scores)
+    pct = 100.0 / max(1, len(scores))
+    return {
+        "right": round(right * pct, 1),
+        "right_at_40": round(sum(s.correct_short for s in scores) * pct, 1),
+        "correct_and_cited": round(cited * pct, 1),
+        "lead_right": round(sum(s.lead_correct for s in scores) * pct, 1),
+        "right_citing_gold": round(100.0 * cited / max(1, right), 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("stores", nargs="+", help="Candidate stores (.sqlite) or JSONL traces.")
+    parser.add_argument("--reward-model", action="append", default=[], help="NAME=PATH or PATH; repeatable.")
+    parser.add_argument("--n", default="1,4,8", help="Comma list of n.")
+    parser.add_argument(
+        "--margins", default="", help="Comma list of reward margins over the first candidate."
+    )
+    parser.add_argument("--out", default="", help="Also write the rows as JSON here.")
+    args = parser.parse_args(argv)
+    grouped = candidates_by_question(args.stores)
+    if not grouped:
+        print("no candidates with gold answers in " + ", ".join(args.stores))
+        return 2
+    picks: dict[str, tuple[Pick, dict[str, list[float]] | None]] = {
+        "greedy": (pick_greedy, None),
+        "vote": (pick_vote, None),
+        "oracle": (pick_oracle, None),
+    }
+    if args.reward_model:
+        from agent.reward import load_reward_model
+
+        for spec in args.reward_model:
+            name, _, path = spec.rpartition("=")
+            model = load_reward_model(path)
+            label, rewards = f"rm:{name or Path(path).name}", rewards_of(model, grouped)
+            picks[label] = (pick_reward, rewards)
+            for margin in [float(m) for m in args.margins.split(",") if m.strip()]:
+                picks[f"{label}+{margin:g}"] = (pick_reward_over_first(margin), rewards)
+    rows = []
+    for n in sorted({int(v) for v in args.n.split(",")}):
+        for name, (pick, rewards) in picks.items():
+            if name == "greedy" and n > 1:
+                continue
+            chosen = []
+            for question, episodes in grouped.items():
+                first = episodes[:n]
+                chosen.append(first[pick(first, rewards[question][:n] if rewards else None)])
+            rows.append({"pick": name, "n": n, "questions": len(chosen), **summarize(chosen)})
+    print(
+        "| pick | n | right % | ≤ 40 words % | correct and cited % | short answer right % "
+        "| right citing gold % |\n|---|---|---|---|---|---|---|"
+    )
+    for r in rows:
+        print(
+            f"| {r['pick']} | {r['n']} | {r['right']} | {r['right_at_40']} | {r['correct_and_cited']} "
+            f"| {r['lead_right']} | {r['right_citing_gold']} |"
+        )
+    pairs = automatic_comparisons([e for episodes in grouped.values() for e in episodes])
+    by_id = {e.id: (q, k) for q, episodes in grouped.items() for k, e in enumerate(episodes)}
+    lengths = [len(p.answer_a.text) > len(p.answer_b.text) for p in pairs]
+    preferred_a = [p.preference == "A" for p in pairs]
+    longer = sum(a == b for a, b in zip(lengths, preferred_a, strict=True))
+    share = longer / max(1, len(pairs))
+    print(f"\n{len(pairs)} automatic comparisons of these candidates; the longer answer wins {share:.1%}")
+    for name, (_, rewards) in picks.items():
+        if rewards is None or "+" in name:
+            continue
+
+        def reward(answer: Any, table: dict[str, list[float]] = rewards) -> float:
+            question, k = by_id[answer.episode_id]
+            return table[question][k]
+
+        agree = sum(
+            (reward(p.answer_a) > reward(p.answer_b)) == a for p, a in zip(pairs, preferred_a, strict=True)
+        )
+        print(f"{name}: {agree / max(1, len(pairs)):.1%} of them")
+    if args.out:
+        Path(args.out).write_text(json.dumps(rows, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
