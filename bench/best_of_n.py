@@ -6,12 +6,13 @@
 
 For each question, side by side in the same run: one sampled episode (n = 1); n episodes with one answer
 each, all n answers written in one batch and scored by the reward model (what ``webgpt ask --best-of N``
-does); the same n episodes each answering in turn (as before answers were batched); and one episode
-with n answers sampled in one batch and scored (``--best-of 1 --answers-per-episode N``). With
-``--mode free`` the variants are one sample and n episodes browsing in lockstep (one batch per step)
-or one after another, both then writing their answers in one batch. Reports
-p50/p90 wall time of each and its ratio to one sample, and how often the gold string is in the chosen
-answer.
+does; scheduled browsing at its default temperature takes the same steps every time, so its n episodes
+are one episode with n answers); the same n episodes each answering in turn (as before answers were
+batched); and one episode with n answers sampled in one batch and scored (``--best-of 1
+--answers-per-episode N``). With ``--mode free`` the variants are one sample and n episodes browsing in
+lockstep (one batch per step) or one after another, both then writing their answers in one batch.
+Reports p50/p90 wall time of each and its ratio to one sample, and how often the gold string is in the
+chosen answer.
 """
 
 from __future__ import annotations
@@ -47,6 +48,13 @@ def main() -> None:
     parser.add_argument(
         "--corpus", default="default", help="corpus to browse (default: the embedded one, built if needed)"
     )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="sampling temperature (default: as webgpt ask, 0.8 for answers and free or guided browsing; "
+        "scheduled browsing keeps its best choices, so its n episodes are one)",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results/best-of-n.json"))
     args = parser.parse_args()
 
@@ -62,7 +70,9 @@ def main() -> None:
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     corpus = ensure_default_corpus() if args.corpus == "default" else open_corpus(args.corpus)
-    agent = load_agent(args.policy or SHIPPED_POLICY_ID, seed=args.seed, temperature=0.8, mode=args.mode)
+    agent = load_agent(
+        args.policy or SHIPPED_POLICY_ID, seed=args.seed, temperature=args.temperature, mode=args.mode
+    )
     reward = load_reward_model(args.reward_model or SHIPPED_REWARD_ID)
 
     def run(

@@ -89,8 +89,9 @@ def ask(
         float | None,
         typer.Option(
             min=0.0,
-            help=f"Sampling temperature (0: greedy). Default {SAMPLING_DEFAULTS.temperature}, but a single "
-            "scheduled-mode sample takes the best-scoring choices.",
+            help=f"Sampling temperature (0: greedy). Default {SAMPLING_DEFAULTS.temperature} for answers and "
+            "free or guided browsing; scheduled browsing then takes the best-scoring choices, so its "
+            "--best-of samples answers to one browse.",
         ),
     ] = None,
     top_p: Annotated[
@@ -140,8 +141,6 @@ def ask(
     for name in (policy, reward_model):
         _check_model(console, name)
 
-    if temperature is None and best_of > 1:
-        temperature = SAMPLING_DEFAULTS.temperature  # candidates must differ
     result = _run(
         console,
         question=question,

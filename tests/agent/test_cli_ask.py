@@ -169,6 +169,20 @@ def test_ask_uses_the_shipped_policy_by_default(tiny_corpus, default_model_dir) 
         assert textmatch.locate_quote(page.text, reference["quote"]) is not None, reference
 
 
+@pytest.mark.slow
+def test_the_shipped_policy_browses_once_for_best_of_n(
+    tiny_corpus, default_model_dir, tiny_rm_dir, tmp_path: Path
+) -> None:
+    """Scheduled browsing keeps its best-scoring choices under --best-of: the candidates are answers
+    sampled from one browse (sampled browsing made answers worse: docs/training.md)."""
+    trace = tmp_path / "candidates.jsonl"
+    flags = ("--best-of", "2", "--reward-model", str(tiny_rm_dir), "--trace", str(trace))
+    payload = ask_json(tiny_corpus, "--max-actions", "12", *flags)
+    assert payload["candidates"] == 2
+    records = [EpisodeRecord.model_validate_json(line) for line in trace.read_text().splitlines()]
+    assert [(r.metadata["episode"], r.metadata["sample"]) for r in records] == [(0, 0), (0, 1)]
+
+
 def test_ask_turns_garbage_collection_back_on_after_loading(tiny_corpus) -> None:
     import gc
 
