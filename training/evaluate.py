@@ -33,6 +33,8 @@ from browser_env.config import EnvConfig
 from training.answer_metrics import mean, score_answer
 from training.common import load_named_agent, load_reachable, reachable_hint, split_questions
 
+DEFAULT_MAX_ACTIONS = EnvConfig().max_actions
+
 BASELINES = ("closed-book", "bm25-top3")
 
 
@@ -57,7 +59,7 @@ class EvalConfig:
     seed: int = 0
     max_words: int = field(default=40, metadata={"help": "Accuracy is also reported at most this long."})
     max_actions: int = field(
-        default=EnvConfig().max_actions, metadata={"help": "Browsing actions per episode (the env's budget)."}
+        default=DEFAULT_MAX_ACTIONS, metadata={"help": "Browsing actions per episode (the env's budget)."}
     )
     reachable: str | None = field(default=None, metadata={"help": "reachable-<corpus>.json (bench/teacher)."})
     reachable_only: bool = field(
@@ -224,7 +226,7 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
 
 
 _NOT_SETTINGS = ("limit", "output_dir", "device")
-_SETTINGS_ADDED = {"max_actions": EnvConfig().max_actions}
+_SETTINGS_ADDED = {"max_actions": DEFAULT_MAX_ACTIONS}
 """Settings that reports written before them lack, at the value those reports ran with."""
 
 
