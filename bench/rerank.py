@@ -25,6 +25,7 @@ import json
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from browser_env.protocol import answer_lead
 from training.answer_metrics import normalize_answer, score_answer
+from training.evaluate import QuestionResult
+from training.evaluate import summarize as eval_summary
 from training.reward_data import automatic_comparisons, read_episodes
 
 Pick = Callable[[list[Any], list[float] | None], int]
@@ -123,17 +126,30 @@ def rewards_of(model: Any, grouped: dict[str, list[Any]]) -> dict[str, list[floa
     return out
 
 
-def summarize(picked: list[Any]) -> dict[str, float]:
-    scores = [score(e) for e in picked]
-    right = sum(s.correct for s in scores)
-    cited = sum(s.correct_and_cited for s in scores)
-    pct = 100.0 / max(1, len(scores))
+def summarize(picked: list[Any]) -> dict[str, float | None]:
+    """The picks' figures, computed as ``webgpt eval`` reports them."""
+    rows = [
+        QuestionResult(
+            question=e.question,
+            golds=list(e.gold_answers),
+            n=1,
+            answer=e.answer.text if answered(e) else "",
+            declined=not answered(e),
+            reachable=None,
+            actions=len(e.steps),
+            seconds=0.0,
+            reward=None,
+            score=asdict(score(e)),
+        )
+        for e in picked
+    ]
+    figures = eval_summary(rows)
     return {
-        "right": round(right * pct, 1),
-        "right_at_40": round(sum(s.correct_short for s in scores) * pct, 1),
-        "correct_and_cited": round(cited * pct, 1),
-        "lead_right": round(sum(s.lead_correct for s in scores) * pct, 1),
-        "right_citing_gold": round(100.0 * cited / max(1, right), 1),
+        "right": figures["accuracy"],
+        "right_at_40": figures["accuracy_short"],
+        "correct_and_cited": figures["correct_and_cited"],
+        "lead_right": figures["lead_correct"],
+        "right_citing_gold": figures["correct_citing_gold"],
     }
 
 
