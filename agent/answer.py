@@ -94,6 +94,9 @@ def write_answers(answerer: Answerer, requests: Sequence[AnswerRequest], n: int 
 ECHO_RETRIES = 3  # answers sampled for each one that only repeats the question
 # The longest short answer a rewritten echo may have: the trained ones are almost all 1-6 words.
 SHORT_ANSWER_WORDS = 8
+# A sampled answer (one of several) that has run this many words without citing is cut there: a
+# sibling that cites takes its place, so decoding it to the token limit only holds up the batch.
+UNCITED_SAMPLE_WORDS = 2 * SHORT_ANSWER_WORDS
 
 
 @dataclass(frozen=True)
@@ -205,11 +208,13 @@ class ModelAnswerer:
         if self.clause_words is not None:
             # "Georgia [1]." citing a quote about the Free Software Foundation states what its source does
             # not say: sample again, and keep the first short answer the cited quote holds
+            # of several samples, one citing nothing is stray too: a sibling that cites replaces it
             stray = [
                 (i, j)
                 for i, rows in enumerate(texts)
                 for j, text in enumerate(rows)
                 if not lead_in_cited_quote(text, batch.sources[i], requests[i][0])
+                or (n > 1 and CITATION.search(text) is None)
             ]
             self._resample(
                 texts,
@@ -279,8 +284,11 @@ class ModelAnswerer:
         and is completed from that quote."""
 
         def finished(i: int, text: str) -> bool:
-            if self.clause_words is not None and CITATION.search(prefixes[i] + text):
-                return True
+            if self.clause_words is not None:
+                if CITATION.search(prefixes[i] + text):
+                    return True
+                if n > 1 and len(text.split()) >= UNCITED_SAMPLE_WORDS:
+                    return True
             return _finished(text, batch.headers[i])
 
         outputs = self.engine.generate_batch(
@@ -320,9 +328,11 @@ class ModelAnswerer:
         tries: int,
         keep: Callable[[int, str], bool] = lambda _, text: bool(text),
     ) -> None:
-        """Replace ``texts[i][j]`` for each (i, j) in ``which`` by the first of ``tries`` new samples per
-        answer (all in one batch) that ``keep(i, sample)`` accepts; an answer none is kept for stays, and
-        a sample citing nothing never replaces one that cites ("C." for "Cc [1]. According to Email, …")."""
+        """Replace ``texts[i][j]`` for each (i, j) in ``which`` by a sibling ``keep`` accepts
+        (``_from_siblings``), else by the first of ``tries`` new samples per answer (all in one batch)
+        that ``keep(i, sample)`` accepts; an answer none is kept for stays, and a sample citing nothing
+        never replaces one that cites ("C." for "Cc [1]. According to Email, …")."""
+        which = _from_siblings(texts, which, keep)
         if not which:
             return
         asked = sorted({i for i, _ in which})
@@ -337,6 +347,27 @@ class ModelAnswerer:
         for i, j in which:
             cites = CITATION.search(texts[i][j]) is not None
             texts[i][j] = next((t for t in pools[i] if not cites or CITATION.search(t)), texts[i][j])
+
+
+def _from_siblings(
+    texts: list[list[str]], which: list[tuple[int, int]], keep: Callable[[int, str], bool]
+) -> list[tuple[int, int]]:
+    """Replace each ``texts[i][j]`` of ``which`` by a sibling, another answer to prompt ``i`` that is not
+    itself in ``which`` and that ``keep(i, sibling)`` accepts (taking them in turn), as a new sample would
+    (best-of-n keeps the valid ones of its samples); a sibling citing nothing never replaces one that
+    cites. Returns the (i, j) with no sibling to take."""
+    replacing = set(which)
+    left: list[tuple[int, int]] = []
+    for i in sorted({i for i, _ in which}):
+        kept = [t for j, t in enumerate(texts[i]) if (i, j) not in replacing and t and keep(i, t)]
+        for turn, j in enumerate(j for row, j in which if row == i):
+            cites = CITATION.search(texts[i][j]) is not None
+            options = [t for t in kept if not cites or CITATION.search(t)]
+            if options:
+                texts[i][j] = options[turn % len(options)]
+            else:
+                left.append((i, j))
+    return left
 
 
 def compose_cited(text: str, quotes: Sequence[QuoteLike], clause_words: int) -> str:

@@ -50,6 +50,14 @@ class RSConfig:
     temperature: float = field(
         default=0.8, metadata={"help": "Sampling temperature (candidates must differ)."}
     )
+    browse_once: bool = field(
+        default=False,
+        metadata={
+            "help": "Browse once with the policy's best choices and sample the n answers there, at "
+            "--temperature (as webgpt ask --best-of does with scheduled browsing): candidates for a "
+            "reward model that picks among answers."
+        },
+    )
     store: str = field(default="runs/rs/episodes.sqlite", metadata={"help": "Where the winners are stored."})
     candidates_store: str | None = field(default=None, metadata={"help": "Also keep every candidate here."})
     require_correct: bool = field(default=True, metadata={"help": "Keep only correct, cited winners."})
@@ -120,10 +128,16 @@ def rejection_sample(
     agent = load_named_agent(
         config.policy,
         mode=config.mode,
-        temperature=config.temperature,
+        temperature=None if config.browse_once else config.temperature,
         seed=config.seed,
         device=config.device,
     )
+    if config.browse_once:
+        if not getattr(agent.policy, "deterministic", False):
+            raise ValueError(
+                f"--browse_once needs a policy that browses the same way every time, not {agent.mode}"
+            )
+        agent.answerer.temperature = config.temperature
     picks_by_reward = config.pick == "reward" and config.reward_model
     reward = load_reward_model(config.reward_model, device=config.device) if picks_by_reward else None
     summary = RSSummary()

@@ -149,6 +149,55 @@ def test_a_sample_citing_nothing_never_replaces_an_answer_that_cites(tiny_lm_dir
     assert texts == [["C."]]
 
 
+def test_a_rejected_sample_takes_a_valid_siblings_place_before_any_new_sample(tiny_lm_dir) -> None:
+    from agent.answer import _Batch
+    from agent.models import load_causal_lm
+    from agent.policies.engine import LMEngine
+
+    engine = LMEngine(load_causal_lm(str(tiny_lm_dir), dtype="float32"))
+    answerer = ModelAnswerer(engine, temperature=1.0, max_new_tokens=20, seed=0)
+    drawn: list[int] = []
+
+    def fresh(batch, prefixes, n):  # type: ignore[no-untyped-def]
+        drawn.append(n)
+        return [["New [1]."] * n for _ in prefixes]
+
+    answerer._sample = fresh  # type: ignore[method-assign]
+    batch = _Batch([[1], [2]], [frozenset()] * 2, [[], []])
+    cites = lambda _, text: "[1]" in text  # noqa: E731
+    texts = [["Stray [2].", "Kept [1].", "Echo [2].", "Also [1]."], ["Stray [2].", "No [2]."]]
+    answerer._resample(texts, [(0, 0), (0, 2), (1, 0), (1, 1)], batch, "", 3, keep=cites)
+    # the first prompt's siblings fill its rejected rows in turn; the second has none, so it samples
+    assert texts == [["Kept [1].", "Kept [1].", "Also [1].", "Also [1]."], ["New [1].", "New [1]."]]
+    assert drawn == [6]
+    texts = [["Cited [2].", "uncited"]]  # a sibling citing nothing never replaces one that cites
+    answerer._resample(texts, [(0, 0)], batch.rows([0]), "", 1, keep=lambda _, text: True)
+    assert texts == [["New [1].", "uncited"]]
+
+
+def test_only_a_sampled_answer_is_cut_when_it_runs_on_without_citing(tiny_lm_dir) -> None:
+    from agent.answer import UNCITED_SAMPLE_WORDS
+    from agent.models import load_causal_lm
+    from agent.policies.engine import LMEngine
+
+    engine = LMEngine(load_causal_lm(str(tiny_lm_dir), dtype="float32"))
+    answerer = ModelAnswerer(engine, temperature=1.0, max_new_tokens=4, seed=0, clause_words=12)
+    stops = {}
+    generate = engine.generate_batch
+
+    def recording(prompts, *, n=1, **options):  # type: ignore[no-untyped-def]
+        stops.setdefault(n, options["stop"])
+        return generate(prompts, n=n, **options)
+
+    engine.generate_batch = recording  # type: ignore[method-assign]
+    for n in (1, 3):
+        answerer.write("Q?", [quote("It is 330 metres tall.")], n=n)
+    rambling, short = "word " * UNCITED_SAMPLE_WORDS, "word " * (UNCITED_SAMPLE_WORDS - 1)
+    assert stops[3](0, rambling) and not stops[3](0, short)
+    assert not stops[1](0, rambling)  # one answer is decoded to its end: nothing could replace it
+    assert stops[1](0, "330 metres [1]") and stops[3](0, "330 metres [1]")
+
+
 def test_attribution_keeps_every_character() -> None:
     quotes = [quote("Dysprosium is a chemical element; it has symbol Dy and atomic number 66.")]
     answer = "Dysprosium (en.wikipedia.org)\nDysprosium has atomic number 66.  Done!"

@@ -167,3 +167,43 @@ def test_require_lead_correct_drops_answers_right_only_through_their_quote(quest
     assert [keeps(s, default) for s in (led, echoed, wrong)] == [True, True, False]
     assert [keeps(s, strict) for s in (led, echoed, wrong)] == [True, False, False]
     assert [keeps(s, anything) for s in (led, echoed, wrong)] == [True, True, True]
+
+
+def test_browsing_once_samples_every_candidate_answer_from_one_episode(
+    tiny_corpus, questions: Path, tmp_path: Path
+) -> None:
+    for once in (False, True):
+        folder = tmp_path / str(once)
+        config = scripted_config(
+            questions, tiny_corpus, folder, n=3, pick="gold", temperature=1.0, browse_once=once
+        )
+        rejection_sample(config)
+        with EpisodeStore(folder / "all.sqlite") as store:
+            candidates = list(store.iter_episodes())
+        by_question: dict[str, list] = {}
+        for episode in candidates:
+            by_question.setdefault(episode.question, []).append(episode)
+        assert by_question and all(len(group) == 3 for group in by_question.values())
+        episodes = {(e.question, e.metadata["episode"]) for e in candidates}
+        samples = sorted(e.metadata["sample"] for e in candidates)
+        if once:  # one episode per question, its three answers
+            assert len(episodes) == len(by_question) and samples == sorted([0, 1, 2] * len(by_question))
+        else:  # three episodes per question, one answer each
+            assert len(episodes) == 3 * len(by_question) and set(samples) == {0}
+
+
+def test_browsing_once_is_refused_for_a_policy_that_samples_its_steps(
+    tiny_corpus, questions: Path, tiny_lm_dir: Path, tmp_path: Path
+) -> None:
+    config = RSConfig(
+        questions=str(questions),
+        corpus=tiny_corpus.name,
+        policy=str(tiny_lm_dir),
+        mode="free",
+        n=2,
+        pick="gold",
+        browse_once=True,
+        store=str(tmp_path / "kept.sqlite"),
+    )
+    with pytest.raises(ValueError, match="browses the same way every time"):
+        rejection_sample(config)
