@@ -81,13 +81,18 @@ class Answerer(Protocol):
 class BatchAnswerer(Protocol):
     """An answerer that writes the answers of several episodes at once (one batch for all)."""
 
-    def write_many(self, requests: Sequence[AnswerRequest], n: int = 1) -> list[list[str]]: ...
+    def write_many(
+        self, requests: Sequence[AnswerRequest], n: int = 1, *, greedy_first: bool = False
+    ) -> list[list[str]]: ...
 
 
-def write_answers(answerer: Answerer, requests: Sequence[AnswerRequest], n: int = 1) -> list[list[str]]:
-    """``n`` answers to each (question, quotes): in one batch when the answerer can, else one by one."""
+def write_answers(
+    answerer: Answerer, requests: Sequence[AnswerRequest], n: int = 1, *, greedy_first: bool = False
+) -> list[list[str]]:
+    """``n`` answers to each (question, quotes): in one batch when the answerer can, else one by one.
+    ``greedy_first``: each request's first answer is the one a single answer would be."""
     if isinstance(answerer, BatchAnswerer):
-        return answerer.write_many(requests, n)
+        return answerer.write_many(requests, n, greedy_first=greedy_first)
     return [answerer.write(question, quotes, n) for question, quotes in requests]
 
 
@@ -181,16 +186,20 @@ class ModelAnswerer:
     def write(self, question: str, quotes: Sequence[QuoteLike], n: int = 1) -> list[str]:
         return self.write_many([(question, quotes)], n)[0]
 
-    def write_many(self, requests: Sequence[AnswerRequest], n: int = 1) -> list[list[str]]:
+    def write_many(
+        self, requests: Sequence[AnswerRequest], n: int = 1, *, greedy_first: bool = False
+    ) -> list[list[str]]:
         """``n`` answers to each (question, quotes), every row decoded in one batch; the retries of
-        empty and echoing answers are batched too."""
+        empty and echoing answers are batched too. ``greedy_first``: the first answer to each is decoded
+        greedily, as the one answer of ``n`` = 1 is, the others sampled (best-of-n then always has the
+        answer a single try gives among its candidates)."""
         batch = _Batch(
             prompts=[self.prompt_ids(question, quotes) for question, quotes in requests],
             headers=[quote_headers(quotes) for _, quotes in requests],
             sources=[quotes for _, quotes in requests],
         )
         leads = [self._lead(question, quotes) for question, quotes in requests]
-        texts = self._sample(batch, leads, n)
+        texts = self._sample(batch, leads, n, greedy_first=greedy_first)
         if self.fallback_prefix:
             empty = [(i, j) for i, rows in enumerate(texts) for j, text in enumerate(rows) if not text]
             self._resample(texts, empty, batch, self.fallback_prefix, 1)
@@ -278,6 +287,7 @@ class ModelAnswerer:
         prefixes: list[str],
         n: int,
         avoid_first: list[set[int]] | None = None,
+        greedy_first: bool = False,
     ) -> list[list[str]]:
         """``n`` answers to each prompt, each forced to start with its prefix (greedy when ``n`` is 1) and
         not with a token of its ``avoid_first``; with ``clause_words``, each stops at its first citation
@@ -305,6 +315,7 @@ class ModelAnswerer:
             stop=finished,
             repetition_penalty=self.repetition_penalty,
             avoid_first=avoid_first,
+            greedy_first=greedy_first and n > 1,
         )
         return [
             [

@@ -2,8 +2,9 @@
 episode, score every answer with the reward model in one batch, return the best, keep them all. A
 policy that browses the same way every time (``deterministic``, such as scheduled browsing at
 temperature 0) browses once and samples all n × m answers from that one episode. Otherwise the first
-episode is the policy's greedy twin (``policy.greedy()``, where it has one): the answer a single try
-gives is always a candidate, and a sample replaces it only when the reward model prefers the sample.
+episode is the policy's greedy twin (``policy.greedy()``, where it has one). Each episode's first answer
+is written greedily (in the same batch as its samples), so the answer a single try gives is always a
+candidate, and a sample replaces it only when the reward model prefers the sample.
 
     result = best_of_n(question, policy, corpus.search, corpus.fetcher, n=4, reward_model=rm,
                        answerer=answerer)
@@ -173,9 +174,9 @@ def best_of_n(
         if batch_answers:
             waiting.append(browsed)
         else:
-            (written,) = write_all([browsed], answerer, answers_per_episode)
+            (written,) = write_all([browsed], answerer, answers_per_episode, greedy_first=True)
             done(finish(browsed, written, answerer, check, {"episode": index}))
-    written_all = write_all(waiting, answerer, answers_per_episode)
+    written_all = write_all(waiting, answerer, answers_per_episode, greedy_first=True)
     for index, (browsed, written) in enumerate(zip(waiting, written_all, strict=True)):
         done(finish(browsed, written, answerer, check, {"episode": index}))
     candidates = [

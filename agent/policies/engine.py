@@ -317,6 +317,7 @@ class LMEngine:
         draft_tokens: int | None = None,
         prefix_length: int = 0,
         avoid_first: Sequence[Collection[int]] | None = None,
+        greedy_first: bool = False,
     ) -> list[list[list[int]]]:
         """``n`` continuations of each of several prompts, all rows decoded together: one forward per
         token for the whole batch. Prompts of different lengths are padded on the left, with an attention
@@ -325,7 +326,8 @@ class LMEngine:
         prefix is forced by appending it to the prompt. The first ``prefix_length`` tokens, when every
         prompt starts with the same ones, come from (and go into) the prefix cache, as in ``prefill``: the
         rest of each prompt is padded on the left after them. ``avoid_first[i]``: tokens no continuation
-        of prompt ``i`` may start with."""
+        of prompt ``i`` may start with. ``greedy_first``: the first continuation of each prompt is the
+        greedy one (what ``n`` = 1 would give), the others sampled, all in the same batch."""
         from transformers import DynamicCache
 
         if not prompts or not all(prompts):
@@ -370,6 +372,7 @@ class LMEngine:
                 row_stop,
                 repetition_penalty,
                 self.draft_tokens if draft_tokens is None else draft_tokens,
+                frozenset(range(0, len(prompts) * n, n)) if greedy_first else frozenset(),
             ),
             [prompt for prompt in prompts for _ in range(n)],
         )
@@ -429,8 +432,8 @@ class LMEngine:
             verdicts = {
                 row: verify(
                     row_guesses,
-                    self._position_scores(scores[row], outputs[row], row_guesses, how),
-                    greedy=how.temperature <= 0,
+                    self._position_scores(scores[row], outputs[row], row_guesses, how, row),
+                    greedy=how.greedy(row),
                     generator=how.generator,
                 )
                 for row, row_guesses in guesses.items()
@@ -447,7 +450,7 @@ class LMEngine:
                 following = verdict.following
                 if following is None:
                     seen = [outputs[row] + row_guesses]
-                    following = int(self._choose(scores[row, verdict.kept].unsqueeze(0), seen, how)[0])
+                    following = int(self._choose(scores[row, verdict.kept].unsqueeze(0), seen, how, [row])[0])
                 for token in row_guesses:
                     take(row, token)
                 chosen[row] = following
@@ -457,11 +460,17 @@ class LMEngine:
         return outputs
 
     @staticmethod
-    def _choose(logits: Any, outputs: list[list[int]], how: _Decoding) -> Any:
-        """One token per row, after the repetition penalty."""
+    def _choose(logits: Any, outputs: list[list[int]], how: _Decoding, rows: list[int] | None = None) -> Any:
+        """One token per row, after the repetition penalty; ``rows``: the decoding row of each logits
+        row (default: the same), for ``how.greedy_rows``."""
         if how.repetition_penalty != 1.0:
             logits = penalize_repetition(logits, outputs, how.repetition_penalty)
-        return sample_tokens(logits, how.temperature, how.top_p, how.generator)
+        tokens = sample_tokens(logits, how.temperature, how.top_p, how.generator)
+        rows = list(range(logits.shape[0])) if rows is None else rows
+        greedy = [k for k, row in enumerate(rows) if row in how.greedy_rows]
+        if greedy and how.temperature > 0:
+            tokens[greedy] = logits[greedy].argmax(dim=-1)
+        return tokens
 
     @staticmethod
     def _guesses(
@@ -479,7 +488,7 @@ class LMEngine:
 
     @staticmethod
     def _position_scores(
-        row_scores: Any, output: list[int], row_guesses: list[int], how: _Decoding
+        row_scores: Any, output: list[int], row_guesses: list[int], how: _Decoding, row: int
     ) -> Callable[[int], Any]:
         """``verify``'s view of guess ``j``: the logits after the penalty (greedy) or the probabilities
         ``sample_tokens`` draws from."""
@@ -488,7 +497,7 @@ class LMEngine:
             logits = row_scores[j].unsqueeze(0)
             if how.repetition_penalty != 1.0:
                 logits = penalize_repetition(logits, [output + row_guesses[:j]], how.repetition_penalty)
-            if how.temperature <= 0:
+            if how.greedy(row):
                 return logits[0]
             return token_probs(logits, how.temperature, how.top_p)[0]
 
@@ -507,6 +516,10 @@ class _Decoding:
     stop: Callable[[int, str], bool] | None  # (row, text so far)
     repetition_penalty: float
     draft_tokens: int = 0
+    greedy_rows: frozenset[int] = frozenset()  # rows decoded greedily whatever the temperature
+
+    def greedy(self, row: int) -> bool:
+        return self.temperature <= 0 or row in self.greedy_rows
 
 
 def left_padded(rows: list[list[int]], pad: int) -> tuple[Any, _Padding]:

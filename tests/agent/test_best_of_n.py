@@ -161,6 +161,33 @@ def test_a_policy_that_browses_the_same_way_browses_once_and_samples_every_answe
     assert not sampled.deterministic and ScriptedPolicy().deterministic
 
 
+def test_the_first_answer_to_one_browse_is_the_one_a_single_try_gives(tiny_corpus, tiny_lm_dir: Path) -> None:
+    from agent.models import load_causal_lm
+    from agent.policies.engine import LMEngine
+    from agent.policies.scripted import ScriptedPolicy
+
+    class Scorer:
+        def score_many(self, items):
+            return [0.0 for _ in items]
+
+    engine = LMEngine(load_causal_lm(str(tiny_lm_dir), dtype="float32"))
+    answerer = ModelAnswerer(engine, temperature=2.0, max_new_tokens=8, seed=0)
+    search, fetcher = tiny_corpus.search, tiny_corpus.fetcher
+    one = best_of_n(QUESTION, ScriptedPolicy(), search, fetcher, n=1, answerer=answerer)
+    many = best_of_n(
+        QUESTION,
+        ScriptedPolicy(),
+        search,
+        fetcher,
+        n=4,
+        reward_model=Scorer(),
+        answerer=answerer,  # type: ignore[arg-type]
+    )
+    texts = [c.answer.text for c in many.candidates]
+    assert texts[0] == one.best.answer.text and set(texts[1:]) - {texts[0]}  # the others are samples
+    assert many.best is many.candidates[0]  # ties go to the first: the single answer stays
+
+
 def test_the_first_of_n_sampled_episodes_is_the_greedy_one(tiny_corpus) -> None:
     from agent.policies.scripted import ScriptedPolicy
     from agent.rollout import run_episode

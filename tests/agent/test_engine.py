@@ -178,6 +178,24 @@ def test_a_batch_samples_n_rows_per_prompt_and_refuses_an_empty_prompt(engine: L
         engine.generate_batch([engine.encode("a"), []])
 
 
+@pytest.mark.parametrize("draft_tokens", [0, 4])
+def test_greedy_first_decodes_each_prompts_first_row_as_one_greedy_answer(
+    engine: LMEngine, draft_tokens: int
+) -> None:
+    prompts = [engine.encode("The Eiffel Tower is the tower"), engine.encode("Paris Paris Paris")]
+    options = {"max_new_tokens": 10, "stop_at_newline": False, "draft_tokens": draft_tokens}
+    greedy = engine.generate_batch(prompts, temperature=0, **options)
+    mixed = engine.generate_batch(
+        prompts, n=4, temperature=2.0, generator=engine.new_generator(0), greedy_first=True, **options
+    )
+    assert [rows[0] for rows in mixed] == [rows[0] for rows in greedy]
+    assert any(row != rows[0] for rows in mixed for row in rows[1:])  # the others are samples
+    sampled = engine.generate_batch(
+        prompts, n=4, temperature=2.0, generator=engine.new_generator(0), **options
+    )
+    assert [rows[0] for rows in sampled] != [rows[0] for rows in greedy]
+
+
 def test_a_batch_sharing_a_cached_prefix_decodes_as_without_it(engine: LMEngine) -> None:
     prefix = engine.encode("You browse the web. Commands: Search, Quote, Back.\n")
     prompts = [prefix + engine.encode(t) for t in ("Who designed the tower?", "Paris", "a b c a b")]

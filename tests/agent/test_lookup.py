@@ -83,10 +83,10 @@ def test_a_batch_with_lookup_decodes_as_token_by_token(
 def test_a_guess_is_checked_with_the_penalty_of_the_guesses_before_it() -> None:
     how = _Decoding(10, 0.0, 1.0, False, None, None, repetition_penalty=1.3, draft_tokens=10)
     row = torch.tensor([[0.0, 2.0, 1.9], [0.0, 2.0, 1.9]])
-    verdict = verify([1, 1], LMEngine._position_scores(row, [], [1, 1], how), greedy=True)
+    verdict = verify([1, 1], LMEngine._position_scores(row, [], [1, 1], how, 0), greedy=True)
     assert (verdict.kept, verdict.following) == (1, 2)  # 2.0 / 1.3 < 1.9 once token 1 is written
     how.repetition_penalty = 1.0
-    assert verify([1, 1], LMEngine._position_scores(row, [], [1, 1], how), greedy=True).kept == 2
+    assert verify([1, 1], LMEngine._position_scores(row, [], [1, 1], how, 0), greedy=True).kept == 2
 
 
 def test_lookup_keeps_stops_and_the_token_budget(engine: LMEngine) -> None:
