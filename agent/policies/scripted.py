@@ -406,6 +406,7 @@ class ScriptedPolicy:
         return self._return(info)
 
     def _leave(self, quotes: list, info: dict[str, Any]) -> str | None:
-        if len(quotes) >= 1 and self.opened_this_search >= self.config.max_pages:
+        short = self.config.skim and len(quotes) < self.config.target_quotes  # back to settle on another page
+        if len(quotes) >= 1 and self.opened_this_search >= self.config.max_pages and not short:
             return "End: Answer"
         return "Back"

@@ -238,6 +238,21 @@ def test_skimming_quotes_the_best_sentence_of_the_results_it_reads(pages_to_read
     assert result.record.end_reason == "answer"
 
 
+def test_skimming_for_two_quotes_goes_back_for_the_next_pages_best_sentence() -> None:
+    """A schedule asking for two quotes quotes the best sentence of the three results read, then goes
+    back and quotes the best of another page, instead of ending with one."""
+    question = "Who designed the Porthcawl harbour lighthouse?"
+    schedule = ScheduleConfig(skim=True, target_quotes=2, results_in_order=True, pages_to_read=3)
+    result = run_episode(
+        question, ScriptedPolicy(WordOverlap(), schedule), three_results(BOARD), three_results(BOARD)
+    )
+    quoted = result.record.quotes
+    assert [q.url.rsplit("/", 1)[1] for q in quoted][:1] == ["board"] and len(quoted) == 2
+    assert quoted[1].url != quoted[0].url
+    assert all(step.valid for step in result.record.steps)
+    assert result.record.end_reason == "answer"
+
+
 @pytest.mark.parametrize("budget", [16, 24, 40])
 def test_skimming_quotes_what_it_read_before_its_actions_run_out(budget: int) -> None:
     """Three long results and too few actions to read them all: the policy stops reading with a few
