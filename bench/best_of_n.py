@@ -4,12 +4,12 @@
     .venv/bin/python bench/best_of_n.py --questions 3 --n 4 --mode free --max-actions 12   # lockstep
     .venv/bin/python bench/best_of_n.py --questions 10 --n 4 --corpus wiki   # a corpus built before
 
-For each question, side by side in the same run: one sampled episode (n = 1); n episodes with one answer
-each, all n answers written in one batch and scored by the reward model (what ``webgpt ask --best-of N``
-does; scheduled browsing at its default temperature takes the same steps every time, so its n episodes
-are one episode with n answers); the same n episodes each answering in turn (as before answers were
-batched); and one episode with n answers sampled in one batch and scored (``--best-of 1
---answers-per-episode N``). With ``--mode free`` the variants are one sample and n episodes browsing in
+For each question, side by side in the same run: one episode and its answer (n = 1, what ``webgpt ask``
+does); n episodes with one answer each, all n answers written in one batch and scored by the reward model
+(what ``webgpt ask --best-of N`` does; scheduled browsing at its default temperature takes the same steps
+every time, so its n episodes are one episode with n answers, the first greedy); the same n episodes each
+answering in turn (as before answers were batched); and one episode with n answers written in one batch
+and scored (``--best-of 1 --answers-per-episode N``). With ``--mode free`` the variants are one sample and n episodes browsing in
 lockstep (one batch per step) or one after another, both then writing their answers in one batch.
 Reports p50/p90 wall time of each and its ratio to one sample, and how often the gold string is in the
 chosen answer.
