@@ -9,8 +9,9 @@ does); n episodes with one answer each, all n answers written in one batch and s
 (what ``webgpt ask --best-of N`` does; scheduled browsing at its default temperature takes the same steps
 every time, so its n episodes are one episode with n answers, the first greedy); the same n episodes each
 answering in turn (as before answers were batched); and one episode with n answers written in one batch
-and scored (``--best-of 1 --answers-per-episode N``). With ``--mode free`` the variants are one sample and n episodes browsing in
-lockstep (one batch per step) or one after another, both then writing their answers in one batch.
+and scored (``--best-of 1 --answers-per-episode N``). With ``--mode free`` the variants are one sample
+and n episodes browsing in lockstep (one batch per step) or one after another, both then writing their
+answers in one batch.
 Reports p50/p90 wall time of each and its ratio to one sample, and how often the gold string is in the
 chosen answer.
 """
