@@ -30,7 +30,7 @@ from typing import Any
 
 from agent.models import SHIPPED_POLICY_ID
 from browser_env.config import EnvConfig
-from training.answer_metrics import mean, score_answer
+from training.answer_metrics import correct_within, mean, score_answer
 from training.common import load_named_agent, load_reachable, reachable_hint, split_questions
 
 DEFAULT_MAX_ACTIONS = EnvConfig().max_actions
@@ -96,6 +96,7 @@ class QuestionResult:
     seconds: float
     reward: float | None
     score: dict[str, Any]
+    any_right: bool | None = None  # some candidate of the first n right at ≤ max words (a perfect pick)
 
 
 def summarize(rows: list[QuestionResult]) -> dict[str, Any]:
@@ -120,6 +121,7 @@ def summarize(rows: list[QuestionResult]) -> dict[str, Any]:
         "correct_citing_source": pct([r.score.get("correct_and_sourced") for r in correct]),
         "quotes_hold_gold": pct([r.score.get("gold_in_quotes") for r in rows]),
         "lead_correct": pct([r.score.get("lead_correct") for r in rows]),
+        "any_right_short": pct([r.any_right for r in rows]),
         "excerpts_verbatim": pct([r.score.get("excerpts_verbatim") for r in answered]),
         "with_citation": pct([r.score["has_citation"] for r in answered]),
         "sentences_cited": pct([r.score["cited_share"] for r in answered]),
@@ -189,13 +191,22 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
             started = time.perf_counter()
             text, quotes = _answer_without_browsing(config.policy, question.question, corpus, agent.answerer)
             seconds = time.perf_counter() - started
-            outcomes = {n: (text, quotes, False, 0, None, [], seconds) for n in values}
+            outcomes = {n: (text, quotes, False, 0, None, [], seconds, None) for n in values}
         else:
             outcomes = _best_of_each_n(
                 question.question, agent, corpus, values, reward, EnvConfig(max_actions=config.max_actions)
             )
         rows = []
-        for n, (text, quotes, declined, actions, reward_value, verified, seconds) in outcomes.items():
+        for n, (
+            text,
+            quotes,
+            declined,
+            actions,
+            reward_value,
+            verified,
+            seconds,
+            candidates,
+        ) in outcomes.items():
             score = score_answer(
                 text,
                 question.gold_answers,
@@ -216,6 +227,13 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
                     seconds=round(seconds, 3),
                     reward=reward_value,
                     score=asdict(score),
+                    any_right=None
+                    if candidates is None
+                    else any(
+                        not c.answer.declined
+                        and correct_within(c.answer.text, question.gold_answers, config.max_words)
+                        for c in candidates
+                    ),
                 )
             )
         _append(config, rows)
@@ -274,12 +292,12 @@ def _append(config: EvalConfig, rows: list[QuestionResult]) -> None:
 
 def _best_of_each_n(
     question: str, agent: Any, corpus: Any, values: list[int], reward: Any, env_config: EnvConfig
-) -> dict[int, tuple[str, list[Any], bool, int, float | None, list[bool], float]]:
+) -> dict[int, tuple[str, list[Any], bool, int, float | None, list[bool], float, list[Any]]]:
     """One set of ``max(values)`` sampled candidates, and for each n the reward model's pick among the
     first n (as more samples would have been drawn one by one): quality against n from one run. The
     time for n is that of its first n episodes, plus the scoring when n > 1 (a policy that browses the
     same way every time browses once and samples every answer there: its time is that one episode's,
-    all answers included, for every n)."""
+    all answers included, for every n). Each n's entry ends with its first n candidates."""
     from agent.best_of_n import best_of_n, select_best
 
     most = max(values)
@@ -316,6 +334,7 @@ def _best_of_each_n(
             best.reward if n > 1 else None,
             verified,
             seconds,
+            outcome.candidates[:n],
         )
     return picks
 
@@ -341,6 +360,7 @@ def markdown_table(report: dict[str, Any]) -> str:
         ("correct_citing_gold", "right citing gold %"),
         ("correct_citing_source", "right citing gold, titles too %"),
         ("lead_correct", "lead right %"),
+        ("any_right_short", "a candidate right, ≤ max words %"),
         ("quotes_hold_gold", "quotes hold gold %"),
         ("excerpts_verbatim", "excerpts verbatim %"),
         ("sentences_cited", "sentences cited %"),

@@ -65,6 +65,9 @@ def test_the_summary_counts_right_answers_citing_the_gold_in_a_quote_or_its_titl
     assert summary["correct_citing_gold"] == 33.3  # 1 of the 3 right answers
     assert summary["correct_citing_source"] == 66.7  # 2 of 3, counting a title that holds the gold
     assert "right citing gold, titles too %" in markdown_table({"config": {"policy": "p"}, "by_n": {}})
+    assert summary["any_right_short"] is None  # no candidates recorded (a baseline, or an older report)
+    rows[3].any_right, rows[2].any_right = True, False
+    assert summarize(rows)["any_right_short"] == 50.0  # of the rows that recorded their candidates
 
 
 def test_a_closed_book_model_and_best_of_n_need_what_they_need(
@@ -122,6 +125,9 @@ def test_quality_against_n_reads_one_set_of_samples(
         assert one["reward"] is None
         assert three["declined"] or isinstance(three["reward"], float), three
         assert three["seconds"] >= one["seconds"]  # three episodes take longer than the first alone
+        # a perfect pick: one candidate is the pick itself, and more candidates never lose a right one
+        assert one["any_right"] == one["score"]["correct_short"]
+        assert three["any_right"] >= max(one["any_right"], three["score"]["correct_short"])
 
 
 def test_the_test_split_is_the_default_and_other_splits_are_refused(questions: Path) -> None:
