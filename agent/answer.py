@@ -82,25 +82,25 @@ class BatchAnswerer(Protocol):
     """An answerer that writes the answers of several episodes at once (one batch for all)."""
 
     def write_many(
-        self, requests: Sequence[AnswerRequest], n: int = 1, *, greedy_first: bool = False
+        self, requests: Sequence[AnswerRequest], n: int = 1, *, picking: bool = False
     ) -> list[list[str]]: ...
 
 
 def write_answers(
-    answerer: Answerer, requests: Sequence[AnswerRequest], n: int = 1, *, greedy_first: bool = False
+    answerer: Answerer, requests: Sequence[AnswerRequest], n: int = 1, *, picking: bool = False
 ) -> list[list[str]]:
     """``n`` answers to each (question, quotes): in one batch when the answerer can, else one by one.
-    ``greedy_first``: each request's first answer is the one a single answer would be."""
+    ``picking``: candidates one will be picked from (``ModelAnswerer.write_many``)."""
     if isinstance(answerer, BatchAnswerer):
-        return answerer.write_many(requests, n, greedy_first=greedy_first)
+        return answerer.write_many(requests, n, picking=picking)
     return [answerer.write(question, quotes, n) for question, quotes in requests]
 
 
 ECHO_RETRIES = 3  # answers sampled for each one that only repeats the question
 # The longest short answer a rewritten echo may have: the trained ones are almost all 1-6 words.
 SHORT_ANSWER_WORDS = 8
-# A sampled answer (one of several) that has run this many words without citing is cut there: a
-# sibling that cites takes its place, so decoding it to the token limit only holds up the batch.
+# A candidate for best-of-n (one of several) that has run this many words without citing is cut there:
+# a sibling that cites takes its place, so decoding it to the token limit only holds up the batch.
 UNCITED_SAMPLE_WORDS = 2 * SHORT_ANSWER_WORDS
 
 
@@ -187,22 +187,25 @@ class ModelAnswerer:
         return self.write_many([(question, quotes)], n)[0]
 
     def write_many(
-        self, requests: Sequence[AnswerRequest], n: int = 1, *, greedy_first: bool = False
+        self, requests: Sequence[AnswerRequest], n: int = 1, *, picking: bool = False
     ) -> list[list[str]]:
         """``n`` answers to each (question, quotes), every row decoded in one batch; the retries of
-        empty and echoing answers are batched too. ``greedy_first``: the first answer to each is decoded
-        greedily, as the one answer of ``n`` = 1 is, the others sampled (best-of-n then always has the
-        answer a single try gives among its candidates)."""
+        empty and echoing answers are batched too. ``picking``: the answers are candidates one will be
+        picked from (best-of-n), so the first is decoded greedily, as the one answer of ``n`` = 1 is (the
+        answer a single try gives is always a candidate), a rejected sample takes a valid sibling's
+        place instead of being sampled again, and a sample running ``UNCITED_SAMPLE_WORDS`` words
+        without citing is cut: faster, fewer distinct answers. Otherwise every answer is sampled and
+        rejected ones are sampled again (more distinct answers, as reward-model data wants)."""
         batch = _Batch(
             prompts=[self.prompt_ids(question, quotes) for question, quotes in requests],
             headers=[quote_headers(quotes) for _, quotes in requests],
             sources=[quotes for _, quotes in requests],
         )
         leads = [self._lead(question, quotes) for question, quotes in requests]
-        texts = self._sample(batch, leads, n, greedy_first=greedy_first)
+        texts = self._sample(batch, leads, n, picking=picking)
         if self.fallback_prefix:
             empty = [(i, j) for i, rows in enumerate(texts) for j, text in enumerate(rows) if not text]
-            self._resample(texts, empty, batch, self.fallback_prefix, 1)
+            self._resample(texts, empty, batch, self.fallback_prefix, 1, siblings=picking)
         echoes = [
             (i, j)
             for i, rows in enumerate(texts)
@@ -211,19 +214,25 @@ class ModelAnswerer:
         ]
         # "Eiffel Tower [1]." to "Who designed the Eiffel Tower?" answers nothing: sample again
         self._resample(
-            texts, echoes, batch, "", ECHO_RETRIES, keep=lambda i, t: not echoes_question(t, requests[i][0])
+            texts,
+            echoes,
+            batch,
+            "",
+            ECHO_RETRIES,
+            keep=lambda i, t: not echoes_question(t, requests[i][0]),
+            siblings=picking,
         )
         self._start_elsewhere(texts, requests, batch)
         if self.clause_words is not None:
             # "Georgia [1]." citing a quote about the Free Software Foundation states what its source does
             # not say: sample again, and keep the first short answer the cited quote holds
-            # of several samples, one citing nothing is stray too: a sibling that cites replaces it
+            # of several candidates, one citing nothing is stray too: a sibling that cites replaces it
             stray = [
                 (i, j)
                 for i, rows in enumerate(texts)
                 for j, text in enumerate(rows)
                 if not lead_in_cited_quote(text, batch.sources[i], requests[i][0])
-                or (n > 1 and CITATION.search(text) is None)
+                or (picking and n > 1 and CITATION.search(text) is None)
             ]
             self._resample(
                 texts,
@@ -236,6 +245,7 @@ class ModelAnswerer:
                     and lead_in_cited_quote(t, batch.sources[i], requests[i][0])
                     and not echoes_question(t, requests[i][0])
                 ),
+                siblings=picking,
             )
             # still "Finite [1]. According to History of the Comoros, “On 23 November 1996, …” [1].": the
             # quote says what it says, the short answer nothing it holds, so only the quote's clause stays;
@@ -287,7 +297,7 @@ class ModelAnswerer:
         prefixes: list[str],
         n: int,
         avoid_first: list[set[int]] | None = None,
-        greedy_first: bool = False,
+        picking: bool = False,
     ) -> list[list[str]]:
         """``n`` answers to each prompt, each forced to start with its prefix (greedy when ``n`` is 1) and
         not with a token of its ``avoid_first``; with ``clause_words``, each stops at its first citation
@@ -297,7 +307,7 @@ class ModelAnswerer:
             if self.clause_words is not None:
                 if CITATION.search(prefixes[i] + text):
                     return True
-                if n > 1 and len(text.split()) >= UNCITED_SAMPLE_WORDS:
+                if picking and n > 1 and len(text.split()) >= UNCITED_SAMPLE_WORDS:
                     return True
             return _finished(text, batch.headers[i])
 
@@ -315,7 +325,7 @@ class ModelAnswerer:
             stop=finished,
             repetition_penalty=self.repetition_penalty,
             avoid_first=avoid_first,
-            greedy_first=greedy_first and n > 1,
+            greedy_first=picking and n > 1,
         )
         return [
             [
@@ -338,12 +348,15 @@ class ModelAnswerer:
         prefix: str,
         tries: int,
         keep: Callable[[int, str], bool] = lambda _, text: bool(text),
+        siblings: bool = False,
     ) -> None:
-        """Replace ``texts[i][j]`` for each (i, j) in ``which`` by a sibling ``keep`` accepts
-        (``_from_siblings``), else by the first of ``tries`` new samples per answer (all in one batch)
+        """Replace ``texts[i][j]`` for each (i, j) in ``which`` (with ``siblings``, by a sibling ``keep``
+        accepts where there is one: ``_from_siblings``) by the first of ``tries`` new samples per answer
+        (all in one batch)
         that ``keep(i, sample)`` accepts; an answer none is kept for stays, and a sample citing nothing
         never replaces one that cites ("C." for "Cc [1]. According to Email, …")."""
-        which = _from_siblings(texts, which, keep)
+        if siblings:
+            which = _from_siblings(texts, which, keep)
         if not which:
             return
         asked = sorted({i for i, _ in which})

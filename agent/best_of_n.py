@@ -174,9 +174,9 @@ def best_of_n(
         if batch_answers:
             waiting.append(browsed)
         else:
-            (written,) = write_all([browsed], answerer, answers_per_episode, greedy_first=True)
+            (written,) = write_all([browsed], answerer, answers_per_episode, picking=True)
             done(finish(browsed, written, answerer, check, {"episode": index}))
-    written_all = write_all(waiting, answerer, answers_per_episode, greedy_first=True)
+    written_all = write_all(waiting, answerer, answers_per_episode, picking=True)
     for index, (browsed, written) in enumerate(zip(waiting, written_all, strict=True)):
         done(finish(browsed, written, answerer, check, {"episode": index}))
     candidates = [

@@ -166,36 +166,47 @@ def test_a_rejected_sample_takes_a_valid_siblings_place_before_any_new_sample(ti
     batch = _Batch([[1], [2]], [frozenset()] * 2, [[], []])
     cites = lambda _, text: "[1]" in text  # noqa: E731
     texts = [["Stray [2].", "Kept [1].", "Echo [2].", "Also [1]."], ["Stray [2].", "No [2]."]]
-    answerer._resample(texts, [(0, 0), (0, 2), (1, 0), (1, 1)], batch, "", 3, keep=cites)
+    rejected = [(0, 0), (0, 2), (1, 0), (1, 1)]
+    answerer._resample(texts, rejected, batch, "", 3, keep=cites, siblings=True)
     # the first prompt's siblings fill its rejected rows in turn; the second has none, so it samples
     assert texts == [["Kept [1].", "Kept [1].", "Also [1].", "Also [1]."], ["New [1].", "New [1]."]]
     assert drawn == [6]
     texts = [["Cited [2].", "uncited"]]  # a sibling citing nothing never replaces one that cites
-    answerer._resample(texts, [(0, 0)], batch.rows([0]), "", 1, keep=lambda _, text: True)
+    answerer._resample(texts, [(0, 0)], batch.rows([0]), "", 1, keep=lambda _, text: True, siblings=True)
     assert texts == [["New [1].", "uncited"]]
+    texts = [["Stray [2].", "Kept [1].", "Echo [2].", "Also [1]."], ["Stray [2].", "No [2]."]]
+    answerer._resample(texts, rejected, batch, "", 3, keep=cites)  # without siblings: all sampled again
+    assert texts == [["New [1].", "Kept [1].", "New [1].", "Also [1]."], ["New [1].", "New [1]."]]
 
 
-def test_only_a_sampled_answer_is_cut_when_it_runs_on_without_citing(tiny_lm_dir) -> None:
+def test_only_a_candidate_for_a_pick_is_cut_when_it_runs_on_without_citing(tiny_lm_dir) -> None:
     from agent.answer import UNCITED_SAMPLE_WORDS
     from agent.models import load_causal_lm
     from agent.policies.engine import LMEngine
 
     engine = LMEngine(load_causal_lm(str(tiny_lm_dir), dtype="float32"))
     answerer = ModelAnswerer(engine, temperature=1.0, max_new_tokens=4, seed=0, clause_words=12)
-    stops = {}
+    stops: list = []
     generate = engine.generate_batch
 
     def recording(prompts, *, n=1, **options):  # type: ignore[no-untyped-def]
-        stops.setdefault(n, options["stop"])
+        stops.append(options["stop"])
         return generate(prompts, n=n, **options)
 
     engine.generate_batch = recording  # type: ignore[method-assign]
-    for n in (1, 3):
-        answerer.write("Q?", [quote("It is 330 metres tall.")], n=n)
+    request = [("Q?", [quote("It is 330 metres tall.")])]
+
+    def first_stop(n: int, picking: bool):  # type: ignore[no-untyped-def]
+        stops.clear()
+        answerer.write_many(request, n, picking=picking)
+        return stops[0]  # the first batch's (retries come after)
+
+    picked, sampled, one = first_stop(3, True), first_stop(3, False), first_stop(1, True)
     rambling, short = "word " * UNCITED_SAMPLE_WORDS, "word " * (UNCITED_SAMPLE_WORDS - 1)
-    assert stops[3](0, rambling) and not stops[3](0, short)
-    assert not stops[1](0, rambling)  # one answer is decoded to its end: nothing could replace it
-    assert stops[1](0, "330 metres [1]") and stops[3](0, "330 metres [1]")
+    assert picked(0, rambling) and not picked(0, short)
+    assert not one(0, rambling)  # one answer is decoded to its end: nothing could replace it
+    assert not sampled(0, rambling)  # nor are samples that are not candidates of a pick (reward data)
+    assert one(0, "330 metres [1]") and picked(0, "330 metres [1]") and sampled(0, "330 metres [1]")
 
 
 def test_attribution_keeps_every_character() -> None:
