@@ -350,11 +350,11 @@ class ModelAnswerer:
         keep: Callable[[int, str], bool] = lambda _, text: bool(text),
         siblings: bool = False,
     ) -> None:
-        """Replace ``texts[i][j]`` for each (i, j) in ``which`` (with ``siblings``, by a sibling ``keep``
-        accepts where there is one: ``_from_siblings``) by the first of ``tries`` new samples per answer
-        (all in one batch)
-        that ``keep(i, sample)`` accepts; an answer none is kept for stays, and a sample citing nothing
-        never replaces one that cites ("C." for "Cc [1]. According to Email, …")."""
+        """Replace ``texts[i][j]`` for each (i, j) in ``which`` by the first of ``tries`` new samples per
+        answer (all in one batch) that ``keep(i, sample)`` accepts; with ``siblings``, by a sibling
+        ``keep`` accepts where there is one (``_from_siblings``), sampling only for the rest. An answer
+        none is kept for stays, and a sample citing nothing never replaces one that cites ("C." for
+        "Cc [1]. According to Email, …")."""
         if siblings:
             which = _from_siblings(texts, which, keep)
         if not which:
