@@ -191,28 +191,19 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
             started = time.perf_counter()
             text, quotes = _answer_without_browsing(config.policy, question.question, corpus, agent.answerer)
             seconds = time.perf_counter() - started
-            outcomes = {n: (text, quotes, False, 0, None, [], seconds, None) for n in values}
+            outcomes = {n: _Pick(text, quotes, False, 0, None, [], seconds) for n in values}
         else:
             outcomes = _best_of_each_n(
                 question.question, agent, corpus, values, reward, EnvConfig(max_actions=config.max_actions)
             )
         rows = []
-        for n, (
-            text,
-            quotes,
-            declined,
-            actions,
-            reward_value,
-            verified,
-            seconds,
-            candidates,
-        ) in outcomes.items():
+        for n, pick in outcomes.items():
             score = score_answer(
-                text,
+                pick.text,
                 question.gold_answers,
-                quotes,
-                declined=declined,
-                verified=verified,
+                pick.quotes,
+                declined=pick.declined,
+                verified=pick.verified,
                 max_words=config.max_words,
             )
             rows.append(
@@ -220,19 +211,17 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
                     question=question.question,
                     golds=list(question.gold_answers),
                     n=n,
-                    answer=text,
-                    declined=declined,
+                    answer=pick.text,
+                    declined=pick.declined,
                     reachable=reachable.get(question.question) if reachable else None,
-                    actions=actions,
-                    seconds=round(seconds, 3),
-                    reward=reward_value,
+                    actions=pick.actions,
+                    seconds=round(pick.seconds, 3),
+                    reward=pick.reward,
                     score=asdict(score),
                     any_right=None
-                    if candidates is None
+                    if pick.candidates is None
                     else any(
-                        not c.answer.declined
-                        and correct_within(c.answer.text, question.gold_answers, config.max_words)
-                        for c in candidates
+                        correct_within(t, question.gold_answers, config.max_words) for t in pick.candidates
                     ),
                 )
             )
@@ -290,14 +279,28 @@ def _append(config: EvalConfig, rows: list[QuestionResult]) -> None:
         out.flush()
 
 
+@dataclass
+class _Pick:
+    """What one question's answer at one n is: the pick, and the answers it was picked from."""
+
+    text: str
+    quotes: list[Any]
+    declined: bool
+    actions: int
+    reward: float | None
+    verified: list[bool | None]
+    seconds: float
+    candidates: list[str] | None = None  # the texts of the answered candidates (None: no pick made)
+
+
 def _best_of_each_n(
     question: str, agent: Any, corpus: Any, values: list[int], reward: Any, env_config: EnvConfig
-) -> dict[int, tuple[str, list[Any], bool, int, float | None, list[bool], float, list[Any]]]:
+) -> dict[int, _Pick]:
     """One set of ``max(values)`` sampled candidates, and for each n the reward model's pick among the
     first n (as more samples would have been drawn one by one): quality against n from one run. The
     time for n is that of its first n episodes, plus the scoring when n > 1 (a policy that browses the
     same way every time browses once and samples every answer there: its time is that one episode's,
-    all answers included, for every n). Each n's entry ends with its first n candidates."""
+    all answers included, for every n)."""
     from agent.best_of_n import best_of_n, select_best
 
     most = max(values)
@@ -326,7 +329,7 @@ def _best_of_each_n(
         best = select_best(outcome.candidates[:n])
         verified = [r.verified for r in best.answer.references if r.cited]
         seconds = sum(episode_seconds[:n]) + (scoring * n / most if n > 1 else 0.0)
-        picks[n] = (
+        picks[n] = _Pick(
             best.answer.text,
             best.record.quotes,
             best.answer.declined,
@@ -334,7 +337,7 @@ def _best_of_each_n(
             best.reward if n > 1 else None,
             verified,
             seconds,
-            outcome.candidates[:n],
+            [c.answer.text for c in outcome.candidates[:n] if not c.answer.declined],
         )
     return picks
 
