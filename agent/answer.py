@@ -369,8 +369,13 @@ class ModelAnswerer:
             for i, rows in zip(asked, fresh, strict=True)
         }
         for i, j in which:
-            cites = CITATION.search(texts[i][j]) is not None
-            texts[i][j] = next((t for t in pools[i] if not cites or CITATION.search(t)), texts[i][j])
+            texts[i][j] = next((t for t in pools[i] if _may_replace(texts[i][j], t)), texts[i][j])
+
+
+def _may_replace(answer: str, other: str) -> bool:
+    """Whether ``other`` may take ``answer``'s place: an answer citing nothing never replaces one that
+    cites ("C." for "Cc [1]. According to Email, …")."""
+    return CITATION.search(answer) is None or CITATION.search(other) is not None
 
 
 def _from_siblings(
@@ -385,8 +390,7 @@ def _from_siblings(
     for i in sorted({i for i, _ in which}):
         kept = [t for j, t in enumerate(texts[i]) if (i, j) not in replacing and t and keep(i, t)]
         for turn, j in enumerate(j for row, j in which if row == i):
-            cites = CITATION.search(texts[i][j]) is not None
-            options = [t for t in kept if not cites or CITATION.search(t)]
+            options = [t for t in kept if _may_replace(texts[i][j], t)]
             if options:
                 texts[i][j] = options[turn % len(options)]
             else:
