@@ -82,17 +82,27 @@ class BatchAnswerer(Protocol):
     """An answerer that writes the answers of several episodes at once (one batch for all)."""
 
     def write_many(
-        self, requests: Sequence[AnswerRequest], n: int = 1, *, picking: bool = False
+        self,
+        requests: Sequence[AnswerRequest],
+        n: int = 1,
+        *,
+        picking: bool = False,
+        greedy_first: bool | None = None,
     ) -> list[list[str]]: ...
 
 
 def write_answers(
-    answerer: Answerer, requests: Sequence[AnswerRequest], n: int = 1, *, picking: bool = False
+    answerer: Answerer,
+    requests: Sequence[AnswerRequest],
+    n: int = 1,
+    *,
+    picking: bool = False,
+    greedy_first: bool | None = None,
 ) -> list[list[str]]:
     """``n`` answers to each (question, quotes): in one batch when the answerer can, else one by one.
-    ``picking``: candidates one will be picked from (``ModelAnswerer.write_many``)."""
+    ``picking`` and ``greedy_first``: as ``ModelAnswerer.write_many``."""
     if isinstance(answerer, BatchAnswerer):
-        return answerer.write_many(requests, n, picking=picking)
+        return answerer.write_many(requests, n, picking=picking, greedy_first=greedy_first)
     return [answerer.write(question, quotes, n) for question, quotes in requests]
 
 
@@ -187,22 +197,29 @@ class ModelAnswerer:
         return self.write_many([(question, quotes)], n)[0]
 
     def write_many(
-        self, requests: Sequence[AnswerRequest], n: int = 1, *, picking: bool = False
+        self,
+        requests: Sequence[AnswerRequest],
+        n: int = 1,
+        *,
+        picking: bool = False,
+        greedy_first: bool | None = None,
     ) -> list[list[str]]:
         """``n`` answers to each (question, quotes), every row decoded in one batch; the retries of
         empty and echoing answers are batched too. ``picking``: the answers are candidates one will be
-        picked from (best-of-n), so the first is decoded greedily, as the one answer of ``n`` = 1 is (the
-        answer a single try gives is always a candidate), a rejected sample takes a valid sibling's
-        place instead of being sampled again, and a sample running ``UNCITED_SAMPLE_WORDS`` words
-        without citing is cut: faster, fewer distinct answers. Otherwise every answer is sampled and
-        rejected ones are sampled again (more distinct answers, as reward-model data wants)."""
+        picked from now (best-of-n at answer time), so a rejected sample takes a valid sibling's place
+        instead of being sampled again, and a sample running ``UNCITED_SAMPLE_WORDS`` words without
+        citing is cut: faster, fewer distinct answers. Otherwise every answer is sampled and rejected
+        ones are sampled again (more distinct answers, as reward-model data wants). ``greedy_first``
+        (by default as ``picking``): the first answer of each request is decoded greedily, as the one
+        answer of ``n`` = 1 is, so the answer a single try gives is always among them."""
         batch = _Batch(
             prompts=[self.prompt_ids(question, quotes) for question, quotes in requests],
             headers=[quote_headers(quotes) for _, quotes in requests],
             sources=[quotes for _, quotes in requests],
         )
         leads = [self._lead(question, quotes) for question, quotes in requests]
-        texts = self._sample(batch, leads, n, picking=picking)
+        first_greedy = picking if greedy_first is None else greedy_first
+        texts = self._sample(batch, leads, n, picking=picking, greedy_first=first_greedy)
         if self.fallback_prefix:
             empty = [(i, j) for i, rows in enumerate(texts) for j, text in enumerate(rows) if not text]
             self._resample(texts, empty, batch, self.fallback_prefix, 1, siblings=picking)
@@ -298,10 +315,12 @@ class ModelAnswerer:
         n: int,
         avoid_first: list[set[int]] | None = None,
         picking: bool = False,
+        greedy_first: bool = False,
     ) -> list[list[str]]:
-        """``n`` answers to each prompt, each forced to start with its prefix (greedy when ``n`` is 1) and
-        not with a token of its ``avoid_first``; with ``clause_words``, each stops at its first citation
-        and is completed from that quote."""
+        """``n`` answers to each prompt, each forced to start with its prefix (greedy when ``n`` is 1, or
+        the first of each prompt's with ``greedy_first``) and not with a token of its ``avoid_first``;
+        with ``clause_words``, each stops at its first citation and is completed from that quote.
+        ``picking``: as ``write_many``."""
 
         def finished(i: int, text: str) -> bool:
             if self.clause_words is not None:
@@ -325,7 +344,7 @@ class ModelAnswerer:
             stop=finished,
             repetition_penalty=self.repetition_penalty,
             avoid_first=avoid_first,
-            greedy_first=picking and n > 1,
+            greedy_first=greedy_first and n > 1,
         )
         return [
             [

@@ -106,6 +106,7 @@ def best_of_n(
     on_browsed: Callable[[int], None] | None = None,
     batch_answers: bool = True,
     lockstep: bool | None = None,
+    picking: bool = True,
 ) -> BestOfN:
     """``n`` episodes (episode i uses ``policy[i % len]`` when given several) × ``answers_per_episode``
     answers, scored by ``reward_model`` (needed when there is more than one candidate), at most
@@ -115,7 +116,11 @@ def best_of_n(
     step together, else one after another; None: in lockstep when their model runs on a GPU, where
     batching pays, not on a CPU, where it measured no faster) and then every answer of every episode
     is written in one batch (``on_browsed(index)`` follows the browsing; ``on_episode`` is called once
-    the answers are written); without it, each episode browses and answers in turn."""
+    the answers are written); without it, each episode browses and answers in turn. ``picking``: the
+    candidates are for this pick only (an answer now), so an episode's answers are written the fast
+    way (``agent.answer.ModelAnswerer.write_many``); False when they are data (reward-model
+    comparisons), where every answer is sampled afresh. Each episode's first answer is greedy either
+    way."""
     if n < 1 or answers_per_episode < 1:
         raise ValueError("n and answers_per_episode must be at least 1")
     if n * answers_per_episode > MAX_CANDIDATES:
@@ -174,9 +179,11 @@ def best_of_n(
         if batch_answers:
             waiting.append(browsed)
         else:
-            (written,) = write_all([browsed], answerer, answers_per_episode, picking=True)
+            (written,) = write_all(
+                [browsed], answerer, answers_per_episode, picking=picking, greedy_first=True
+            )
             done(finish(browsed, written, answerer, check, {"episode": index}))
-    written_all = write_all(waiting, answerer, answers_per_episode, picking=True)
+    written_all = write_all(waiting, answerer, answers_per_episode, picking=picking, greedy_first=True)
     for index, (browsed, written) in enumerate(zip(waiting, written_all, strict=True)):
         done(finish(browsed, written, answerer, check, {"episode": index}))
     candidates = [

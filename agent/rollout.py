@@ -361,12 +361,17 @@ class Written:
 
 
 def write_all(
-    browsed: list[Browsed], answerer: Answerer, answers_per_episode: int = 1, *, picking: bool = False
+    browsed: list[Browsed],
+    answerer: Answerer,
+    answers_per_episode: int = 1,
+    *,
+    picking: bool = False,
+    greedy_first: bool | None = None,
 ) -> list[Written]:
     """The answers of every episode that needs one, written in one batch when the answerer can. The
     batch's time is shared equally among the episodes in it. With one answer each (greedy), episodes
-    that collected the same quotes share one answer, written once. ``picking``: the answers are
-    candidates one will be picked from (``agent.answer.ModelAnswerer.write_many``)."""
+    that collected the same quotes share one answer, written once. ``picking`` and ``greedy_first``:
+    how several answers to one episode are written (``agent.answer.ModelAnswerer.write_many``)."""
     todo = [b for b in browsed if b.needs_answer]
     share = Timings()
     texts: list[list[str]] = []
@@ -380,7 +385,9 @@ def write_all(
             written = dict(zip(distinct, write_answers(answerer, list(distinct.values())), strict=True))
             texts = [written[request_key(question, quotes)] for question, quotes in requests]
         else:
-            texts = write_answers(answerer, requests, n=answers_per_episode, picking=picking)
+            texts = write_answers(
+                answerer, requests, n=answers_per_episode, picking=picking, greedy_first=greedy_first
+            )
         share.answer = time.perf_counter() - started
         _add_model_time(share, before, _stats(engines))
         share = _divided(share, len(todo))

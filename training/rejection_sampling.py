@@ -156,6 +156,7 @@ def rejection_sample(
                     reward_model=(reward or GoldReward(question.gold_answers)) if config.n > 1 else None,
                     answerer=agent.answerer,
                     corpus=corpus.name,
+                    picking=False,  # candidates are data: every answer sampled afresh
                 )
                 summary.questions += 1
                 summary.candidates += len(outcome.candidates)

@@ -186,6 +186,26 @@ def test_the_first_answer_to_one_browse_is_the_one_a_single_try_gives(tiny_corpu
     texts = [c.answer.text for c in many.candidates]
     assert texts[0] == one.best.answer.text and set(texts[1:]) - {texts[0]}  # the others are samples
     assert many.best is many.candidates[0]  # ties go to the first: the single answer stays
+    modes: list[tuple[bool, bool | None]] = []
+    write_many = answerer.write_many
+
+    def recording(requests, n=1, *, picking=False, greedy_first=None):  # type: ignore[no-untyped-def]
+        modes.append((picking, greedy_first))
+        return write_many(requests, n, picking=picking, greedy_first=greedy_first)
+
+    answerer.write_many = recording  # type: ignore[method-assign]
+    data = best_of_n(
+        QUESTION,
+        ScriptedPolicy(),
+        search,
+        fetcher,
+        n=4,
+        reward_model=Scorer(),  # type: ignore[arg-type]
+        answerer=answerer,
+        picking=False,
+    )
+    # candidates that are data are written without the pick's shortcuts, the greedy answer still first
+    assert modes == [(False, True)] and data.candidates[0].answer.text == one.best.answer.text
 
 
 def test_the_first_of_n_sampled_episodes_is_the_greedy_one(tiny_corpus) -> None:

@@ -192,6 +192,24 @@ def test_browsing_once_samples_every_candidate_answer_from_one_episode(
             assert len(episodes) == 3 * len(by_question) and set(samples) == {0}
 
 
+def test_candidates_are_sampled_as_data_not_as_a_pick(
+    tiny_corpus, questions: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agent.best_of_n as module
+
+    picking: list[bool] = []
+    real = module.best_of_n
+
+    def spy(*args, **options):  # type: ignore[no-untyped-def]
+        picking.append(options["picking"])
+        return real(*args, **options)
+
+    monkeypatch.setattr(module, "best_of_n", spy)
+    rejection_sample(scripted_config(questions, tiny_corpus, tmp_path, n=2, pick="gold", browse_once=True))
+    # every answer sampled afresh: no sibling reuse, no cut (agent.answer.ModelAnswerer.write_many)
+    assert picking and not any(picking)
+
+
 def test_browsing_once_is_refused_for_a_policy_that_samples_its_steps(
     tiny_corpus, questions: Path, tiny_lm_dir: Path, tmp_path: Path
 ) -> None:
