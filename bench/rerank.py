@@ -12,8 +12,9 @@ pick as `webgpt eval` does:
   beats the first's by more than ``margin`` (``--margins``);
 - ``vote``: the candidate whose short answer (before its first citation) most candidates share
   (self-consistency; ties to the earlier candidate);
-- ``oracle``: a candidate right and citing a quote that holds the gold, when there is one (the
-  ceiling of any pick).
+- ``oracle``: what ``webgpt train rs --pick gold`` keeps: a candidate right and citing a quote that
+  holds the gold, one whose short answer is right too first (the ceiling of any pick, for correct and
+  cited; ``webgpt eval``'s "a candidate right" column is the ceiling for right at ≤ 40 words).
 
     python bench/rerank.py runs/rs/e-cands.sqlite --reward-model agent/weights/webgpt-rm-135m --n 1,4,8
 """
@@ -35,9 +36,10 @@ from browser_env.protocol import answer_lead
 from training.answer_metrics import normalize_answer, score_answer
 from training.evaluate import QuestionResult
 from training.evaluate import summarize as eval_summary
+from training.rejection_sampling import GoldReward
 from training.reward_data import automatic_comparisons, read_episodes
 
-Pick = Callable[[list[Any], list[float] | None], int]
+Pick = Callable[[list[Any]], int]  # one question's first n candidates → the index picked
 
 
 def candidates_by_question(paths: Sequence[str]) -> dict[str, list[Any]]:
@@ -56,24 +58,20 @@ def answered(episode: Any) -> bool:
     return bool(episode.end_reason == "answer" and episode.answer and episode.answer.text.strip())
 
 
-def pick_greedy(episodes: list[Any], rewards: list[float] | None) -> int:
+def pick_greedy(episodes: list[Any]) -> int:
     return 0
 
 
-def pick_reward(episodes: list[Any], rewards: list[float] | None) -> int:
-    """Highest reward among answered candidates; unanswered ones rank below all; ties to the earlier."""
-    assert rewards is not None
-    scored = [(rewards[k] if answered(e) else float("-inf"), -k) for k, e in enumerate(episodes)]
-    return -max(scored)[1]
+def by_reward(rewards: dict[str, list[float]], margin: float | None = None) -> Pick:
+    """The highest reward among answered candidates (unanswered ones rank below all; ties to the earlier),
+    as ``webgpt ask --best-of`` picks; with ``margin``, the first candidate stays unless another's reward
+    beats it by more than that."""
 
-
-def pick_reward_over_first(margin: float) -> Pick:
-    """``pick_reward``, keeping the first candidate unless another's reward is ``margin`` higher."""
-
-    def pick(episodes: list[Any], rewards: list[float] | None) -> int:
-        assert rewards is not None
-        best = pick_reward(episodes, rewards)
-        if answered(episodes[0]) and rewards[best] - rewards[0] <= margin:
+    def pick(episodes: list[Any]) -> int:
+        own = rewards[episodes[0].question]
+        scored = [(own[k] if answered(e) else float("-inf"), -k) for k, e in enumerate(episodes)]
+        best = -max(scored)[1]
+        if margin is not None and answered(episodes[0]) and own[best] - own[0] <= margin:
             return 0
         return best
 
@@ -84,7 +82,7 @@ def short_answer(episode: Any) -> str:
     return normalize_answer(answer_lead(episode.answer.text)) if answered(episode) else ""
 
 
-def pick_vote(episodes: list[Any], rewards: list[float] | None) -> int:
+def pick_vote(episodes: list[Any]) -> int:
     """The earliest candidate whose non-empty short answer is the most common one."""
     leads = [short_answer(e) for e in episodes]
     counts = Counter(lead for lead in leads if lead)
@@ -94,11 +92,14 @@ def pick_vote(episodes: list[Any], rewards: list[float] | None) -> int:
     return next(k for k, lead in enumerate(leads) if lead and counts[lead] == top)
 
 
-def pick_oracle(episodes: list[Any], rewards: list[float] | None) -> int:
-    for k, episode in enumerate(episodes):
-        if answered(episode) and score(episode).correct_and_cited:
-            return k
-    return 0
+def pick_oracle(episodes: list[Any]) -> int:
+    """What ``webgpt train rs --pick gold`` keeps (``training.rejection_sampling.GoldReward``): the first
+    candidate right and citing a quote that holds the gold, one whose short answer is right too first."""
+    gold = GoldReward(list(episodes[0].gold_answers))
+    rewards = gold.score_many(
+        [(e.question, e.quotes, e.answer.text if answered(e) else "") for e in episodes]
+    )
+    return by_reward({episodes[0].question: rewards})(episodes)
 
 
 def score(episode: Any) -> Any:
@@ -169,30 +170,24 @@ def main(argv: list[str] | None = None) -> int:
     if not grouped:
         print("no candidates with gold answers in " + ", ".join(args.stores))
         return 2
-    picks: dict[str, tuple[Pick, dict[str, list[float]] | None]] = {
-        "greedy": (pick_greedy, None),
-        "vote": (pick_vote, None),
-        "oracle": (pick_oracle, None),
-    }
+    picks: dict[str, Pick] = {"greedy": pick_greedy, "vote": pick_vote, "oracle": pick_oracle}
+    tables: dict[str, dict[str, list[float]]] = {}
     if args.reward_model:
         from agent.reward import load_reward_model
 
         for spec in args.reward_model:
             name, _, path = spec.rpartition("=")
-            model = load_reward_model(path)
-            label, rewards = f"rm:{name or Path(path).name}", rewards_of(model, grouped)
-            picks[label] = (pick_reward, rewards)
+            label = f"rm:{name or Path(path).name}"
+            tables[label] = rewards_of(load_reward_model(path), grouped)
+            picks[label] = by_reward(tables[label])
             for margin in [float(m) for m in args.margins.split(",") if m.strip()]:
-                picks[f"{label}+{margin:g}"] = (pick_reward_over_first(margin), rewards)
+                picks[f"{label}+{margin:g}"] = by_reward(tables[label], margin)
     rows = []
     for n in sorted({int(v) for v in args.n.split(",")}):
-        for name, (pick, rewards) in picks.items():
+        for name, pick in picks.items():
             if name == "greedy" and n > 1:
                 continue
-            chosen = []
-            for question, episodes in grouped.items():
-                first = episodes[:n]
-                chosen.append(first[pick(first, rewards[question][:n] if rewards else None)])
+            chosen = [episodes[:n][pick(episodes[:n])] for episodes in grouped.values()]
             rows.append({"pick": name, "n": n, "questions": len(chosen), **summarize(chosen)})
     print(
         "| pick | n | right % | ≤ 40 words % | correct and cited % | short answer right % "
@@ -210,11 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     longer = sum(a == b for a, b in zip(lengths, preferred_a, strict=True))
     share = longer / max(1, len(pairs))
     print(f"\n{len(pairs)} automatic comparisons of these candidates; the longer answer wins {share:.1%}")
-    for name, (_, rewards) in picks.items():
-        if rewards is None or "+" in name:
-            continue
+    for name, table in tables.items():
 
-        def reward(answer: Any, table: dict[str, list[float]] = rewards) -> float:
+        def reward(answer: Any, table: dict[str, list[float]] = table) -> float:
             question, k = by_id[answer.episode_id]
             return table[question][k]
 
