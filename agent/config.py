@@ -69,6 +69,9 @@ class AgentConfig:
     """Scheduled skimming weighs the three best sentences of each page it read again by how sure the
     answer model is of the answer it writes from each (``agent.lead_confidence``) before it quotes one.
     None (the default): off, which measured better end to end (docs/training.md)."""
+    sentence_ranker: str | None = None
+    """A sentence ranker's file (``webgpt train ranker --output``; relative paths from the checkpoint's
+    folder) that scheduled and guided browsing use instead of the shipped one."""
     sentence_reranker: str | None = None
     """A sentence reranker's folder (``webgpt train reranker``; relative paths from the checkpoint's
     folder): scheduled skimming orders each page's 8 best sentences again with that cross-encoder

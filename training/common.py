@@ -272,9 +272,11 @@ def load_named_agent(
     temperature: float | None = None,
     seed: int = 0,
     device: str | None = None,
+    ranker: str | None = None,
 ) -> Any:
     """The agent for a ``--policy`` value: ``scripted`` (the scripted policy and the extractive answerer,
-    no model), else a model id, checkpoint folder or hub id (``agent.policies.load_agent``)."""
+    no model), else a model id, checkpoint folder or hub id (``agent.policies.load_agent``, browsing with
+    the sentence ranker file ``ranker`` when given)."""
     from transformers.utils import logging as hf_logging
 
     from agent.answer import ExtractiveAnswerer
@@ -283,10 +285,19 @@ def load_named_agent(
     hf_logging.set_verbosity_error()  # as `webgpt ask`: library notices are not the user's business
     hf_logging.disable_progress_bar()
     if policy == "scripted":
+        if ranker is not None:
+            raise ValueError("the scripted policy reads pages without a sentence ranker: drop --ranker")
         return Agent(
             ScriptedPolicy(seed=seed, temperature=temperature or 0.0), ExtractiveAnswerer(), "scheduled"
         )
-    return load_agent(policy, mode=mode, temperature=temperature, seed=seed, device=device)  # type: ignore[arg-type]
+    return load_agent(
+        policy,
+        mode=mode,  # type: ignore[arg-type]
+        temperature=temperature,
+        seed=seed,
+        device=device,
+        ranker=ranker,
+    )
 
 
 # Dense bf16 tensor-core peaks (FLOP/s) of the GPUs these trainings are expected on, by name fragment.

@@ -55,6 +55,13 @@ class EvalConfig:
     mode: str | None = field(default=None, metadata={"help": "free, guided or scheduled (model policies)."})
     best_of: str = field(default="1", metadata={"help": "Candidates per question; a comma list compares n."})
     reward_model: str | None = field(default=None, metadata={"help": "Reward model for best_of > 1."})
+    ranker: str | None = field(
+        default=None,
+        metadata={
+            "help": "Sentence ranker file to browse with (webgpt train ranker --output); default: "
+            "the policy's own, else the shipped one."
+        },
+    )
     temperature: float | None = None
     seed: int = 0
     max_words: int = field(default=40, metadata={"help": "Accuracy is also reported at most this long."})
@@ -182,7 +189,12 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     name = DEFAULT_MODEL_ID if config.policy in BASELINES else config.policy
     mode = None if config.policy in BASELINES else config.mode
     agent = load_named_agent(
-        name, mode=mode, temperature=config.temperature, seed=config.seed, device=config.device
+        name,
+        mode=mode,
+        temperature=config.temperature,
+        seed=config.seed,
+        device=config.device,
+        ranker=None if config.policy in BASELINES else config.ranker,
     )
     reward = load_reward_model(config.reward_model, device=config.device) if config.reward_model else None
     values = config.best_of_values
@@ -233,7 +245,7 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
 
 
 _NOT_SETTINGS = ("limit", "output_dir", "device")
-_SETTINGS_ADDED = {"max_actions": DEFAULT_MAX_ACTIONS}
+_SETTINGS_ADDED: dict[str, Any] = {"max_actions": DEFAULT_MAX_ACTIONS, "ranker": None}
 """Settings that reports written before them lack, at the value those reports ran with."""
 
 

@@ -58,6 +58,13 @@ class RSConfig:
             "reward model that picks among answers."
         },
     )
+    ranker: str | None = field(
+        default=None,
+        metadata={
+            "help": "Sentence ranker file to browse with (webgpt train ranker --output); default: "
+            "the policy's own, else the shipped one."
+        },
+    )
     store: str = field(default="runs/rs/episodes.sqlite", metadata={"help": "Where the winners are stored."})
     candidates_store: str | None = field(default=None, metadata={"help": "Also keep every candidate here."})
     require_correct: bool = field(default=True, metadata={"help": "Keep only correct, cited winners."})
@@ -131,6 +138,7 @@ def rejection_sample(
         temperature=None if config.browse_once else config.temperature,
         seed=config.seed,
         device=config.device,
+        ranker=config.ranker,
     )
     if config.browse_once:
         if not getattr(agent.policy, "deterministic", False):

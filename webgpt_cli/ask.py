@@ -66,6 +66,13 @@ def ask(
             help=f"Reward model for --best-of: a folder (default: the shipped {SHIPPED_REWARD_ID}).",
         ),
     ] = None,
+    ranker: Annotated[
+        Path | None,
+        typer.Option(
+            help="Sentence ranker file to browse with (`webgpt train ranker --output`); default: the "
+            "policy's own, else the shipped one."
+        ),
+    ] = None,
     best_of: Annotated[
         int,
         typer.Option(
@@ -148,6 +155,7 @@ def ask(
         policy=policy,
         mode=mode,
         reward_model=reward_model,
+        ranker=ranker,
         best_of=best_of,
         answers_per_episode=answers_per_episode,
         max_actions=max_actions,
@@ -379,6 +387,8 @@ def _agent(policy: str, mode: str | None, options: dict[str, Any]) -> Any:
     from agent.policies import Agent, ScriptedPolicy, load_agent
 
     if policy == SCRIPTED:
+        if options["ranker"] is not None:
+            raise ValueError("the scripted policy reads pages without a sentence ranker: drop --ranker")
         return Agent(ScriptedPolicy(), ExtractiveAnswerer(), "scheduled")
     from transformers.utils import logging as hf_logging
 
@@ -391,6 +401,7 @@ def _agent(policy: str, mode: str | None, options: dict[str, Any]) -> Any:
         top_p=options["top_p"],
         seed=options["seed"],
         device=options["device"],
+        ranker=options["ranker"],
     )
 
 

@@ -54,20 +54,22 @@ def load_agent(
     few_shot: bool | None = None,
     device: str | None = None,
     max_prompt_tokens: int | None = None,
+    ranker: str | Path | None = None,
 ) -> Agent:
     """The policy and the answerer for ``model`` (default: the shipped trained policy, which browses in
     the mode its ``webgpt.json`` names; the untrained SmolLM2-135M-Instruct, ``smollm2-135m``, browses
     in ``scheduled`` mode and answers with a one-example prompt). ``max_prompt_tokens`` None means the
     checkpoint's own (``webgpt.json``), else 2,048. ``temperature`` None means
     0.8 (WebGPT's) for free and guided browsing and for sampled answers, but the best-scoring choice in
-    scheduled mode."""
+    scheduled mode. ``ranker``: a sentence ranker file to browse with (``webgpt train ranker
+    --output``), else the checkpoint's own (``sentence_ranker`` in its ``webgpt.json``), else the
+    shipped one."""
     from agent.answer import ModelAnswerer
     from agent.lead_confidence import LeadConfidence
     from agent.models import DEFAULT_MODEL_ID, SHIPPED_POLICY_ID, load_causal_lm
     from agent.policies.engine import LMEngine
     from agent.policies.lm import LMPolicy
     from agent.policies.scripted import QuestionLikelihood
-    from agent.sentence_ranker import SentenceRanker
     from agent.sentence_reranker import SentenceReranker
     from agent.span_reader import SpanReader
 
@@ -99,11 +101,18 @@ def load_agent(
         lead_reader=lead_reader,
         clause_words=settings.clause_words,
     )
+    reads_with_ranker = (settings.reader or "ranker") == "ranker"
+    if ranker is not None and not reads_with_ranker:
+        raise ValueError(
+            f"{model} reads pages with {settings.reader!r}, not a sentence ranker: drop --ranker"
+        )
+    if ranker is None and settings.sentence_ranker:
+        ranker = Path(loaded.path) / settings.sentence_ranker
     if mode == "scheduled":
         scheduled_temperature = 0.0 if temperature is None else temperature
         reranker: Any = None
-        if (settings.reader or "ranker") == "ranker":
-            scorer: Any = SentenceRanker.load()
+        if reads_with_ranker:
+            scorer: Any = _sentence_ranker(ranker)
             schedule = replace(SKIM_SCHEDULE)
             # Weighing each page's best sentences by the answer model's confidence in the lead it writes
             # from them: better leads offline, fewer quotes holding the gold end to end, so opt-in.
@@ -127,8 +136,17 @@ def load_agent(
             max_prompt_tokens=max_prompt_tokens or settings.max_prompt_tokens,
             prompt_format=prompt_format,
             name=model,
-            quote_scorer=SentenceRanker.load() if (settings.reader or "ranker") == "ranker" else None,
+            quote_scorer=_sentence_ranker(ranker) if reads_with_ranker else None,
         )
     else:
         raise ValueError(f"unknown mode {mode!r}: use free, guided or scheduled")
     return Agent(policy, answerer, mode)
+
+
+def _sentence_ranker(path: str | Path | None) -> Any:
+    """The sentence ranker in ``path`` (a ``webgpt train ranker`` file), else the shipped one."""
+    from agent.sentence_ranker import SHIPPED_RANKER, SentenceRanker
+
+    if path is not None and not Path(path).is_file():
+        raise ValueError(f"no sentence ranker at {path}: give a file `webgpt train ranker --output` wrote")
+    return SentenceRanker.load(Path(path) if path is not None else SHIPPED_RANKER)

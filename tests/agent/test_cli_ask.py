@@ -58,6 +58,12 @@ def test_ask_json_with_the_scripted_policy(tiny_corpus, tmp_path: Path) -> None:
     assert [s.command for s in records[0].steps] == payload["actions"]
 
 
+def test_a_ranker_is_refused_where_nothing_reads_with_one(tiny_corpus) -> None:
+    result = ask("Who?", "--corpus", tiny_corpus.name, "--policy", "scripted", "--ranker", "r.json")
+    assert result.exit_code == 1
+    assert "the scripted policy reads pages without a sentence ranker" in result.output
+
+
 def test_ask_prints_the_answer_and_references(tiny_corpus, html_folder: Path) -> None:
     from browser_env.sources.base import slug
 

@@ -281,3 +281,43 @@ def test_skimming_quotes_what_it_read_before_its_actions_run_out(budget: int) ->
     assert [q.text for q in result.record.quotes] == [answer]
     assert result.record.end_reason == "answer" and len(result.actions) <= budget
     assert all(step.valid for step in result.record.steps)
+
+
+def test_browsing_uses_the_ranker_a_run_or_its_checkpoint_names(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from agent.policies import load_agent
+    from agent.sentence_ranker import SHIPPED_RANKER
+
+    shipped = SentenceRanker.load()
+    fitted = replace(shipped, weights=[w + 1.0 for w in shipped.weights], bias=shipped.bias - 2.0)
+    own = tmp_path / "own-ranker.json"
+    own.write_text(json.dumps(fitted.to_json()), encoding="utf-8")
+    checkpoint = tmp_path / "policy"
+    shutil.copytree(tiny_lm_dir, checkpoint)
+    settings = checkpoint / "webgpt.json"
+    settings.write_text(json.dumps({"mode": "scheduled"}), encoding="utf-8")
+
+    def weights(**options) -> list[float]:  # type: ignore[no-untyped-def]
+        return load_agent(str(checkpoint), seed=0, **options).policy.scorer.weights
+
+    assert weights() == shipped.weights == SentenceRanker.load(SHIPPED_RANKER).weights
+    assert weights(ranker=own) == fitted.weights  # a run's own ranker
+    guided = load_agent(str(checkpoint), mode="guided", seed=0, ranker=own).policy
+    assert guided.quote_scorer.weights == fitted.weights
+    shutil.copy2(own, checkpoint / "ranker.json")
+    settings.write_text(json.dumps({"mode": "scheduled", "sentence_ranker": "ranker.json"}), encoding="utf-8")
+    assert weights() == fitted.weights  # the checkpoint's, read from its folder
+    assert weights(ranker=SHIPPED_RANKER) == shipped.weights  # the run's choice wins
+    with pytest.raises(ValueError, match="no sentence ranker at"):
+        weights(ranker=tmp_path / "missing.json")
+    settings.write_text(json.dumps({"mode": "scheduled", "reader": "likelihood"}), encoding="utf-8")
+    with pytest.raises(ValueError, match="not a sentence ranker: drop --ranker"):
+        weights(ranker=own)
+
+
+def test_the_scripted_policy_refuses_a_ranker() -> None:
+    from training.common import load_named_agent
+
+    with pytest.raises(ValueError, match="without a sentence ranker"):
+        load_named_agent("scripted", ranker="ranker.json")

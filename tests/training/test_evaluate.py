@@ -230,10 +230,11 @@ def test_the_action_budget_bounds_every_episode(tiny_corpus, questions: Path, tm
     tight = evaluate(scripted(questions, tiny_corpus.name, tmp_path / "tight", max_actions=2))
     assert max(r["actions"] for r in _rows(tmp_path / "tight")) <= 2
     assert tight["by_n"]["1"]["all"]["accuracy"] < roomy["by_n"]["1"]["all"]["accuracy"]
-    # A report written before the budget was a setting resumes at the budget it ran with.
+    # A report written before the budget and the ranker were settings resumes at what it ran with.
     settings = tmp_path / "roomy" / "settings.json"
     recorded = json.loads(settings.read_text())
-    del recorded["max_actions"]
+    assert recorded["ranker"] is None
+    del recorded["max_actions"], recorded["ranker"]
     settings.write_text(json.dumps(recorded))
     assert evaluate(scripted(questions, tiny_corpus.name, tmp_path / "roomy")) == roomy
     with pytest.raises(ValueError, match=r"other settings \(max_actions\)"):
