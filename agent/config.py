@@ -129,5 +129,10 @@ def read_json_object(path: Path, advice: str = "") -> dict[str, Any] | None:
     return value
 
 
+RANKER_HELP = (
+    "Sentence ranker file to browse with (webgpt train ranker --output); default: the policy's own, "
+    "else the shipped one."
+)
+NO_RANKER_FOR_SCRIPTED = "the scripted policy reads pages without a sentence ranker: drop --ranker"
 SAMPLING_DEFAULTS = SamplingConfig()
 AGENT_DEFAULTS = AgentConfig()

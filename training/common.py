@@ -280,13 +280,14 @@ def load_named_agent(
     from transformers.utils import logging as hf_logging
 
     from agent.answer import ExtractiveAnswerer
+    from agent.config import NO_RANKER_FOR_SCRIPTED
     from agent.policies import Agent, ScriptedPolicy, load_agent
 
     hf_logging.set_verbosity_error()  # as `webgpt ask`: library notices are not the user's business
     hf_logging.disable_progress_bar()
     if policy == "scripted":
         if ranker is not None:
-            raise ValueError("the scripted policy reads pages without a sentence ranker: drop --ranker")
+            raise ValueError(NO_RANKER_FOR_SCRIPTED)
         return Agent(
             ScriptedPolicy(seed=seed, temperature=temperature or 0.0), ExtractiveAnswerer(), "scheduled"
         )

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.config import RANKER_HELP
 from agent.models import SHIPPED_POLICY_ID
 from browser_env.config import EnvConfig
 from training.answer_metrics import correct_within, mean, score_answer
@@ -55,13 +56,7 @@ class EvalConfig:
     mode: str | None = field(default=None, metadata={"help": "free, guided or scheduled (model policies)."})
     best_of: str = field(default="1", metadata={"help": "Candidates per question; a comma list compares n."})
     reward_model: str | None = field(default=None, metadata={"help": "Reward model for best_of > 1."})
-    ranker: str | None = field(
-        default=None,
-        metadata={
-            "help": "Sentence ranker file to browse with (webgpt train ranker --output); default: "
-            "the policy's own, else the shipped one."
-        },
-    )
+    ranker: str | None = field(default=None, metadata={"help": RANKER_HELP})
     temperature: float | None = None
     seed: int = 0
     max_words: int = field(default=40, metadata={"help": "Accuracy is also reported at most this long."})
@@ -80,6 +75,8 @@ class EvalConfig:
             raise ValueError(f"split must be test, train or all, not {self.split!r}")
         if self.max_actions < 1:
             raise ValueError(f"max_actions must be at least 1, not {self.max_actions}")
+        if self.ranker is not None and self.policy in BASELINES:
+            raise ValueError(f"{self.policy} answers without browsing: drop --ranker")
         if not self.best_of_values or min(self.best_of_values) < 1:
             raise ValueError(f"best_of must be a comma list of whole numbers >= 1, not {self.best_of!r}")
 
@@ -194,7 +191,7 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
         temperature=config.temperature,
         seed=config.seed,
         device=config.device,
-        ranker=None if config.policy in BASELINES else config.ranker,
+        ranker=config.ranker,
     )
     reward = load_reward_model(config.reward_model, device=config.device) if config.reward_model else None
     values = config.best_of_values

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.config import RANKER_HELP
 from agent.models import SHIPPED_POLICY_ID
 from training.answer_metrics import AnswerScore, score_answer
 from training.common import load_named_agent, load_reachable, split_questions
@@ -58,13 +59,7 @@ class RSConfig:
             "reward model that picks among answers."
         },
     )
-    ranker: str | None = field(
-        default=None,
-        metadata={
-            "help": "Sentence ranker file to browse with (webgpt train ranker --output); default: "
-            "the policy's own, else the shipped one."
-        },
-    )
+    ranker: str | None = field(default=None, metadata={"help": RANKER_HELP})
     store: str = field(default="runs/rs/episodes.sqlite", metadata={"help": "Where the winners are stored."})
     candidates_store: str | None = field(default=None, metadata={"help": "Also keep every candidate here."})
     require_correct: bool = field(default=True, metadata={"help": "Keep only correct, cited winners."})

@@ -25,7 +25,7 @@ from typing import Annotated, Any
 
 import typer
 
-from agent.config import MAX_CANDIDATES, SAMPLING_DEFAULTS
+from agent.config import MAX_CANDIDATES, NO_RANKER_FOR_SCRIPTED, RANKER_HELP, SAMPLING_DEFAULTS
 from agent.models import DEFAULT_MODEL_ID, SHIPPED_POLICY_ID, SHIPPED_REWARD_ID
 from browser_env.config import EnvConfig
 from webgpt_cli.step_lines import StepLine, StepLines, clip
@@ -68,10 +68,7 @@ def ask(
     ] = None,
     ranker: Annotated[
         Path | None,
-        typer.Option(
-            help="Sentence ranker file to browse with (`webgpt train ranker --output`); default: the "
-            "policy's own, else the shipped one."
-        ),
+        typer.Option(help=RANKER_HELP),
     ] = None,
     best_of: Annotated[
         int,
@@ -388,7 +385,7 @@ def _agent(policy: str, mode: str | None, options: dict[str, Any]) -> Any:
 
     if policy == SCRIPTED:
         if options["ranker"] is not None:
-            raise ValueError("the scripted policy reads pages without a sentence ranker: drop --ranker")
+            raise ValueError(NO_RANKER_FOR_SCRIPTED)
         return Agent(ScriptedPolicy(), ExtractiveAnswerer(), "scheduled")
     from transformers.utils import logging as hf_logging
 

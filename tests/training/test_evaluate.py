@@ -225,6 +225,8 @@ def test_only_reachable_questions_when_asked(tiny_corpus, questions: Path, tmp_p
 def test_the_action_budget_bounds_every_episode(tiny_corpus, questions: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="max_actions must be at least 1"):
         scripted(questions, tiny_corpus.name, tmp_path / "none", max_actions=0)
+    with pytest.raises(ValueError, match="closed-book answers without browsing: drop --ranker"):
+        EvalConfig(questions=str(questions), policy="closed-book", ranker="ranker.json")
     roomy = evaluate(scripted(questions, tiny_corpus.name, tmp_path / "roomy"))
     assert max(r["actions"] for r in _rows(tmp_path / "roomy")) > 3
     tight = evaluate(scripted(questions, tiny_corpus.name, tmp_path / "tight", max_actions=2))
