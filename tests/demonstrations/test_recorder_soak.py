@@ -3,23 +3,16 @@ restart, so that its machinery cannot rot: real server processes, real HTTP, the
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from bench_modules import load_bench
 
 pytestmark = pytest.mark.slow
 
-BENCH = Path(__file__).parents[2] / "bench" / "recorder_soak.py"
-
 
 def test_a_short_soak_loses_nothing_and_every_episode_replays(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("recorder_soak", BENCH)
-    assert spec is not None and spec.loader is not None
-    soak = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = soak  # its dataclasses look their module up there
-    spec.loader.exec_module(soak)
+    soak = load_bench("recorder_soak")
     report = soak.run_soak(6, annotators=2, workdir=tmp_path)
     assert report["problems"] == [] and report["verified"], report
     assert report["steps_acknowledged"] > 0 and report["episodes"] >= 2

@@ -4,16 +4,13 @@ unless beaten by more), the vote takes the most common short answer."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
+from bench_modules import load_bench
 
 from demonstrations.schemas import AnswerRecord, EpisodeRecord, QuoteRecord
 
-BENCH = Path(__file__).parents[2] / "bench" / "rerank.py"
 QUESTION = "Who wrote Moby-Dick?"
 RIGHT = QuoteRecord(url="https://w/Moby-Dick", title="Moby-Dick", text="It was written by Herman Melville.")
 WRONG = QuoteRecord(url="https://w/Whale", title="Whale", text="Whales are large marine mammals.")
@@ -21,12 +18,7 @@ WRONG = QuoteRecord(url="https://w/Whale", title="Whale", text="Whales are large
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("rerank_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["rerank_bench"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("rerank")
 
 
 def candidate(text: str | None, quote: QuoteRecord) -> EpisodeRecord:

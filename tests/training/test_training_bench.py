@@ -4,24 +4,11 @@ a shape it builds from a config and tokenizer alone trains and reports its figur
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-
-BENCH = Path(__file__).parents[2] / "bench" / "training.py"
-
-
-def load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("training_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["training_bench"] = module
-    spec.loader.exec_module(module)
-    return module
+from bench_modules import load_bench
 
 
 @pytest.mark.parametrize(
@@ -32,7 +19,7 @@ def test_each_shape_has_its_published_size(model: str, millions: float) -> None:
     import torch
     from transformers import AutoModelForCausalLM, LlamaConfig
 
-    bench = load_bench()
+    bench = load_bench("training")
     config = LlamaConfig(vocab_size=49152, tie_word_embeddings=True, **bench.SHAPES[model])
     with torch.device("meta"):
         size = sum(p.numel() for p in AutoModelForCausalLM.from_config(config).parameters())
@@ -42,7 +29,7 @@ def test_each_shape_has_its_published_size(model: str, millions: float) -> None:
 def test_a_base_shaped_from_a_config_trains_and_reports(
     tiny_lm_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bench = load_bench()
+    bench = load_bench("training")
     # a shape of the tiny model's own scale, so that one step runs in seconds here
     monkeypatch.setitem(
         bench.SHAPES,
