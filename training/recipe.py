@@ -16,10 +16,15 @@ it took then, and a resumed stage records the resumed part.
 4. ``samples``: the trained policy writes ``sample_answers`` answers to held-back reading prompts
    (answer rows not in the BC mix); each becomes an answer-only episode, the input of automatic
    comparisons (a correct, supported answer against one that is not);
-5. ``rm``: ``webgpt train rm`` with the RM preset on TruthfulQA pairs and those automatic comparisons;
-6. ``ranker``: ``webgpt train ranker`` on the training questions after the split's first
+5. ``ranker``: ``webgpt train ranker`` on the training questions after the split's first
    ``ranker_held_out`` (its held-out report), ``ranker_questions`` of them (0: all; about 10 minutes);
-7. ``install``: both adapters (bf16) and the sentence ranker into ``agent/weights/``, where
+6. ``candidates`` (only with ``on_policy_questions``): the trained policy, browsing with that ranker,
+   samples ``on_policy_n`` episodes for each of that many BM25-reachable training questions after the
+   first ``ranker_held_out`` (``webgpt train rs --pick gold``): automatic comparisons of its own
+   browsing, the data that teaches a reward model to judge the policy's answers (40 minutes for 600
+   questions on two CPU cores, so off by default there);
+7. ``rm``: ``webgpt train rm`` with the RM preset on TruthfulQA pairs and those automatic comparisons;
+8. ``install``: both adapters (bf16) and the sentence ranker into ``agent/weights/``, where
    ``webgpt ask`` finds them.
 """
 
@@ -36,7 +41,7 @@ from typing import Any
 
 from agent.config import AGENT_CONFIG, read_json_object
 
-STAGES = ("demos", "data", "bc", "samples", "rm", "ranker", "install")
+STAGES = ("demos", "data", "bc", "samples", "ranker", "candidates", "rm", "install")
 STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
     "demos": ("questions", "corpus", "seed"),
     "data": (
@@ -50,6 +55,7 @@ STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
     ),
     "samples": ("seed", "sample_answers", "sample_prompts"),
     "ranker": ("questions", "corpus", "seed", "ranker_questions", "ranker_held_out"),
+    "candidates": ("questions", "corpus", "seed", "on_policy_questions", "on_policy_n", "reachable"),
 }
 """The settings each skipped stage's output depends on: a stage found finished with other settings is
 refused, not skipped (``bc`` and ``rm`` resume from their checkpoints instead)."""
@@ -86,6 +92,19 @@ class RecipeConfig:
     ranker_held_out: int = field(
         default=320, metadata={"help": "The train split's first questions the ranker reports on, not fit on."}
     )
+    on_policy_questions: int = field(
+        default=0,
+        metadata={
+            "help": "BM25-reachable training questions the trained policy browses on_policy_n times each "
+            "for the reward model's automatic comparisons (0: none; about 4 s a question here, so use it "
+            "on a GPU)."
+        },
+    )
+    on_policy_n: int = field(default=8, metadata={"help": "Episodes sampled per on-policy question."})
+    reachable: str = field(
+        default=str(ROOT / "bench" / "results" / "reachable-wiki.json"),
+        metadata={"help": "Which questions BM25 reaches in the corpus (bench/teacher.py writes it)."},
+    )
     bc_flags: str = field(default="", metadata={"help": "Extra `train bc` flags, e.g. '--base_model X'."})
     rm_flags: str = field(default="", metadata={"help": "Extra `train rm` flags."})
     weights_dir: str = field(
@@ -114,6 +133,8 @@ class Recipe:
         self.bc_dir = self.out / "bc"
         self.rm_dir = self.out / "rm"
         self.ranker_file = self.out / "sentence-ranker.json"
+        self.on_policy = self.out / "on-policy-candidates.sqlite"
+        self.on_policy_summary = self.out / "on-policy.json"  # written last
 
     # stages ----------------------------------------------------------------------------------------
     def train_questions(self) -> list[Any]:
@@ -197,6 +218,32 @@ class Recipe:
         )
         _write_jsonl(self.samples, (e.model_dump(mode="json") for e in episodes))
 
+    def candidates(self) -> None:
+        if not self.config.on_policy_questions or self.finished("candidates"):
+            return
+        from training.rejection_sampling import RSConfig, rejection_sample
+
+        self.on_policy.unlink(missing_ok=True)  # a half-made store from an interrupted run
+        summary = rejection_sample(
+            RSConfig(
+                questions=self.config.questions,
+                corpus=self.config.corpus,
+                policy=str(self.bc_dir),
+                ranker=str(self.ranker_file) if self.ranker_file.is_file() else None,
+                pick="gold",
+                n=self.config.on_policy_n,
+                seed=self.config.seed,
+                reachable=self.config.reachable,
+                offset=self.config.ranker_held_out,
+                limit=self.config.on_policy_questions,
+                store=str(self.out / "on-policy-winners.sqlite"),
+                candidates_store=str(self.on_policy),
+            )
+        )
+        _write_json(
+            self.on_policy_summary, {"questions": summary.questions, "candidates": summary.candidates}
+        )
+
     def rm(self) -> None:
         from training.reward import main
 
@@ -210,9 +257,17 @@ class Recipe:
                     self.truthfulqa_pairs, comparison_rows(read_truthfulqa_pairs(self.config.truthfulqa))
                 )
             data = ["--data", str(self.truthfulqa_pairs)]
-        flags = ["--config", self.config.rm_preset, *data, "--automatic", str(self.samples)]
+        flags = ["--config", self.config.rm_preset, *data, "--automatic", *self.automatic_sources()]
         if main([*flags, "--output_dir", str(self.rm_dir), *self.config.rm_flags.split()]) != 0:
             raise RuntimeError("reward-model training failed (see above)")
+
+    def automatic_sources(self) -> list[str]:
+        """The episodes the reward model's automatic comparisons come from: the sampled answers, and the
+        on-policy candidates when that stage ran."""
+        sources = [str(self.samples)]
+        if self.config.on_policy_questions and self.finished("candidates"):
+            sources.append(str(self.on_policy))
+        return sources
 
     def ranker(self) -> None:
         if self.finished("ranker"):
@@ -243,14 +298,15 @@ class Recipe:
             "data": self.bc_data,
             "bc": self.bc_dir / AGENT_CONFIG,  # written after the model
             "samples": self.samples,
-            "rm": self.rm_dir / "train_results.json",  # written after the model
             "ranker": self.ranker_file,
+            "candidates": self.on_policy_summary,
+            "rm": self.rm_dir / "train_results.json",  # written after the model
         }.get(stage)
 
     def finished(self, stage: str) -> bool:
-        """Whether the stage's last output is there. ``demos``, ``data``, ``samples`` and ``ranker`` are
-        then skipped; ``bc`` and ``rm`` run again and resume from their checkpoints (a changed preset
-        trains on); ``install`` is never finished: it always copies."""
+        """Whether the stage's last output is there. ``demos``, ``data``, ``samples``, ``ranker`` and
+        ``candidates`` are then skipped; ``bc`` and ``rm`` run again and resume from their checkpoints (a
+        changed preset trains on); ``install`` is never finished: it always copies."""
         last = self.last_output(stage)
         return last is not None and last.is_file()
 
@@ -282,8 +338,9 @@ class Recipe:
             "data": self.data,
             "bc": self.bc,
             "samples": self.sample,
-            "rm": self.rm,
             "ranker": self.ranker,
+            "candidates": self.candidates,
+            "rm": self.rm,
             "install": self.install,
         }
         timings_file = self.out / "timings.json"

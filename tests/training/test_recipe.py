@@ -190,3 +190,45 @@ def test_sampled_answers_become_answer_only_episodes(tiny_lm_dir: Path) -> None:
     )
     pairs = automatic_comparisons([good, *episodes])
     assert pairs and all(p.source == "automatic" for p in pairs)  # the right one beats the others
+
+
+def test_the_on_policy_stage_samples_the_policys_own_browsing_for_the_reward_model(
+    tiny_corpus, tiny_lm_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from demonstrations.splits import split_of
+    from demonstrations.store import EpisodeStore
+
+    asked = {
+        "who is the eiffel tower named after": ["Gustave Eiffel"],
+        "when was the eiffel tower constructed": ["1887"],
+        "what is the capital and most populous city of france": ["Paris"],
+        "what did alexandre gustave eiffel contribute to": ["Statue of Liberty"],
+    }
+    train = [q for q in asked if split_of(q) == "train"]
+    assert train
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in asked.items()))
+    reachable = tmp_path / "reachable.json"
+    reachable.write_text(json.dumps(dict.fromkeys(asked, True)))
+    settings = {"questions": str(questions), "corpus": tiny_corpus.name, "reachable": str(reachable)}
+    off = Recipe(RecipeConfig(**settings, output_dir=str(tmp_path / "off")))
+    off.candidates()  # none asked for: nothing sampled, only the answer samples feed the reward model
+    assert not off.finished("candidates") and off.automatic_sources() == [str(off.samples)]
+
+    config = RecipeConfig(
+        **settings, output_dir=str(tmp_path / "on"), on_policy_questions=2, on_policy_n=2, ranker_held_out=0
+    )
+    recipe = Recipe(config)
+    shutil.copytree(tiny_lm_dir, recipe.bc_dir)  # the trained policy, browsing on the schedule
+    (recipe.bc_dir / "webgpt.json").write_text(json.dumps({"mode": "scheduled"}))
+    recipe.candidates()
+    with EpisodeStore(recipe.on_policy) as store:
+        sampled = list(store.iter_episodes())
+    kept = min(2, len(train))
+    assert len(sampled) == 2 * kept and {e.question for e in sampled} <= set(train)
+    assert all(e.gold_answers for e in sampled)  # automatic comparisons need them
+    assert json.loads(recipe.on_policy_summary.read_text())["questions"] == kept
+    assert recipe.finished("candidates")
+    assert recipe.automatic_sources() == [str(recipe.samples), str(recipe.on_policy)]
