@@ -223,7 +223,9 @@ class Recipe:
             return
         from training.rejection_sampling import RSConfig, rejection_sample
 
-        self.on_policy.unlink(missing_ok=True)  # a half-made store from an interrupted run
+        winners = self.out / "on-policy-winners.sqlite"
+        for store in (self.on_policy, winners):  # half-made stores of an interrupted run
+            store.unlink(missing_ok=True)
         summary = rejection_sample(
             RSConfig(
                 questions=self.config.questions,
@@ -236,7 +238,7 @@ class Recipe:
                 reachable=self.config.reachable,
                 offset=self.config.ranker_held_out,
                 limit=self.config.on_policy_questions,
-                store=str(self.out / "on-policy-winners.sqlite"),
+                store=str(winners),
                 candidates_store=str(self.on_policy),
             )
         )
