@@ -21,7 +21,7 @@ it took then, and a resumed stage records the resumed part.
 6. ``candidates`` (only with ``on_policy_questions``): the trained policy, browsing with that ranker,
    samples ``on_policy_n`` episodes for each of that many BM25-reachable training questions after the
    first ``ranker_held_out`` (``webgpt train rs --pick gold``): automatic comparisons of its own
-   browsing, the data that teaches a reward model to judge the policy's answers (40 minutes for 600
+   browsing, the data that teaches a reward model to judge the policy's answers (30–40 minutes for 600
    questions on two CPU cores, so off by default there);
 7. ``rm``: ``webgpt train rm`` with the RM preset on TruthfulQA pairs and those automatic comparisons;
 8. ``install``: both adapters (bf16) and the sentence ranker into ``agent/weights/``, where
@@ -96,7 +96,7 @@ class RecipeConfig:
         default=0,
         metadata={
             "help": "BM25-reachable training questions the trained policy browses on_policy_n times each "
-            "for the reward model's automatic comparisons (0: none; about 4 s a question here, so use it "
+            "for the reward model's automatic comparisons (0: none; about 3 s a question here, so use it "
             "on a GPU)."
         },
     )
