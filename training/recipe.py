@@ -242,9 +242,7 @@ class Recipe:
                 candidates_store=str(self.on_policy),
             )
         )
-        _write_json(
-            self.on_policy_summary, {"questions": summary.questions, "candidates": summary.candidates}
-        )
+        _write_json(self.on_policy_summary, summary.to_dict())
 
     def rm(self) -> None:
         from training.reward import main
