@@ -87,7 +87,7 @@ class BatchAnswerer(Protocol):
         n: int = 1,
         *,
         picking: bool = False,
-        greedy_first: bool | None = None,
+        greedy_first: bool = False,
     ) -> list[list[str]]: ...
 
 
@@ -97,7 +97,7 @@ def write_answers(
     n: int = 1,
     *,
     picking: bool = False,
-    greedy_first: bool | None = None,
+    greedy_first: bool = False,
 ) -> list[list[str]]:
     """``n`` answers to each (question, quotes): in one batch when the answerer can, else one by one.
     ``picking`` and ``greedy_first``: as ``ModelAnswerer.write_many``."""
@@ -202,24 +202,23 @@ class ModelAnswerer:
         n: int = 1,
         *,
         picking: bool = False,
-        greedy_first: bool | None = None,
+        greedy_first: bool = False,
     ) -> list[list[str]]:
         """``n`` answers to each (question, quotes), every row decoded in one batch; the retries of
         empty and echoing answers are batched too. ``picking``: the answers are candidates one will be
         picked from now (best-of-n at answer time), so a rejected sample takes a valid sibling's place
         instead of being sampled again, and a sample running ``UNCITED_SAMPLE_WORDS`` words without
         citing is cut: faster, fewer distinct answers. Otherwise every answer is sampled and rejected
-        ones are sampled again (more distinct answers, as reward-model data wants). ``greedy_first``
-        (by default as ``picking``): the first answer of each request is decoded greedily, as the one
-        answer of ``n`` = 1 is, so the answer a single try gives is always among them."""
+        ones are sampled again (more distinct answers, as reward-model data wants). ``greedy_first``: the
+        first answer of each request is decoded greedily, as the one answer of ``n`` = 1 is, so the
+        answer a single try gives is always among them."""
         batch = _Batch(
             prompts=[self.prompt_ids(question, quotes) for question, quotes in requests],
             headers=[quote_headers(quotes) for _, quotes in requests],
             sources=[quotes for _, quotes in requests],
         )
         leads = [self._lead(question, quotes) for question, quotes in requests]
-        first_greedy = picking if greedy_first is None else greedy_first
-        texts = self._sample(batch, leads, n, picking=picking, greedy_first=first_greedy)
+        texts = self._sample(batch, leads, n, picking=picking, greedy_first=greedy_first)
         if self.fallback_prefix:
             empty = [(i, j) for i, rows in enumerate(texts) for j, text in enumerate(rows) if not text]
             self._resample(texts, empty, batch, self.fallback_prefix, 1, siblings=picking)

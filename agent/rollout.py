@@ -366,7 +366,7 @@ def write_all(
     answers_per_episode: int = 1,
     *,
     picking: bool = False,
-    greedy_first: bool | None = None,
+    greedy_first: bool = False,
 ) -> list[Written]:
     """The answers of every episode that needs one, written in one batch when the answerer can. The
     batch's time is shared equally among the episodes in it. With one answer each (greedy), episodes
