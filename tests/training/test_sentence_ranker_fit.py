@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from tiny_models import eiffel_questions
 
-from agent.sentence_ranker import FEATURES, SentenceRanker
+from agent.sentence_ranker import FEATURES, SHIPPED_RANKER, SentenceRanker
 from training.sentence_ranker import fit, hits, listwise_objective, main
 
 
@@ -94,3 +94,17 @@ def test_the_command_fits_and_writes_a_ranker_that_loads(tiny_corpus, tmp_path: 
         "Who designed the Eiffel Tower?", [("Eiffel Tower", "It was designed by Gustave Eiffel.")]
     )
     assert math.isfinite(score)
+
+
+def test_the_command_leaves_the_shipped_ranker_alone_unless_told(
+    tiny_corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    questions = eiffel_questions(tmp_path, 8)
+    shipped = SHIPPED_RANKER.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    flags = ["--questions", str(questions), "--corpus", tiny_corpus.name, "--split", "all", "--held_out", "2"]
+    assert main(flags) == 0
+    assert SHIPPED_RANKER.read_bytes() == shipped
+    written = tmp_path / "runs" / "sentence-ranker.json"
+    assert SentenceRanker.load(written).weights != SentenceRanker.load(SHIPPED_RANKER).weights
+    assert "--ranker runs/sentence-ranker.json" in capsys.readouterr().out
