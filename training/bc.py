@@ -122,6 +122,7 @@ class BCResult:
     mfu: float | None = None  # model FLOPs utilisation on a known GPU (training/common.py)
     steady_tokens_per_second: float | None = None  # the steps after the first quarter (StepClock)
     steady_mfu: float | None = None
+    padding_share: float | None = None  # of the training batches' tokens (training.common.PaddingCount)
 
 
 # Data ------------------------------------------------------------------------------------------------------
@@ -195,6 +196,7 @@ def train_bc(config: BCConfig) -> BCResult:
     from agent.prompts import default_format
     from training.common import (
         MetricsLog,
+        PaddingCount,
         StepClock,
         ddp_backend,
         last_checkpoint,
@@ -285,6 +287,7 @@ def train_bc(config: BCConfig) -> BCResult:
             peft_config=peft_config,
             callbacks=[MetricsLog(output, f"Behaviour cloning: {config.base_model}"), clock],
         )
+    padding = PaddingCount.of_training(trainer)
     save_run_config(
         config,
         output,
@@ -315,6 +318,7 @@ def train_bc(config: BCConfig) -> BCResult:
         mfu=trainer_mfu(trainer, throughput),
         steady_tokens_per_second=steady["steady_tokens_per_second"],
         steady_mfu=steady["steady_mfu"],
+        padding_share=padding.share(),
     )
 
 
@@ -380,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         + (f", GPU peak {result.peak_gpu_memory_mb} MB" if result.peak_gpu_memory_mb is not None else "")
         + (f", MFU {result.mfu:.1%}" if result.mfu is not None else "")
         + (f" ({result.steady_mfu:.1%} once warm)" if result.steady_mfu is not None else "")
+        + (f", batches {result.padding_share:.0%} padding" if result.padding_share is not None else "")
         + f"): {result.output_dir}"
     )
     return 0

@@ -8,6 +8,7 @@ import json
 import math
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,45 @@ class StepClock(TrainerCallback):
         """``steady_tokens_per_second`` and ``steady_mfu`` of ``trainer``'s run."""
         rate = self.tokens_per_second()
         return {"steady_tokens_per_second": rate, "steady_mfu": trainer_mfu(trainer, rate)}
+
+
+class PaddingCount:
+    """A data collator's wrapper that counts the tokens of the batches it makes, and how many of them are
+    padding (``attention_mask`` 0): what batching rows of similar length saves."""
+
+    def __init__(self, collate: Callable[[list[Any]], Any]) -> None:
+        self.collate = collate
+        self.tokens = 0
+        self.padding = 0
+
+    def __call__(self, examples: list[Any]) -> Any:
+        batch = self.collate(examples)
+        ids, mask = batch["input_ids"], batch.get("attention_mask")
+        self.tokens += int(ids.numel())
+        self.padding += int(ids.numel() - mask.sum()) if mask is not None else 0
+        return batch
+
+    def share(self) -> float | None:
+        """The share of the counted tokens that were padding; None before any batch."""
+        return round(self.padding / self.tokens, 4) if self.tokens else None
+
+    @classmethod
+    def of_training(cls, trainer: Any) -> PaddingCount:
+        """A count of ``trainer``'s training batches (not its evaluation batches): its training data
+        loader is made with the collator wrapped."""
+        make_loader = trainer.get_train_dataloader
+        count = cls(trainer.data_collator)
+
+        def counted_loader(*args: Any, **kwargs: Any) -> Any:
+            collate = trainer.data_collator
+            trainer.data_collator = count
+            try:
+                return make_loader(*args, **kwargs)
+            finally:
+                trainer.data_collator = collate
+
+        trainer.get_train_dataloader = counted_loader
+        return count
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:

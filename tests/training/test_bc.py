@@ -277,3 +277,34 @@ def test_the_step_clock_counts_the_steps_after_the_first_quarter_and_only_their_
     short = StepClock()
     short.marks = [(1.0, 10), (1.0, 20)]
     assert short.tokens_per_second() is None  # two steps: no warm part to measure
+
+
+def test_grouping_rows_by_length_leaves_less_of_each_batch_padding(
+    tiny_lm_dir: Path, tmp_path: Path
+) -> None:
+    mixed = [
+        dict(row, prompt=row["prompt"] + (" and the iron lattice of its tower" * 8 if i % 2 else ""))
+        for i, row in enumerate(r for r in rows(64) if r["kind"] == "answer")
+    ]
+    data = tmp_path / "mixed.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in mixed), encoding="utf-8")
+    shares = {}
+    for grouped in (False, True):
+        config = BCConfig(
+            data=str(data),
+            output_dir=str(tmp_path / f"run-{grouped}"),
+            base_model=str(tiny_lm_dir),
+            kinds="answer",
+            num_train_epochs=1,
+            per_device_train_batch_size=4,
+            max_length=512,
+            eval_fraction=0.0,
+            save_steps=100,
+            group_by_length=grouped,
+        )
+        result = train_bc(config)
+        assert result.steps == 16 and result.padding_share is not None
+        shares[grouped] = result.padding_share
+    # half short rows, half long: shuffled, most batches hold both; grouped (the trainer sorts groups of 16
+    # rows here, 4 batches), a batch holds both only where a group's lengths change
+    assert shares[True] < shares[False] / 2
