@@ -279,9 +279,7 @@ def test_the_step_clock_counts_the_steps_after_the_first_quarter_and_only_their_
     assert short.tokens_per_second() is None  # two steps: no warm part to measure
 
 
-def test_grouping_rows_by_length_leaves_less_of_each_batch_padding(
-    tiny_lm_dir: Path, tmp_path: Path
-) -> None:
+def test_grouping_rows_by_length_leaves_less_of_each_batch_padding(tiny_lm_dir: Path, tmp_path: Path) -> None:
     mixed = [
         dict(row, prompt=row["prompt"] + (" and the iron lattice of its tower" * 8 if i % 2 else ""))
         for i, row in enumerate(r for r in rows(64) if r["kind"] == "answer")
