@@ -133,6 +133,8 @@ RANKER_HELP = (
     "Sentence ranker file to browse with (webgpt train ranker --output); default: the policy's own, "
     "else the shipped one."
 )
+SCRIPTED_POLICY = "scripted"
+"""The ``--policy`` value for the scripted policy with the extractive answerer (no model)."""
 NO_RANKER_FOR_SCRIPTED = "the scripted policy reads pages without a sentence ranker: drop --ranker"
 SAMPLING_DEFAULTS = SamplingConfig()
 AGENT_DEFAULTS = AgentConfig()

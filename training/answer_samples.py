@@ -13,9 +13,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from agent.citations import check_citations
+from agent.policies import load_named_agent
 from browser_env.protocol import EndReason
 from demonstrations.schemas import AnswerRecord, EpisodeRecord, QuoteRecord
-from training.common import load_named_agent
 
 
 def sample_answer_episodes(

@@ -305,42 +305,6 @@ def load_reachable(path: str | Path) -> dict[str, bool]:
     return cache
 
 
-def load_named_agent(
-    policy: str,
-    *,
-    mode: str | None = None,
-    temperature: float | None = None,
-    seed: int = 0,
-    device: str | None = None,
-    ranker: str | None = None,
-) -> Any:
-    """The agent for a ``--policy`` value: ``scripted`` (the scripted policy and the extractive answerer,
-    no model), else a model id, checkpoint folder or hub id (``agent.policies.load_agent``, browsing with
-    the sentence ranker file ``ranker`` when given)."""
-    from transformers.utils import logging as hf_logging
-
-    from agent.answer import ExtractiveAnswerer
-    from agent.config import NO_RANKER_FOR_SCRIPTED
-    from agent.policies import Agent, ScriptedPolicy, load_agent
-
-    hf_logging.set_verbosity_error()  # as `webgpt ask`: library notices are not the user's business
-    hf_logging.disable_progress_bar()
-    if policy == "scripted":
-        if ranker is not None:
-            raise ValueError(NO_RANKER_FOR_SCRIPTED)
-        return Agent(
-            ScriptedPolicy(seed=seed, temperature=temperature or 0.0), ExtractiveAnswerer(), "scheduled"
-        )
-    return load_agent(
-        policy,
-        mode=mode,  # type: ignore[arg-type]
-        temperature=temperature,
-        seed=seed,
-        device=device,
-        ranker=ranker,
-    )
-
-
 # Dense bf16 tensor-core peaks (FLOP/s) of the GPUs these trainings are expected on, by name fragment.
 PEAK_BF16_FLOPS = {
     "H200": 989e12,

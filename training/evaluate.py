@@ -30,9 +30,10 @@ from typing import Any
 
 from agent.config import RANKER_HELP
 from agent.models import SHIPPED_POLICY_ID
+from agent.policies import load_named_agent
 from browser_env.config import EnvConfig
 from training.answer_metrics import correct_within, mean, score_answer
-from training.common import load_named_agent, load_reachable, reachable_hint, split_questions
+from training.common import load_reachable, reachable_hint, split_questions
 
 DEFAULT_MAX_ACTIONS = EnvConfig().max_actions
 

@@ -25,8 +25,9 @@ from typing import Any
 
 from agent.config import RANKER_HELP
 from agent.models import SHIPPED_POLICY_ID
+from agent.policies import load_named_agent
 from training.answer_metrics import AnswerScore, score_answer
-from training.common import load_named_agent, load_reachable, split_questions
+from training.common import load_reachable, split_questions
 
 
 @dataclass

@@ -25,12 +25,11 @@ from typing import Annotated, Any
 
 import typer
 
-from agent.config import MAX_CANDIDATES, NO_RANKER_FOR_SCRIPTED, RANKER_HELP, SAMPLING_DEFAULTS
+from agent.config import MAX_CANDIDATES, RANKER_HELP, SAMPLING_DEFAULTS, SCRIPTED_POLICY
 from agent.models import DEFAULT_MODEL_ID, SHIPPED_POLICY_ID, SHIPPED_REWARD_ID
 from browser_env.config import EnvConfig
 from webgpt_cli.step_lines import StepLine, StepLines, clip
 
-SCRIPTED = "scripted"
 ENV_DEFAULTS = EnvConfig()
 
 
@@ -189,7 +188,7 @@ def _check_model(console: Any, name: str | None) -> None:
     """Fail on a missing model folder before anything slow starts (known ids are converted later)."""
     from agent.models import MODELS, ModelNotFound, resolve_checkpoint
 
-    if name is None or name == SCRIPTED or name in MODELS:
+    if name is None or name == SCRIPTED_POLICY or name in MODELS:
         return
     try:
         resolve_checkpoint(name)
@@ -380,20 +379,11 @@ def _open_corpus(name: str) -> Any:
 
 
 def _agent(policy: str, mode: str | None, options: dict[str, Any]) -> Any:
-    from agent.answer import ExtractiveAnswerer
-    from agent.policies import Agent, ScriptedPolicy, load_agent
+    from agent.policies import load_named_agent
 
-    if policy == SCRIPTED:
-        if options["ranker"] is not None:
-            raise ValueError(NO_RANKER_FOR_SCRIPTED)
-        return Agent(ScriptedPolicy(), ExtractiveAnswerer(), "scheduled")
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
-    return load_agent(
+    return load_named_agent(
         policy,
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode,
         temperature=options["temperature"],
         top_p=options["top_p"],
         seed=options["seed"],

@@ -16,8 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
+from agent.config import SCRIPTED_POLICY
 from agent.models import DEFAULT_MODEL_ID, SHIPPED_POLICY_ID
-from webgpt_cli.ask import SCRIPTED
 from webgpt_cli.demos import DbOption, _fail, _open_corpus, _open_store
 
 
@@ -91,7 +91,7 @@ def _sampler(policy: str, temperature: float, device: str | None) -> tuple[Any, 
     from agent.models import ModelNotFound
     from agent.policies import ScriptedPolicy, load_agent
 
-    if policy == SCRIPTED:
+    if policy == SCRIPTED_POLICY:
         return (lambda seed: ScriptedPolicy(temperature=temperature, seed=seed)), ExtractiveAnswerer()
     try:
         agent = load_agent(policy, temperature=temperature, seed=0, device=device)

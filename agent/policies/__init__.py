@@ -16,7 +16,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from agent.config import AGENT_CONFIG, SAMPLING_DEFAULTS, AgentConfig, Mode, SamplingConfig
+from agent.config import (
+    AGENT_CONFIG,
+    SAMPLING_DEFAULTS,
+    SCRIPTED_POLICY,
+    AgentConfig,
+    Mode,
+    SamplingConfig,
+)
 from agent.policies.base import Policy, ReplayPolicy
 from agent.policies.scripted import ScheduleConfig, ScriptedPolicy
 
@@ -34,7 +41,16 @@ more often misled the answer than held it (9 right against 7)."""
 RERANK_SCHEDULE = replace(SKIM_SCHEDULE, rerank_per_page=8, rerank_weight=1.0)
 """Skimming with the sentence reranker (``agent/sentence_reranker.py``): the ranker's 8 best sentences of
 each page read are ordered again by the ranker's score plus the reranker's logit."""
-__all__ = ["AGENT_CONFIG", "Agent", "Mode", "Policy", "ReplayPolicy", "ScriptedPolicy", "load_agent"]
+__all__ = [
+    "AGENT_CONFIG",
+    "Agent",
+    "Mode",
+    "Policy",
+    "ReplayPolicy",
+    "ScriptedPolicy",
+    "load_agent",
+    "load_named_agent",
+]
 
 
 @dataclass
@@ -150,3 +166,40 @@ def _sentence_ranker(path: str | Path | None) -> Any:
     if path is not None and not Path(path).is_file():
         raise ValueError(f"no sentence ranker at {path}: give a file `webgpt train ranker --output` wrote")
     return SentenceRanker.load(Path(path) if path is not None else SHIPPED_RANKER)
+
+
+def load_named_agent(
+    policy: str,
+    *,
+    mode: str | None = None,
+    temperature: float | None = None,
+    top_p: float = SAMPLING_DEFAULTS.top_p,
+    seed: int | None = None,
+    device: str | None = None,
+    ranker: str | Path | None = None,
+) -> Agent:
+    """The agent for a ``--policy`` value: ``scripted`` (the scripted policy and the extractive answerer,
+    no model, nothing of transformers imported), else a model id, checkpoint folder or hub id
+    (``load_agent``, browsing with the sentence ranker file ``ranker`` when given)."""
+    from agent.answer import ExtractiveAnswerer
+    from agent.config import NO_RANKER_FOR_SCRIPTED
+
+    if policy == SCRIPTED_POLICY:
+        if ranker is not None:
+            raise ValueError(NO_RANKER_FOR_SCRIPTED)
+        return Agent(
+            ScriptedPolicy(seed=seed, temperature=temperature or 0.0), ExtractiveAnswerer(), "scheduled"
+        )
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # library notices are not the user's business
+    hf_logging.disable_progress_bar()
+    return load_agent(
+        policy,
+        mode=mode,  # type: ignore[arg-type]
+        temperature=temperature,
+        top_p=top_p,
+        seed=seed,
+        device=device,
+        ranker=ranker,
+    )

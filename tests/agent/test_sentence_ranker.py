@@ -317,7 +317,7 @@ def test_browsing_uses_the_ranker_a_run_or_its_checkpoint_names(tiny_lm_dir: Pat
 
 
 def test_the_scripted_policy_refuses_a_ranker() -> None:
-    from training.common import load_named_agent
+    from agent.policies import load_named_agent
 
     with pytest.raises(ValueError, match="without a sentence ranker"):
         load_named_agent("scripted", ranker="ranker.json")
