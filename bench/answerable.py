@@ -22,7 +22,6 @@ import argparse
 import json
 import math
 import random
-import re
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +30,9 @@ from teacher import DEFAULT_QUESTIONS, ROOT
 
 from browser_env.corpus import open_corpus
 from browser_env.protocol.keywords import stems
+from demonstrations.scripted.reading import split_sentences
 from training.answer_metrics import contains_gold
 from training.common import split_questions
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def gold_passages(search: Any, question: str, golds: list[str], k: int = 20) -> dict[str, list]:
@@ -46,7 +44,7 @@ def gold_passages(search: Any, question: str, golds: list[str], k: int = 20) -> 
     for rank, passage in enumerate(search.passages.get(ids), 1):
         if not contains_gold(f"{passage.title} {passage.text}", golds):
             continue
-        sentences = _SENTENCE_END.split(passage.text)
+        sentences = [text for _, text in split_sentences(passage.text)]
         holding = [i for i, s in enumerate(sentences) if contains_gold(s, golds)]
         start = max(0, holding[0] - 1) if holding else 0
         excerpt = " ".join(sentences[start : holding[0] + 1] if holding else sentences[:1])
@@ -61,7 +59,7 @@ def gold_passages(search: Any, question: str, golds: list[str], k: int = 20) -> 
                 continue
             elsewhere += [
                 {"title": passage.title, "text": s[:600]}
-                for s in _SENTENCE_END.split(passage.text)
+                for _, s in split_sentences(passage.text)
                 if contains_gold(s, golds) and stems(s) & asked
             ]
     return {"passages": passages, "in_articles": elsewhere}
