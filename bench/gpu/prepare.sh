@@ -23,13 +23,10 @@ done
   "${PLATFORMS[@]}" -d .gpu/whl "${SPECS[@]}"
 [ -f runs/ship/bc.jsonl ] || { echo "runs/ship/bc.jsonl missing: run webgpt train recipe --stages demos,data" >&2; exit 1; }
 cp runs/ship/bc.jsonl .gpu/
-if [ ! -f runs/ship/truthfulqa-pairs.jsonl ]; then
-  "$PY" -c "
-import json
-from demonstrations.exports import comparison_rows
-from demonstrations.imports import read_truthfulqa_pairs
-rows = comparison_rows(read_truthfulqa_pairs('../shared/data/qa/TruthfulQA.csv'))
-open('runs/ship/truthfulqa-pairs.jsonl', 'w').writelines(json.dumps(r) + '\n' for r in rows)"
+if [ ! -f runs/ship/truthfulqa-pairs.jsonl ]; then  # what the recipe's rm stage writes there
+  rm -f runs/ship/truthfulqa.sqlite
+  .venv/bin/webgpt demos import truthfulqa ../shared/data/qa/TruthfulQA.csv --db runs/ship/truthfulqa.sqlite
+  .venv/bin/webgpt demos export comparisons runs/ship/truthfulqa-pairs.jsonl --db runs/ship/truthfulqa.sqlite --split all
 fi
 cp runs/ship/truthfulqa-pairs.jsonl .gpu/
 BASE=$(HF_HUB_OFFLINE=1 "$PY" -c "from agent.models import resolve_checkpoint; print(resolve_checkpoint('smollm2-135m'))")
