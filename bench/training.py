@@ -4,6 +4,8 @@ model, for SmolLM2 bases of three sizes, on this machine (its CPU, or its GPU wh
     .venv/bin/python bench/training.py --bc-data runs/ship/bc.jsonl --rm-data runs/ship/truthfulqa-pairs.jsonl
     .venv/bin/python bench/training.py ... --models smollm2-135m --steps 4          # a CPU's quick look
     python3 bench/training.py ... --shape-from .gpu/smollm2-135m --steps 30   # a GPU, weights not there
+    .venv/bin/python bench/training.py ... --trainers bc --models smollm2-135m --batch 4 --accumulate 2 \
+        --max-length 512 --bf16 --epoch-rows 160 --batching random,grouped   # shuffled vs by length
 
 Each (trainer, base) runs in its own process (peak memory is a process's), with the project's own
 trainers (``training.bc.train_bc``, ``training.reward.train_reward``) on real rows: the recipe's
@@ -62,6 +64,7 @@ SHAPES: dict[str, dict[str, int]] = {
     },
 }
 TRAINERS = ("bc", "rm")
+BATCHING = ("random", "grouped")  # behaviour cloning's batches: shuffled rows, or rows of similar length
 
 
 def shape_source(shape_from: str | None) -> Path:
@@ -94,7 +97,7 @@ def base_folder(model: str, shape_from: str | None, work: Path) -> tuple[str, st
     return str(folder), "random"
 
 
-def run_one(trainer: str, model: str, args: argparse.Namespace) -> dict[str, Any]:
+def run_one(trainer: str, model: str, batching: str, args: argparse.Namespace) -> dict[str, Any]:
     """One training run in this process; its figures."""
     import torch
 
@@ -121,8 +124,20 @@ def run_one(trainer: str, model: str, args: argparse.Namespace) -> dict[str, Any
         if trainer == "bc":
             from training.bc import BCConfig, train_bc
 
-            result = train_bc(BCConfig(data=args.bc_data, output_dir=str(work / "bc"), **common))
+            if args.epoch_rows:  # one epoch over the same rows, however they are batched
+                common.update(max_steps=-1, max_rows=args.epoch_rows, num_train_epochs=1)
+            config = BCConfig(
+                data=args.bc_data,
+                output_dir=str(work / "bc"),
+                group_by_length=batching == "grouped",
+                gradient_accumulation_steps=args.accumulate,
+                **common,
+            )
+            result = train_bc(config)
             figures = {
+                "train_seconds": result.seconds,
+                "train_steps": result.steps,
+                "padding_share": result.padding_share,
                 "tokens_per_second": result.tokens_per_second,
                 "peak_rss_mib": result.peak_memory_mb,
                 "peak_gpu_mib": result.peak_gpu_memory_mb,
@@ -155,6 +170,7 @@ def run_one(trainer: str, model: str, args: argparse.Namespace) -> dict[str, Any
         return {
             "trainer": trainer,
             "model": model,
+            "batching": batching if trainer == "bc" else "random",
             "weights": weights,
             "device": gpu_name() if gpu else cpu_name(),
             "bf16": bf16,
@@ -188,20 +204,22 @@ def table(rows: list[dict[str, Any]]) -> str:
         return f"{value:,.{digits}f}" if isinstance(value, float) else str(value)
 
     lines = [
-        "| trainer | base | weights | tuned | device | bf16 | batch × tokens | tokens/s | warm tokens/s "
-        "| peak RSS MiB | peak GPU MiB | MFU | warm MFU |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| trainer | base | weights | tuned | device | bf16 | batch × tokens | batching | padding | steps "
+        "| train s | tokens/s | warm tokens/s | peak RSS MiB | peak GPU MiB | MFU | warm MFU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "error" in r:
-            blanks = " — |" * 5
+            blanks = " — |" * 7
             lines.append(f"| {r['trainer']} | {r['model']} |{blanks} failed: {r['error']} |{blanks}")
             continue
         mfu, warm_mfu = (percent(r.get(key)) for key in ("mfu", "steady_mfu"))
         lines.append(
             f"| {r['trainer']} | {r['model']} | {r['weights']} | {'LoRA' if r.get('lora', True) else 'full'} "
             f"| {r['device']} | {r['bf16']} | "
-            f"{r['batch']} × {r['max_length']} | {show(r['tokens_per_second'], 1)} | "
+            f"{r['batch']} × {r['max_length']} | {r.get('batching', 'random')} | "
+            f"{percent(r.get('padding_share'))} | {show(r.get('train_steps', r['steps']))} | "
+            f"{show(r.get('train_seconds'), 1)} | {show(r['tokens_per_second'], 1)} | "
             f"{show(r.get('steady_tokens_per_second'), 1)} | "
             f"{show(r['peak_rss_mib'])} | {show(r['peak_gpu_mib'])} | {mfu} | {warm_mfu} |"
         )
@@ -216,13 +234,25 @@ def main() -> None:
     parser.add_argument("--trainers", default=",".join(TRAINERS))
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--accumulate", type=int, default=1, help="BC's gradient accumulation steps")
+    parser.add_argument(
+        "--batching",
+        default="random",
+        help="BC's batches, a comma list: random (shuffled rows) and/or grouped (rows of similar length)",
+    )
+    parser.add_argument(
+        "--epoch-rows",
+        type=int,
+        default=0,
+        help="BC: one epoch over the first N rows instead of --steps (a fair side by side of batchings)",
+    )
     parser.add_argument("--max-length", type=int, default=1024)
     parser.add_argument("--bf16", action="store_true", help="bf16 on a CPU too (a GPU always uses it)")
     parser.add_argument("--gradient-checkpointing", action="store_true")
     parser.add_argument("--full", action="store_true", help="full fine-tuning (else LoRA, as the recipe)")
     parser.add_argument("--shape-from", default=None, help="config + tokenizer folder for random bases")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "training.json")
-    parser.add_argument("--one", nargs=2, metavar=("TRAINER", "MODEL"), help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs=3, metavar=("TRAINER", "MODEL", "BATCHING"), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.one:
@@ -230,9 +260,11 @@ def main() -> None:
         return
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     trainers = [t.strip() for t in args.trainers.split(",") if t.strip()]
+    batchings = [b.strip() for b in args.batching.split(",") if b.strip()]
     unknown = [m for m in models if m not in SHAPES] + [t for t in trainers if t not in TRAINERS]
+    unknown += [b for b in batchings if b not in BATCHING]
     if unknown:
-        parser.error(f"unknown model or trainer: {', '.join(unknown)}")
+        parser.error(f"unknown model, trainer or batching: {', '.join(unknown)}")
     for path in (args.bc_data, args.rm_data):
         if not Path(path).is_file():
             parser.error(
@@ -241,20 +273,25 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     args.out.parent.mkdir(parents=True, exist_ok=True)
     errors = args.out.with_suffix(".errors.log")
-    for model in models:
-        for trainer in trainers:
-            command = [sys.executable, __file__, *sys.argv[1:], "--one", trainer, model]
-            done = subprocess.run(command, capture_output=True, text=True)
-            result = next((line[7:] for line in done.stdout.splitlines() if line.startswith("RESULT ")), None)
-            if result is None:
-                error = (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
-                rows.append({"trainer": trainer, "model": model, "error": error})
-                with errors.open("a") as log:
-                    log.write(f"== {trainer} {model}\n{done.stderr[-20000:]}\n")
-            else:
-                rows.append(json.loads(result))
-            print(table(rows[-1:]).splitlines()[-1], flush=True)
-            args.out.write_text(json.dumps(rows, indent=1))  # after each run: a cut-off sweep keeps its rows
+    runs = [
+        (model, trainer, batching)
+        for model in models
+        for trainer in trainers
+        for batching in (batchings if trainer == "bc" else ["random"])
+    ]
+    for model, trainer, batching in runs:
+        command = [sys.executable, __file__, *sys.argv[1:], "--one", trainer, model, batching]
+        done = subprocess.run(command, capture_output=True, text=True)
+        result = next((line[7:] for line in done.stdout.splitlines() if line.startswith("RESULT ")), None)
+        if result is None:
+            error = (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
+            rows.append({"trainer": trainer, "model": model, "error": error})
+            with errors.open("a") as log:
+                log.write(f"== {trainer} {model}\n{done.stderr[-20000:]}\n")
+        else:
+            rows.append(json.loads(result))
+        print(table(rows[-1:]).splitlines()[-1], flush=True)
+        args.out.write_text(json.dumps(rows, indent=1))  # after each run: a cut-off sweep keeps its rows
     print(table(rows))
 
 

@@ -59,11 +59,19 @@ def test_a_base_shaped_from_a_config_trains_and_reports(
             bf16=False,
             gradient_checkpointing=False,
             full=full,
+            accumulate=1,
+            epoch_rows=0,
         )
-        result = bench.run_one("bc", "tiny", args)
+        result = bench.run_one("bc", "tiny", "random", args)
         assert result["weights"] == "random" and result["trainer"] == "bc" and result["steps"] == 1
         assert result["lora"] is not full
         assert result["tokens_per_second"] > 0 and result["peak_rss_mib"] > 0
         assert result["mfu"] is None and result["peak_gpu_mib"] is None  # no GPU here
         assert f"| bc | tiny | random | {'full' if full else 'LoRA'} |" in bench.table([result])
     assert "failed: boom" in bench.table([{"trainer": "rm", "model": "tiny", "error": "boom"}])
+    # one epoch over the first rows, batched by length: every row once, however many --steps says
+    args.epoch_rows, args.steps = 4, 1
+    grouped = bench.run_one("bc", "tiny", "grouped", args)
+    assert grouped["batching"] == "grouped" and grouped["train_steps"] == 2
+    assert grouped["padding_share"] is not None and grouped["train_seconds"] > 0
+    assert "| grouped |" in bench.table([grouped])
