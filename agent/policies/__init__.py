@@ -18,6 +18,7 @@ from typing import Any
 
 from agent.config import (
     AGENT_CONFIG,
+    NO_RANKER_FOR_SCRIPTED,
     SAMPLING_DEFAULTS,
     SCRIPTED_POLICY,
     AgentConfig,
@@ -182,7 +183,6 @@ def load_named_agent(
     no model, nothing of transformers imported), else a model id, checkpoint folder or hub id
     (``load_agent``, browsing with the sentence ranker file ``ranker`` when given)."""
     from agent.answer import ExtractiveAnswerer
-    from agent.config import NO_RANKER_FOR_SCRIPTED
 
     if policy == SCRIPTED_POLICY:
         if ranker is not None:
