@@ -64,7 +64,7 @@ class BCConfig:
         default=False,
         metadata={
             "help": "Batch rows of similar length together (shuffled in groups), so less of each batch is "
-            "padding: the same rows in about a third less time on a CPU."
+            "padding: the same rows in two thirds of the time on a CPU, fitted less well (docs/training.md)."
         },
     )
     warmup_steps: float = field(default=0.03, metadata={"help": "Warm-up: steps, or a share of all if < 1."})
