@@ -295,3 +295,18 @@ def test_the_greedy_twin_of_a_sampling_policy_takes_the_same_steps_every_time(ra
     assert twin.sampling.temperature == 0.0 and policy.sampling.temperature == 1.0
     runs = [run_episode(QUESTION, twin, web, web, config=EnvConfig(max_actions=6)) for _ in range(2)]
     assert runs[0].actions == runs[1].actions
+
+
+def test_the_scripted_agent_loads_no_model_library() -> None:
+    """`webgpt ask --policy scripted` starts without importing transformers (seconds of a cold start)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from agent.policies import load_named_agent\n"
+        "agent = load_named_agent('scripted', temperature=0.8, seed=3)\n"
+        "print(type(agent.policy).__name__, agent.policy.temperature, 'transformers' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["ScriptedPolicy", "0.8", "False"]

@@ -321,18 +321,3 @@ def test_the_scripted_policy_refuses_a_ranker() -> None:
 
     with pytest.raises(ValueError, match="without a sentence ranker"):
         load_named_agent("scripted", ranker="ranker.json")
-
-
-def test_the_scripted_agent_loads_no_model_library() -> None:
-    """`webgpt ask --policy scripted` starts without importing transformers (seconds of a cold start)."""
-    import subprocess
-    import sys
-
-    script = (
-        "import sys\n"
-        "from agent.policies import load_named_agent\n"
-        "agent = load_named_agent('scripted', temperature=0.8, seed=3)\n"
-        "print(type(agent.policy).__name__, agent.policy.temperature, 'transformers' in sys.modules)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["ScriptedPolicy", "0.8", "False"]
