@@ -5,7 +5,7 @@ model, for SmolLM2 bases of three sizes, on this machine (its CPU, or its GPU wh
     .venv/bin/python bench/training.py ... --models smollm2-135m --steps 4          # a CPU's quick look
     python3 bench/training.py ... --shape-from .gpu/smollm2-135m --steps 30   # a GPU, weights not there
     .venv/bin/python bench/training.py ... --trainers bc --models smollm2-135m --batch 4 --accumulate 2 \
-        --max-length 512 --bf16 --epoch-rows 160 --batching random,grouped   # shuffled vs by length
+        --max-length 512 --bf16 --epoch-rows 160 --batching random,by_length,random:1x8 --repeats 2
 
 Each (trainer, base) runs in its own process (peak memory is a process's), with the project's own
 trainers (``training.bc.train_bc``, ``training.reward.train_reward``) on real rows: the recipe's
@@ -38,6 +38,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from training.bc import SAMPLING_STRATEGIES  # noqa: E402  (after the path above)
+
 # The published shapes of SmolLM2 (HuggingFaceTB/SmolLM2-*-Instruct config.json): Llama blocks, vocabulary
 # 49,152, tied embeddings.
 SHAPES: dict[str, dict[str, int]] = {
@@ -64,7 +66,6 @@ SHAPES: dict[str, dict[str, int]] = {
     },
 }
 TRAINERS = ("bc", "rm")
-BATCHING = ("random", "grouped")  # behaviour cloning's batches: shuffled rows, or rows of similar length
 
 
 def shape_source(shape_from: str | None) -> Path:
@@ -97,21 +98,35 @@ def base_folder(model: str, shape_from: str | None, work: Path) -> tuple[str, st
     return str(folder), "random"
 
 
+def batching_shape(spec: str, args: argparse.Namespace) -> tuple[str, int, int]:
+    """A ``--batching`` entry, ``NAME`` or ``NAME:BATCHxACCUMULATE``, as (name, batch, accumulation)."""
+    name, _, shape = spec.partition(":")
+    if not shape:
+        return name, args.batch, args.accumulate
+    batch, _, accumulate = shape.partition("x")
+    if not (batch.isdigit() and accumulate.isdigit() and int(batch) > 0 and int(accumulate) > 0):
+        raise ValueError(f"{spec!r}: the shape after the colon is BATCHxACCUMULATE, as in random:1x8")
+    return name, int(batch), int(accumulate)
+
+
 def run_one(trainer: str, model: str, batching: str, args: argparse.Namespace) -> dict[str, Any]:
-    """One training run in this process; its figures."""
+    """One training run in this process (``batching`` a ``--batching`` entry); its figures."""
     import torch
 
     from training.common import gpu_name
 
     gpu = torch.cuda.is_available()
     bf16 = gpu or args.bf16
+    batching, batch, accumulate = (
+        batching_shape(batching, args) if trainer == "bc" else ("random", args.batch, 1)
+    )
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         base, weights = base_folder(model, args.shape_from, work)
         common: dict[str, Any] = {
             "base_model": base,
             "max_steps": args.steps,
-            "per_device_train_batch_size": args.batch,
+            "per_device_train_batch_size": batch,
             "max_length": args.max_length,
             "eval_fraction": 0.0,
             "save_steps": 10**6,
@@ -129,8 +144,8 @@ def run_one(trainer: str, model: str, batching: str, args: argparse.Namespace) -
             config = BCConfig(
                 data=args.bc_data,
                 output_dir=str(work / "bc"),
-                group_by_length=batching == "grouped",
-                gradient_accumulation_steps=args.accumulate,
+                batching=batching,
+                gradient_accumulation_steps=accumulate,
                 **common,
             )
             result = train_bc(config)
@@ -170,13 +185,14 @@ def run_one(trainer: str, model: str, batching: str, args: argparse.Namespace) -
         return {
             "trainer": trainer,
             "model": model,
-            "batching": batching if trainer == "bc" else "random",
+            "batching": batching,
             "weights": weights,
             "device": gpu_name() if gpu else cpu_name(),
             "bf16": bf16,
             "lora": not args.full,
             "steps": args.steps,
-            "batch": args.batch,
+            "batch": batch,
+            "accumulate": accumulate,
             "max_length": args.max_length,
             "gradient_checkpointing": args.gradient_checkpointing,
             "seconds": round(time.perf_counter() - started, 1),
@@ -203,6 +219,9 @@ def table(rows: list[dict[str, Any]]) -> str:
             return "—"
         return f"{value:,.{digits}f}" if isinstance(value, float) else str(value)
 
+    def accumulated(row: dict[str, Any]) -> str:
+        return f" (×{row['accumulate']})" if row.get("accumulate", 1) > 1 else ""
+
     lines = [
         "| trainer | base | weights | tuned | device | bf16 | batch × tokens | batching | padding | steps "
         "| train s | tokens/s | warm tokens/s | peak RSS MiB | peak GPU MiB | MFU | warm MFU |",
@@ -217,7 +236,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['trainer']} | {r['model']} | {r['weights']} | {'LoRA' if r.get('lora', True) else 'full'} "
             f"| {r['device']} | {r['bf16']} | "
-            f"{r['batch']} × {r['max_length']} | {r.get('batching', 'random')} | "
+            f"{r['batch']}{accumulated(r)} × {r['max_length']} | {r.get('batching', 'random')} | "
             f"{percent(r.get('padding_share'))} | {show(r.get('train_steps', r['steps']))} | "
             f"{show(r.get('train_seconds'), 1)} | {show(r['tokens_per_second'], 1)} | "
             f"{show(r.get('steady_tokens_per_second'), 1)} | "
@@ -238,7 +257,14 @@ def main() -> None:
     parser.add_argument(
         "--batching",
         default="random",
-        help="BC's batches, a comma list: random (shuffled rows) and/or grouped (rows of similar length)",
+        help="BC's batchings, a comma list of webgpt train bc --batching values (random, by_length, "
+        "rebalanced), each with its own shape if wanted: random:1x8 is batches of 1 row, 8 accumulated",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="run every configuration N times, interleaved (drift evens out)",
     )
     parser.add_argument(
         "--epoch-rows",
@@ -262,7 +288,10 @@ def main() -> None:
     trainers = [t.strip() for t in args.trainers.split(",") if t.strip()]
     batchings = [b.strip() for b in args.batching.split(",") if b.strip()]
     unknown = [m for m in models if m not in SHAPES] + [t for t in trainers if t not in TRAINERS]
-    unknown += [b for b in batchings if b not in BATCHING]
+    try:
+        unknown += [b for b in batchings if batching_shape(b, args)[0] not in SAMPLING_STRATEGIES]
+    except ValueError as error:
+        parser.error(str(error))
     if unknown:
         parser.error(f"unknown model, trainer or batching: {', '.join(unknown)}")
     for path in (args.bc_data, args.rm_data):
@@ -275,6 +304,7 @@ def main() -> None:
     errors = args.out.with_suffix(".errors.log")
     runs = [
         (model, trainer, batching)
+        for _ in range(args.repeats)
         for model in models
         for trainer in trainers
         for batching in (batchings if trainer == "bc" else ["random"])

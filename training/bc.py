@@ -27,6 +27,8 @@ from agent.config import AGENT_CONFIG, AgentConfig
 from demonstrations.formats import CLAUSE_WORDS
 
 KINDS = ("browse", "answer")
+# --batching: the trainer's sampling strategy for each
+SAMPLING_STRATEGIES = {"random": "random", "by_length": "group_by_length", "rebalanced": "batch_rebalance"}
 
 
 @dataclass
@@ -60,11 +62,13 @@ class BCConfig:
     max_steps: int = field(default=-1, metadata={"help": "Stop after this many steps (-1: the epochs)."})
     per_device_train_batch_size: int = 8
     gradient_accumulation_steps: int = 1
-    group_by_length: bool = field(
-        default=False,
+    batching: str = field(
+        default="random",
         metadata={
-            "help": "Batch rows of similar length together (shuffled in groups), so less of each batch is "
-            "padding: the same rows in two thirds of the time on a CPU, fitted less well (docs/training.md)."
+            "help": "How rows make batches: random (shuffled); by_length (rows of similar length together, "
+            "so less padding, but each step sees one kind of row: fitted less well); rebalanced (each "
+            "optimizer step a shuffled sample, split into micro-batches by length). With "
+            "per_device_train_batch_size 1 no batch holds padding at all (docs/training.md)."
         },
     )
     warmup_steps: float = field(default=0.03, metadata={"help": "Warm-up: steps, or a share of all if < 1."})
@@ -103,6 +107,10 @@ class BCConfig:
             raise ValueError(f"mode must be free, guided or scheduled, not {self.mode!r}")
         if not 0 <= self.eval_fraction < 1:
             raise ValueError("eval_fraction must be in [0, 1)")
+        if self.batching not in SAMPLING_STRATEGIES:
+            raise ValueError(
+                f"batching must be one of {', '.join(SAMPLING_STRATEGIES)}, not {self.batching!r}"
+            )
         if self.init_adapter and not self.use_lora:
             raise ValueError("init_adapter continues a LoRA adapter: it needs use_lora true")
 
@@ -255,7 +263,7 @@ def train_bc(config: BCConfig) -> BCResult:
         per_device_train_batch_size=config.per_device_train_batch_size,
         per_device_eval_batch_size=config.per_device_train_batch_size,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
-        train_sampling_strategy="group_by_length" if config.group_by_length else "random",
+        train_sampling_strategy=SAMPLING_STRATEGIES[config.batching],
         warmup_steps=config.warmup_steps,
         include_num_input_tokens_seen="non_padding",
         max_length=config.max_length,

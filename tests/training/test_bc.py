@@ -279,7 +279,7 @@ def test_the_step_clock_counts_the_steps_after_the_first_quarter_and_only_their_
     assert short.tokens_per_second() is None  # two steps: no warm part to measure
 
 
-def test_grouping_rows_by_length_leaves_less_of_each_batch_padding(tiny_lm_dir: Path, tmp_path: Path) -> None:
+def test_batching_by_length_leaves_less_of_each_batch_padding(tiny_lm_dir: Path, tmp_path: Path) -> None:
     mixed = [
         dict(row, prompt=row["prompt"] + (" and the iron lattice of its tower" * 8 if i % 2 else ""))
         for i, row in enumerate(r for r in rows(64) if r["kind"] == "answer")
@@ -287,22 +287,64 @@ def test_grouping_rows_by_length_leaves_less_of_each_batch_padding(tiny_lm_dir: 
     data = tmp_path / "mixed.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in mixed), encoding="utf-8")
     shares = {}
-    for grouped in (False, True):
+    for batching in ("random", "by_length", "rebalanced"):
         config = BCConfig(
             data=str(data),
-            output_dir=str(tmp_path / f"run-{grouped}"),
+            output_dir=str(tmp_path / f"run-{batching}"),
             base_model=str(tiny_lm_dir),
             kinds="answer",
             num_train_epochs=1,
-            per_device_train_batch_size=4,
+            per_device_train_batch_size=2,
+            gradient_accumulation_steps=2,
             max_length=512,
             eval_fraction=0.0,
             save_steps=100,
-            group_by_length=grouped,
+            batching=batching,
         )
         result = train_bc(config)
         assert result.steps == 16 and result.padding_share is not None
-        shares[grouped] = result.padding_share
-    # half short rows, half long: shuffled, most batches hold both; grouped (the trainer sorts groups of 16
-    # rows here, 4 batches), a batch holds both only where a group's lengths change
-    assert shares[True] < shares[False] / 2
+        shares[batching] = result.padding_share
+    # half short rows, half long: shuffled, most batches hold both; by length (the trainer sorts groups of 16
+    # rows here, 8 batches), a batch holds both only where a group's lengths change; rebalanced, each step's
+    # 4 shuffled rows are sorted by length and split in two, so a batch holds both only when a step has
+    # one short row or three
+    assert shares["by_length"] < shares["random"] / 2
+    assert shares["rebalanced"] < shares["random"] / 2
+    with pytest.raises(ValueError, match="batching must be one of random, by_length, rebalanced"):
+        BCConfig(data=str(data), batching="grouped")
+
+
+def test_one_row_a_batch_accumulated_is_the_same_step_as_one_batch(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    # rows of three lengths in one step: the step's loss is the mean over all its completion tokens
+    # whether the rows come as one padded batch or one at a time, accumulated (a mean of the rows' own
+    # means would weigh a short answer as much as a long one)
+    answers = [
+        "Eiffel [1].",
+        "Gustave Eiffel designed it [1].",
+        "Gustave Eiffel, an engineer, designed it " * 4,
+    ]
+    varied = [
+        dict(row, completion=answers[i % 3])
+        for i, row in enumerate(r for r in rows(8) if r["kind"] == "answer")
+    ]
+    data = tmp_path / "varied.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in varied), encoding="utf-8")
+    step_loss = {}
+    for batch, accumulate in ((8, 1), (1, 8)):
+        config = BCConfig(
+            data=str(data),
+            output_dir=str(tmp_path / f"run-{batch}x{accumulate}"),
+            base_model=str(tiny_lm_dir),
+            kinds="answer",
+            max_steps=1,
+            per_device_train_batch_size=batch,
+            gradient_accumulation_steps=accumulate,
+            lora_dropout=0.0,
+            max_length=512,
+            eval_fraction=0.0,
+            save_steps=100,
+        )
+        result = train_bc(config)
+        assert result.steps == 1 and result.train_loss is not None
+        step_loss[batch] = result.train_loss
+    assert step_loss[1] == pytest.approx(step_loss[8], rel=1e-4)

@@ -71,7 +71,14 @@ def test_a_base_shaped_from_a_config_trains_and_reports(
     assert "failed: boom" in bench.table([{"trainer": "rm", "model": "tiny", "error": "boom"}])
     # one epoch over the first rows, batched by length: every row once, however many --steps says
     args.epoch_rows, args.steps = 4, 1
-    grouped = bench.run_one("bc", "tiny", "grouped", args)
-    assert grouped["batching"] == "grouped" and grouped["train_steps"] == 2
+    grouped = bench.run_one("bc", "tiny", "by_length", args)
+    assert grouped["batching"] == "by_length" and grouped["train_steps"] == 2
     assert grouped["padding_share"] is not None and grouped["train_seconds"] > 0
-    assert "| grouped |" in bench.table([grouped])
+    assert "| by_length |" in bench.table([grouped])
+    # a shape of its own: one row a batch, two accumulated, so no padding at all and 2 steps for 4 rows
+    single = bench.run_one("bc", "tiny", "random:1x2", args)
+    assert (single["batch"], single["accumulate"], single["train_steps"]) == (1, 2, 2)
+    assert single["padding_share"] == 0.0
+    assert "| 1 (×2) × 1024 | random |" in bench.table([single])
+    with pytest.raises(ValueError, match="BATCHxACCUMULATE"):
+        bench.batching_shape("random:4", args)
