@@ -62,6 +62,13 @@ class BCConfig:
     max_steps: int = field(default=-1, metadata={"help": "Stop after this many steps (-1: the epochs)."})
     per_device_train_batch_size: int = 8
     gradient_accumulation_steps: int = 1
+    per_device_eval_batch_size: int = field(
+        default=4,
+        metadata={
+            "help": "Rows per evaluation batch. The held-out loss is the mean of its batches' token means, "
+            "so it compares between runs evaluated at the same size, whatever their training batches."
+        },
+    )
     batching: str = field(
         default="random",
         metadata={
@@ -210,6 +217,7 @@ def train_bc(config: BCConfig) -> BCResult:
         last_checkpoint,
         peak_memory,
         save_run_config,
+        tokens_this_run,
         trainer_mfu,
     )
 
@@ -261,7 +269,7 @@ def train_bc(config: BCConfig) -> BCResult:
         num_train_epochs=config.num_train_epochs,
         max_steps=config.max_steps,
         per_device_train_batch_size=config.per_device_train_batch_size,
-        per_device_eval_batch_size=config.per_device_train_batch_size,
+        per_device_eval_batch_size=config.per_device_eval_batch_size,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
         train_sampling_strategy=SAMPLING_STRATEGIES[config.batching],
         warmup_steps=config.warmup_steps,
@@ -303,13 +311,14 @@ def train_bc(config: BCConfig) -> BCResult:
         base_path=base_path,
         world_size=trainer.args.world_size,
     )
+    resume = last_checkpoint(output)
     started = time.perf_counter()
-    outcome = trainer.train(resume_from_checkpoint=last_checkpoint(output))
+    outcome = trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - started
     eval_loss = trainer.evaluate()["eval_loss"] if has_eval else None
     _save(trainer, tokenizer, output, config, prompt_format)
-    tokens = trainer.state.num_input_tokens_seen or None
-    throughput = round(tokens / seconds, 1) if tokens and seconds else None
+    tokens = tokens_this_run(trainer, resume)
+    throughput = round(tokens / seconds, 1) if tokens > 0 and seconds else None
     memory = peak_memory()
     steady = clock.figures(trainer)
     return BCResult(
@@ -318,7 +327,7 @@ def train_bc(config: BCConfig) -> BCResult:
         eval_rows=len(evaluation),
         steps=trainer.state.global_step,
         seconds=round(seconds, 2),
-        train_loss=outcome.training_loss,
+        train_loss=outcome.training_loss if tokens > 0 else None,  # a finished run resumed trains nothing
         eval_loss=eval_loss,
         tokens_per_second=throughput,
         peak_memory_mb=round(memory["peak_rss_mib"], 1),

@@ -83,6 +83,16 @@ def last_checkpoint(output_dir: str | Path) -> str | None:
     return get_last_checkpoint(str(folder)) if folder.is_dir() else None
 
 
+def tokens_this_run(trainer: Any, resumed_from: str | None) -> int:
+    """The input tokens ``trainer`` trained on in this process: all it has seen, less what the checkpoint
+    it resumed from had (a resumed run's rate counts only its own part; a finished run resumed, none)."""
+    seen = int(trainer.state.num_input_tokens_seen or 0)
+    state = Path(resumed_from) / "trainer_state.json" if resumed_from else None
+    if state is None or not state.is_file():
+        return seen
+    return seen - int(json.loads(state.read_text(encoding="utf-8")).get("num_input_tokens_seen") or 0)
+
+
 class MetricsLog(TrainerCallback):
     """Appends every log line of the trainer to ``metrics.jsonl`` and redraws ``loss.png`` (training
     loss, evaluation loss and any evaluation accuracies against the step) as training goes."""

@@ -33,6 +33,7 @@ from training.common import (
     name_adapter_base,
     peak_memory,
     save_run_config,
+    tokens_this_run,
     trainer_mfu,
 )
 from training.reward_data import (
@@ -392,7 +393,7 @@ def train_reward(config: RMConfig) -> dict[str, float]:
     trainer.save_model(str(output))
     name_adapter_base(output, adapter_base_name(config.base_model))
     train_metrics = {**result.metrics, **peak_memory()}
-    runtime, tokens = result.metrics.get("train_runtime"), trainer.state.num_input_tokens_seen
+    runtime, tokens = result.metrics.get("train_runtime"), tokens_this_run(trainer, resume)
     throughput = tokens / runtime if tokens and runtime else None
     train_metrics["tokens_per_second"] = throughput
     train_metrics["mfu"] = trainer_mfu(trainer, throughput)

@@ -167,6 +167,17 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(
     resumed = train_bc(BCConfig(max_steps=8, **common))
     steps = [row["step"] for row in read_metrics(out / METRICS) if "loss" in row]
     assert resumed.steps == 8 and steps == list(range(1, 9))  # 5..8 continued, not started again
+    # its rate counts the tokens of steps 5..8 only, not those the checkpoint had already seen
+    seen = {n: json.loads((out / f"checkpoint-{n}" / "trainer_state.json").read_text()) for n in (4, 8)}
+    own = seen[8]["num_input_tokens_seen"] - seen[4]["num_input_tokens_seen"]
+    assert resumed.tokens_per_second is not None
+    assert resumed.tokens_per_second * resumed.seconds == pytest.approx(own, rel=0.02)
+    # a finished epoch started again trains nothing: no rate, no training loss (not 0.0)
+    epoch = dict(common, output_dir=str(tmp_path / "epoch"), save_steps=100)
+    done = train_bc(BCConfig(num_train_epochs=1, **epoch))
+    again = train_bc(BCConfig(num_train_epochs=1, **epoch))
+    assert done.steps == again.steps == 12 and done.tokens_per_second and done.train_loss
+    assert again.tokens_per_second is None and again.train_loss is None
 
 
 def test_the_command_line_takes_a_preset_and_flags(tiny_lm_dir: Path, data: Path, tmp_path: Path) -> None:
@@ -317,19 +328,18 @@ def test_batching_by_length_leaves_less_of_each_batch_padding(tiny_lm_dir: Path,
 def test_one_row_a_batch_accumulated_is_the_same_step_as_one_batch(tiny_lm_dir: Path, tmp_path: Path) -> None:
     # rows of three lengths in one step: the step's loss is the mean over all its completion tokens
     # whether the rows come as one padded batch or one at a time, accumulated (a mean of the rows' own
-    # means would weigh a short answer as much as a long one)
+    # means would weigh a short answer as much as a long one); and the held-out loss, evaluated in
+    # batches of the same size, does not depend on the training batches either
     answers = [
         "Eiffel [1].",
         "Gustave Eiffel designed it [1].",
         "Gustave Eiffel, an engineer, designed it " * 4,
     ]
-    varied = [
-        dict(row, completion=answers[i % 3])
-        for i, row in enumerate(r for r in rows(8) if r["kind"] == "answer")
-    ]
+    answer_rows = [r for r in rows(16) if r["kind"] == "answer"]
+    varied = [dict(row, completion=answers[i % 3]) for i, row in enumerate(answer_rows)]
     data = tmp_path / "varied.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in varied), encoding="utf-8")
-    step_loss = {}
+    step_loss, held_out_loss = {}, {}
     for batch, accumulate in ((8, 1), (1, 8)):
         config = BCConfig(
             data=str(data),
@@ -341,10 +351,11 @@ def test_one_row_a_batch_accumulated_is_the_same_step_as_one_batch(tiny_lm_dir: 
             gradient_accumulation_steps=accumulate,
             lora_dropout=0.0,
             max_length=512,
-            eval_fraction=0.0,
+            eval_fraction=0.25,  # 3 of the 16 episodes
             save_steps=100,
         )
         result = train_bc(config)
-        assert result.steps == 1 and result.train_loss is not None
-        step_loss[batch] = result.train_loss
+        assert result.steps == 1 and result.train_loss is not None and result.eval_rows == 3
+        step_loss[batch], held_out_loss[batch] = result.train_loss, result.eval_loss
     assert step_loss[1] == pytest.approx(step_loss[8], rel=1e-4)
+    assert held_out_loss[1] == pytest.approx(held_out_loss[8], rel=1e-4)
