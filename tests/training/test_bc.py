@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from demonstrations.formats import answer_prompt
-from training.bc import BCConfig, read_rows, to_example, train_bc
+from training.bc import BCConfig, BCResult, read_rows, to_example, train_bc
 from training.common import METRICS, StepClock, model_flops_utilisation, read_metrics
 
 PRESET = Path(__file__).resolve().parents[2] / "training" / "presets" / "bc-tiny.yaml"
@@ -290,29 +291,44 @@ def test_the_step_clock_counts_the_steps_after_the_first_quarter_and_only_their_
     assert short.tokens_per_second() is None  # two steps: no warm part to measure
 
 
+def write_rows(path: Path, some_rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in some_rows), encoding="utf-8")
+    return path
+
+
+def train_on_answers(data: Path, output: Path, base: Path, **settings: Any) -> BCResult:
+    """A short behaviour-cloning run on the answer rows of ``data``."""
+    return train_bc(
+        BCConfig(
+            data=str(data),
+            output_dir=str(output),
+            base_model=str(base),
+            kinds="answer",
+            max_length=512,
+            save_steps=100,
+            **settings,
+        )
+    )
+
+
 def test_batching_by_length_leaves_less_of_each_batch_padding(tiny_lm_dir: Path, tmp_path: Path) -> None:
     mixed = [
         dict(row, prompt=row["prompt"] + (" and the iron lattice of its tower" * 8 if i % 2 else ""))
         for i, row in enumerate(r for r in rows(64) if r["kind"] == "answer")
     ]
-    data = tmp_path / "mixed.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in mixed), encoding="utf-8")
+    data = write_rows(tmp_path / "mixed.jsonl", mixed)
     shares = {}
     for batching in ("random", "by_length", "rebalanced"):
-        config = BCConfig(
-            data=str(data),
-            output_dir=str(tmp_path / f"run-{batching}"),
-            base_model=str(tiny_lm_dir),
-            kinds="answer",
+        result = train_on_answers(
+            data,
+            tmp_path / f"run-{batching}",
+            tiny_lm_dir,
             num_train_epochs=1,
             per_device_train_batch_size=2,
             gradient_accumulation_steps=2,
-            max_length=512,
             eval_fraction=0.0,
-            save_steps=100,
             batching=batching,
         )
-        result = train_bc(config)
         assert result.steps == 16 and result.padding_share is not None
         shares[batching] = result.padding_share
     # half short rows, half long: shuffled, most batches hold both; by length (the trainer sorts groups of 16
@@ -336,25 +352,21 @@ def test_one_row_a_batch_accumulated_is_the_same_step_as_one_batch(tiny_lm_dir: 
         "Gustave Eiffel, an engineer, designed it " * 4,
     ]
     answer_rows = [r for r in rows(16) if r["kind"] == "answer"]
-    varied = [dict(row, completion=answers[i % 3]) for i, row in enumerate(answer_rows)]
-    data = tmp_path / "varied.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in varied), encoding="utf-8")
+    data = write_rows(
+        tmp_path / "varied.jsonl", [dict(row, completion=answers[i % 3]) for i, row in enumerate(answer_rows)]
+    )
     step_loss, held_out_loss = {}, {}
     for batch, accumulate in ((8, 1), (1, 8)):
-        config = BCConfig(
-            data=str(data),
-            output_dir=str(tmp_path / f"run-{batch}x{accumulate}"),
-            base_model=str(tiny_lm_dir),
-            kinds="answer",
+        result = train_on_answers(
+            data,
+            tmp_path / f"run-{batch}x{accumulate}",
+            tiny_lm_dir,
             max_steps=1,
             per_device_train_batch_size=batch,
             gradient_accumulation_steps=accumulate,
             lora_dropout=0.0,
-            max_length=512,
             eval_fraction=0.25,  # 3 of the 16 episodes
-            save_steps=100,
         )
-        result = train_bc(config)
         assert result.steps == 1 and result.train_loss is not None and result.eval_rows == 3
         step_loss[batch], held_out_loss[batch] = result.train_loss, result.eval_loss
     assert step_loss[1] == pytest.approx(step_loss[8], rel=1e-4)
