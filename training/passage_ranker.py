@@ -11,6 +11,10 @@ question's positive passages (``training/sentence_ranker.py``).
 
     webgpt train passage-ranker --questions ../shared/data/qa/nq_open_dev.jsonl --corpus wiki \\
         --split train --held_out 320
+
+It writes ``runs/passage-ranker.json`` (``--output``; the shipped weights are
+``browser_env/search/passage-ranker.json``); ``webgpt corpus search ... --rerank --passage-ranker FILE``
+searches with it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from browser_env.search.passage_ranker import (
 from browser_env.search.passage_store import index_text
 
 KS = (1, 5, 20)
+DEFAULT_OUTPUT = Path("runs/passage-ranker.json")
 Found = tuple[str, list[Candidate], list[bool]]  # question, BM25's passages in its order, hold gold
 
 
@@ -78,7 +83,13 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="webgpt train passage-ranker", description=__doc__.split("\n\n")[0])
     add_question_flags(parser)
-    parser.add_argument("--output", type=Path, default=SHIPPED_PASSAGE_RANKER)
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help=f"Where to write the ranker (default {DEFAULT_OUTPUT}); {SHIPPED_PASSAGE_RANKER} replaces the "
+        "shipped one.",
+    )
     args = parser.parse_args(argv)
 
     held_questions, fit_questions, corpus = held_out_split(args)
@@ -105,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         "weights": dict(zip(FEATURES, ranker.weights, strict=True)),
     }
     write_fitted(args.output, ranker.to_json(), report)
+    if args.output.resolve() != SHIPPED_PASSAGE_RANKER.resolve():
+        print(f"Search with it: webgpt corpus search NAME QUERY --rerank --passage-ranker {args.output}")
+        print(f"Ship it: --output {SHIPPED_PASSAGE_RANKER}.")
     return 0
 
 

@@ -10,6 +10,7 @@ webgpt corpus remove docs
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -131,15 +132,31 @@ def search(
             help="bm25: order BM25's first passages again with the learned passage ranker.",
         ),
     ] = False,
+    passage_ranker: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --rerank: the passage ranker's weights (webgpt train passage-ranker writes them)."
+        ),
+    ] = None,
 ) -> None:
     """Search a corpus and print the results (url, title, snippet)."""
     from browser_env.corpus import CorpusError, open_corpus
+    from browser_env.search.passage_ranker import PassageRanker
 
     if mode not in (None, "bm25", "dense", "hybrid"):
         raise _fail(f"unknown mode {mode!r}: use bm25, dense or hybrid")
+    if passage_ranker is not None:
+        if not rerank:
+            raise _fail("--passage-ranker orders results only with --rerank")
+        try:
+            PassageRanker.load(passage_ranker)
+        except ValueError as error:
+            raise _fail(str(error)) from None
     try:
         with open_corpus(name, mode=mode) as corpus:
             corpus.search.rerank = rerank
+            if passage_ranker is not None:
+                corpus.search.passage_ranker = passage_ranker
             try:
                 results = corpus.search.search(query, k=k)
             except sqlite3.DatabaseError as error:

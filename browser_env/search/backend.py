@@ -16,7 +16,7 @@ import numpy as np
 from browser_env.protocol.keywords import content_words, title_topic
 from browser_env.search.bm25 import Bm25Index
 from browser_env.search.dense import INDEX_NAME, DenseIndex
-from browser_env.search.passage_ranker import RERANKED, Candidate, PassageRanker
+from browser_env.search.passage_ranker import RERANKED, SHIPPED_PASSAGE_RANKER, Candidate, PassageRanker
 from browser_env.search.passage_store import PassageStore, StoredPassage
 from browser_env.search.snippet import snippet
 from browser_env.web import SearchResult
@@ -46,11 +46,19 @@ def rrf(rankings: list[np.ndarray], k: int = RRF_K) -> tuple[np.ndarray, np.ndar
 
 class LocalSearch:
     """Search over a built corpus folder; ``mode`` defaults to hybrid when the corpus has vectors.
-    ``rerank``: BM25's first passages are ordered again by the shipped passage ranker (BM25 mode). It
+    ``rerank``: BM25's first passages are ordered again by the passage ranker (BM25 mode; the shipped
+    weights unless ``passage_ranker`` names others). It
     finds a passage holding the answer higher up, but the agent, which reads whole pages, answers no
     better with it (docs/bench-search.md), so it is off unless asked for."""
 
-    def __init__(self, folder: Path, *, mode: Mode | None = None, rerank: bool = False) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        mode: Mode | None = None,
+        rerank: bool = False,
+        passage_ranker: Path = SHIPPED_PASSAGE_RANKER,
+    ) -> None:
         self.folder = Path(folder)
         self.passages = PassageStore(self.folder)
         self.bm25 = Bm25Index(self.folder / "bm25")
@@ -64,6 +72,7 @@ class LocalSearch:
             raise ValueError(f"{folder}: this corpus was built without dense vectors (mode {mode!r})")
         self.mode: Mode = mode or ("hybrid" if self.dense is not None else "bm25")
         self.rerank = rerank
+        self.passage_ranker = Path(passage_ranker)  # the weights ``rerank`` orders with
         self._ranker: PassageRanker | None = None
 
     def rank(self, query: str, n: int, mode: Mode | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +107,7 @@ class LocalSearch:
     def _reranked(self, query: str, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """The passage ranker's order of BM25's passages ``ids`` (indices into them)."""
         if self._ranker is None:
-            self._ranker = PassageRanker.load()
+            self._ranker = PassageRanker.load(self.passage_ranker)
         return self._ranker.order(query, self.candidates(ids, scores), self.bm25.idf)
 
     def search_passages(self, query: str, k: int = 10, mode: Mode | None = None) -> list[RankedPassage]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tiny_models import eiffel_questions
 
-from browser_env.search.passage_ranker import FEATURES, Candidate, PassageRanker
+from browser_env.search.passage_ranker import FEATURES, SHIPPED_PASSAGE_RANKER, Candidate, PassageRanker
 from training.passage_ranker import hit_rates, main
 
 
@@ -44,3 +44,32 @@ def test_the_command_fits_and_writes_a_ranker_that_loads(tiny_corpus, tmp_path: 
     assert set(report["held_out"]["ranker"]) == {"hit@1", "hit@5", "hit@20"}
     assert report["held_out"]["ranker"]["hit@20"] == report["held_out"]["bm25"]["hit@20"] == 100.0
     assert len(ranker.weights) == len(FEATURES)
+
+
+def test_without_output_it_writes_under_runs_and_search_can_use_it(
+    tiny_corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from typer.testing import CliRunner
+
+    from webgpt_cli.app import app
+
+    questions = eiffel_questions(tmp_path, 8)
+    shipped = SHIPPED_PASSAGE_RANKER.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    flags = ["--questions", str(questions), "--corpus", tiny_corpus.name, "--split", "all", "--held_out", "2"]
+    assert main(flags) == 0
+    assert SHIPPED_PASSAGE_RANKER.read_bytes() == shipped
+    written = tmp_path / "runs" / "passage-ranker.json"
+    assert PassageRanker.load(written).weights != PassageRanker.load(SHIPPED_PASSAGE_RANKER).weights
+    assert "--rerank --passage-ranker runs/passage-ranker.json" in capsys.readouterr().out
+
+    search = ["corpus", "search", tiny_corpus.name, "eiffel tower", "--rerank"]
+    runner = CliRunner()
+    own = runner.invoke(app, [*search, "--passage-ranker", str(written)])
+    assert own.exit_code == 0 and "1. " in own.output
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    refused = runner.invoke(app, [*search, "--passage-ranker", str(broken)])
+    assert refused.exit_code != 0 and "not a passage ranker" in refused.output
+    alone = runner.invoke(app, [*search[:-1], "--passage-ranker", str(written)])
+    assert alone.exit_code != 0 and "only with --rerank" in alone.output
