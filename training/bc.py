@@ -213,9 +213,11 @@ def train_bc(config: BCConfig) -> BCResult:
         MetricsLog,
         PaddingCount,
         StepClock,
+        already_finished,
         ddp_backend,
         last_checkpoint,
         peak_memory,
+        restore_finished,
         save_run_config,
         tokens_this_run,
         trainer_mfu,
@@ -313,7 +315,11 @@ def train_bc(config: BCConfig) -> BCResult:
     )
     resume = last_checkpoint(output)
     started = time.perf_counter()
-    outcome = trainer.train(resume_from_checkpoint=resume)
+    if resume and already_finished(resume, config.max_steps):
+        restore_finished(trainer, resume)
+        outcome = None
+    else:
+        outcome = trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - started
     eval_loss = trainer.evaluate()["eval_loss"] if has_eval else None
     _save(trainer, tokenizer, output, config, prompt_format)
@@ -327,7 +333,7 @@ def train_bc(config: BCConfig) -> BCResult:
         eval_rows=len(evaluation),
         steps=trainer.state.global_step,
         seconds=round(seconds, 2),
-        train_loss=outcome.training_loss if tokens > 0 else None,  # a finished run resumed trains nothing
+        train_loss=outcome.training_loss if outcome and tokens > 0 else None,  # none when nothing trained
         eval_loss=eval_loss,
         tokens_per_second=throughput,
         peak_memory_mb=round(memory["peak_rss_mib"], 1),

@@ -83,6 +83,33 @@ def last_checkpoint(output_dir: str | Path) -> str | None:
     return get_last_checkpoint(str(folder)) if folder.is_dir() else None
 
 
+def already_finished(checkpoint: str | None, max_steps: int) -> bool:
+    """Whether ``checkpoint`` holds the last of a run's ``max_steps`` steps. The trainer checks its step
+    budget only after a step, so resuming from it would train one step more than asked."""
+    state = Path(checkpoint) / "trainer_state.json" if checkpoint else None
+    if max_steps <= 0 or state is None or not state.is_file():
+        return False
+    return int(json.loads(state.read_text(encoding="utf-8")).get("global_step") or 0) >= max_steps
+
+
+def restore_finished(trainer: Any, checkpoint: str) -> None:
+    """Load a finished run's last checkpoint into ``trainer`` (its weights, LoRA or full, and its state)
+    instead of training on: what ``trainer.train`` would have resumed from, without the extra step."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+    from transformers import TrainerState
+
+    folder = Path(checkpoint)
+    adapter, full = folder / "adapter_model.safetensors", folder / "model.safetensors"
+    if adapter.is_file():
+        set_peft_model_state_dict(trainer.model, load_file(str(adapter)))
+    elif full.is_file():
+        trainer.model.load_state_dict(load_file(str(full)), strict=False)
+    else:
+        raise FileNotFoundError(f"{folder} holds no weights to resume from")
+    trainer.state = TrainerState.load_from_json(str(folder / "trainer_state.json"))
+
+
 def tokens_this_run(trainer: Any, resumed_from: str | None) -> int:
     """The input tokens ``trainer`` trained on in this process: all it has seen, less what the checkpoint
     it resumed from had (a resumed run's rate counts only its own part; a finished run resumed, none)."""

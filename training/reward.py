@@ -28,10 +28,12 @@ from demonstrations.exports import comparison_rows
 from training.common import (
     MetricsLog,
     StepClock,
+    already_finished,
     ddp_backend,
     last_checkpoint,
     name_adapter_base,
     peak_memory,
+    restore_finished,
     save_run_config,
     tokens_this_run,
     trainer_mfu,
@@ -389,16 +391,20 @@ def train_reward(config: RMConfig) -> dict[str, float]:
     resume = last_checkpoint(output) if config.resume else None
     if resume:
         logger.warning("resuming from %s", resume)
-    result = trainer.train(resume_from_checkpoint=resume)
+    if resume and already_finished(resume, config.max_steps):
+        restore_finished(trainer, resume)  # its training figures stay as the run wrote them
+        train_metrics: dict[str, Any] = peak_memory()
+    else:
+        result = trainer.train(resume_from_checkpoint=resume)
+        train_metrics = {**result.metrics, **peak_memory()}
+        runtime, tokens = result.metrics.get("train_runtime"), tokens_this_run(trainer, resume)
+        throughput = tokens / runtime if tokens and runtime else None
+        train_metrics["tokens_per_second"] = throughput
+        train_metrics["mfu"] = trainer_mfu(trainer, throughput)
+        train_metrics.update(clock.figures(trainer))
+        trainer.save_metrics("train", train_metrics)
     trainer.save_model(str(output))
     name_adapter_base(output, adapter_base_name(config.base_model))
-    train_metrics = {**result.metrics, **peak_memory()}
-    runtime, tokens = result.metrics.get("train_runtime"), tokens_this_run(trainer, resume)
-    throughput = tokens / runtime if tokens and runtime else None
-    train_metrics["tokens_per_second"] = throughput
-    train_metrics["mfu"] = trainer_mfu(trainer, throughput)
-    train_metrics.update(clock.figures(trainer))
-    trainer.save_metrics("train", train_metrics)
     metrics = {k if k.startswith("train") else f"train_{k}": v for k, v in train_metrics.items()}
     if eval_set is not None:
         evaluations = [h for h in trainer.state.log_history if "eval_loss" in h]

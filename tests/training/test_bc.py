@@ -179,6 +179,13 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(
     again = train_bc(BCConfig(num_train_epochs=1, **epoch))
     assert done.steps == again.steps == 12 and done.tokens_per_second and done.train_loss
     assert again.tokens_per_second is None and again.train_loss is None
+    # so does a run of max_steps (the trainer alone would take one step more), evaluated on its weights
+    bounded = dict(common, output_dir=str(tmp_path / "bounded"), eval_fraction=0.2)
+    finished = train_bc(BCConfig(max_steps=4, **bounded))
+    restarted = train_bc(BCConfig(max_steps=4, **bounded))
+    steps = [row["step"] for row in read_metrics(tmp_path / "bounded" / METRICS) if "loss" in row]
+    assert restarted.steps == 4 and steps == [1, 2, 3, 4] and restarted.train_loss is None
+    assert restarted.eval_loss == pytest.approx(finished.eval_loss, rel=1e-5)
 
 
 def test_the_command_line_takes_a_preset_and_flags(tiny_lm_dir: Path, data: Path, tmp_path: Path) -> None:

@@ -173,6 +173,21 @@ def test_a_stopped_run_resumes_from_its_last_checkpoint(
     assert state["global_step"] == 6
 
 
+def test_a_finished_run_started_again_trains_no_step_more(
+    tiny_lm_dir: Path, pairs_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "rm"
+    settings = dict(max_steps=3, eval_steps=100)  # evaluated after training, on the weights at hand
+    first = train_reward(tiny_config(tiny_lm_dir, pairs_file, out, **settings))
+    trained = (out / "train_results.json").read_text()
+    again = train_reward(tiny_config(tiny_lm_dir, pairs_file, out, **settings))
+    steps = [r["step"] for r in read_metrics(out / METRICS) if "loss" in r]
+    assert steps == [1, 2, 3]  # the trainer alone would take a 4th step
+    assert (out / "train_results.json").read_text() == trained  # the run's own training figures stay
+    assert again["eval_accuracy"] == first["eval_accuracy"]
+    assert again["eval_loss"] == pytest.approx(first["eval_loss"], rel=1e-5)  # the checkpoint's weights
+
+
 def test_repeated_and_comma_separated_data_flags() -> None:
     argv = ["--data", "a.jsonl", "--max_steps", "3", "--data=b,c", "--data", "d", "e"]
     merged = _merge_repeated(argv)
