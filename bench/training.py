@@ -5,7 +5,8 @@ model, for SmolLM2 bases of three sizes, on this machine (its CPU, or its GPU wh
     .venv/bin/python bench/training.py ... --models smollm2-135m --steps 4          # a CPU's quick look
     python3 bench/training.py ... --shape-from .gpu/smollm2-135m --steps 30   # a GPU, weights not there
     .venv/bin/python bench/training.py ... --trainers bc --models smollm2-135m --batch 4 --accumulate 2 \
-        --max-length 512 --bf16 --epoch-rows 160 --batching random,by_length,random:1x8 --repeats 2
+        --max-length 512 --bf16 --epoch-rows 128 --batching random,random:1x8,rebalanced:2x4,by_length \
+        --repeats 2                                                   # the batchings side by side
 
 Each (trainer, base) runs in its own process (peak memory is a process's), with the project's own
 trainers (``training.bc.train_bc``, ``training.reward.train_reward``) on real rows: the recipe's

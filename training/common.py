@@ -83,13 +83,16 @@ def last_checkpoint(output_dir: str | Path) -> str | None:
     return get_last_checkpoint(str(folder)) if folder.is_dir() else None
 
 
+def checkpoint_state(checkpoint: str | None) -> dict[str, Any]:
+    """The trainer's state saved in ``checkpoint`` (empty without one)."""
+    state = Path(checkpoint) / "trainer_state.json" if checkpoint else None
+    return json.loads(state.read_text(encoding="utf-8")) if state is not None and state.is_file() else {}
+
+
 def already_finished(checkpoint: str | None, max_steps: int) -> bool:
     """Whether ``checkpoint`` holds the last of a run's ``max_steps`` steps. The trainer checks its step
     budget only after a step, so resuming from it would train one step more than asked."""
-    state = Path(checkpoint) / "trainer_state.json" if checkpoint else None
-    if max_steps <= 0 or state is None or not state.is_file():
-        return False
-    return int(json.loads(state.read_text(encoding="utf-8")).get("global_step") or 0) >= max_steps
+    return max_steps > 0 and int(checkpoint_state(checkpoint).get("global_step") or 0) >= max_steps
 
 
 def restore_finished(trainer: Any, checkpoint: str) -> None:
@@ -114,10 +117,7 @@ def tokens_this_run(trainer: Any, resumed_from: str | None) -> int:
     """The input tokens ``trainer`` trained on in this process: all it has seen, less what the checkpoint
     it resumed from had (a resumed run's rate counts only its own part; a finished run resumed, none)."""
     seen = int(trainer.state.num_input_tokens_seen or 0)
-    state = Path(resumed_from) / "trainer_state.json" if resumed_from else None
-    if state is None or not state.is_file():
-        return seen
-    return seen - int(json.loads(state.read_text(encoding="utf-8")).get("num_input_tokens_seen") or 0)
+    return seen - int(checkpoint_state(resumed_from).get("num_input_tokens_seen") or 0)
 
 
 class MetricsLog(TrainerCallback):
