@@ -6,6 +6,7 @@ The fixtures built from these (``tokenizer``, ``tiny_lm_dir``, ``tiny_rm_dir``) 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +116,14 @@ def eiffel_questions(folder: Path, repeats: int) -> Path:
     path = folder / "questions.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in EIFFEL_QUESTIONS * repeats), encoding="utf-8")
     return path
+
+
+def fit_without_output(fit: Callable[[list[str]], int], shipped: Path, corpus: str, folder: Path) -> Path:
+    """Run a ranker's fit command (``fit``, its ``main``) on the Eiffel questions from ``folder`` (the
+    caller's working directory) without ``--output``; the ``shipped`` file's bytes must not change.
+    The ``runs/`` folder it wrote into."""
+    before = shipped.read_bytes()
+    questions = eiffel_questions(folder, 8)
+    assert fit(["--questions", str(questions), "--corpus", corpus, "--split", "all", "--held_out", "2"]) == 0
+    assert shipped.read_bytes() == before
+    return folder / "runs"

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tiny_models import eiffel_questions
+from tiny_models import eiffel_questions, fit_without_output
 
 from browser_env.search.passage_ranker import FEATURES, SHIPPED_PASSAGE_RANKER, Candidate, PassageRanker
 from training.passage_ranker import hit_rates, main
@@ -53,13 +53,10 @@ def test_without_output_it_writes_under_runs_and_search_can_use_it(
 
     from webgpt_cli.app import app
 
-    questions = eiffel_questions(tmp_path, 8)
-    shipped = SHIPPED_PASSAGE_RANKER.read_bytes()
     monkeypatch.chdir(tmp_path)
-    flags = ["--questions", str(questions), "--corpus", tiny_corpus.name, "--split", "all", "--held_out", "2"]
-    assert main(flags) == 0
-    assert SHIPPED_PASSAGE_RANKER.read_bytes() == shipped
-    written = tmp_path / "runs" / "passage-ranker.json"
+    written = (
+        fit_without_output(main, SHIPPED_PASSAGE_RANKER, tiny_corpus.name, tmp_path) / "passage-ranker.json"
+    )
     assert PassageRanker.load(written).weights != PassageRanker.load(SHIPPED_PASSAGE_RANKER).weights
     assert "--rerank --passage-ranker runs/passage-ranker.json" in capsys.readouterr().out
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_models import eiffel_questions
+from tiny_models import eiffel_questions, fit_without_output
 
 from agent.sentence_ranker import FEATURES, SHIPPED_RANKER, SentenceRanker
 from training.sentence_ranker import fit, hits, listwise_objective, main
@@ -99,12 +99,7 @@ def test_the_command_fits_and_writes_a_ranker_that_loads(tiny_corpus, tmp_path: 
 def test_the_command_leaves_the_shipped_ranker_alone_unless_told(
     tiny_corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    questions = eiffel_questions(tmp_path, 8)
-    shipped = SHIPPED_RANKER.read_bytes()
     monkeypatch.chdir(tmp_path)
-    flags = ["--questions", str(questions), "--corpus", tiny_corpus.name, "--split", "all", "--held_out", "2"]
-    assert main(flags) == 0
-    assert SHIPPED_RANKER.read_bytes() == shipped
-    written = tmp_path / "runs" / "sentence-ranker.json"
+    written = fit_without_output(main, SHIPPED_RANKER, tiny_corpus.name, tmp_path) / "sentence-ranker.json"
     assert SentenceRanker.load(written).weights != SentenceRanker.load(SHIPPED_RANKER).weights
     assert "--ranker runs/sentence-ranker.json" in capsys.readouterr().out
