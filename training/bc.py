@@ -213,13 +213,12 @@ def train_bc(config: BCConfig) -> BCResult:
         MetricsLog,
         PaddingCount,
         StepClock,
-        already_finished,
         ddp_backend,
         last_checkpoint,
         peak_memory,
-        restore_finished,
         save_run_config,
         tokens_this_run,
+        train_or_restore,
         trainer_mfu,
     )
 
@@ -315,11 +314,7 @@ def train_bc(config: BCConfig) -> BCResult:
     )
     resume = last_checkpoint(output)
     started = time.perf_counter()
-    if resume and already_finished(resume, config.max_steps):
-        restore_finished(trainer, resume)
-        outcome = None
-    else:
-        outcome = trainer.train(resume_from_checkpoint=resume)
+    outcome = train_or_restore(trainer, resume, config.max_steps)
     seconds = time.perf_counter() - started
     eval_loss = trainer.evaluate()["eval_loss"] if has_eval else None
     _save(trainer, tokenizer, output, config, prompt_format)

@@ -113,6 +113,15 @@ def restore_finished(trainer: Any, checkpoint: str) -> None:
     trainer.state = TrainerState.load_from_json(str(folder / "trainer_state.json"))
 
 
+def train_or_restore(trainer: Any, resume: str | None, max_steps: int) -> Any:
+    """``trainer.train`` resumed from ``resume`` (its ``TrainOutput``), or None for a run that checkpoint
+    already finished, whose weights and state are loaded instead of training a step past ``max_steps``."""
+    if resume and already_finished(resume, max_steps):
+        restore_finished(trainer, resume)
+        return None
+    return trainer.train(resume_from_checkpoint=resume)
+
+
 def tokens_this_run(trainer: Any, resumed_from: str | None) -> int:
     """The input tokens ``trainer`` trained on in this process: all it has seen, less what the checkpoint
     it resumed from had (a resumed run's rate counts only its own part; a finished run resumed, none)."""

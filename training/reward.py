@@ -28,14 +28,13 @@ from demonstrations.exports import comparison_rows
 from training.common import (
     MetricsLog,
     StepClock,
-    already_finished,
     ddp_backend,
     last_checkpoint,
     name_adapter_base,
     peak_memory,
-    restore_finished,
     save_run_config,
     tokens_this_run,
+    train_or_restore,
     trainer_mfu,
 )
 from training.reward_data import (
@@ -391,11 +390,10 @@ def train_reward(config: RMConfig) -> dict[str, float]:
     resume = last_checkpoint(output) if config.resume else None
     if resume:
         logger.warning("resuming from %s", resume)
-    if resume and already_finished(resume, config.max_steps):
-        restore_finished(trainer, resume)  # its training figures stay as the run wrote them
+    result = train_or_restore(trainer, resume, config.max_steps)
+    if result is None:  # a finished run: its training figures stay as the run wrote them
         train_metrics: dict[str, Any] = peak_memory()
     else:
-        result = trainer.train(resume_from_checkpoint=resume)
         train_metrics = {**result.metrics, **peak_memory()}
         runtime, tokens = result.metrics.get("train_runtime"), tokens_this_run(trainer, resume)
         throughput = tokens / runtime if tokens and runtime else None
