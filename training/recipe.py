@@ -9,22 +9,26 @@ seconds go to ``<output_dir>/timings.json``: a stage whose last output was alrea
 it took then, and a resumed stage records the resumed part.
 
 1. ``demos``: the scripted demonstrator on the training split of the questions (never the test split);
-2. ``data``: behaviour-cloning rows: the demonstrations' answer rows, answer rows from reading BM25's
-   results (``demonstrations.reading_rows``) and a sample of browsing rows (from answered and from
-   declined episodes), mixed and shuffled with the seed;
-3. ``bc``: ``webgpt train bc`` with the BC preset;
-4. ``samples``: the trained policy writes ``sample_answers`` answers to held-back reading prompts
+2. ``window_demos``: the sentence ranker's window schedule on the BM25-reachable training questions
+   after the first ``ranker_held_out``, episodes kept where a quote holds the gold
+   (``training.window_demos``: browsing a policy that sees one window can clone; about 10 minutes);
+3. ``data``: behaviour-cloning rows: the demonstrations' answer rows, answer rows from reading BM25's
+   results (``demonstrations.reading_rows``), a sample of the demonstrations' browsing rows (from
+   answered and from declined episodes) and the window demonstrations' browsing rows, mixed and
+   shuffled with the seed;
+4. ``bc``: ``webgpt train bc`` with the BC preset;
+5. ``samples``: the trained policy writes ``sample_answers`` answers to held-back reading prompts
    (answer rows not in the BC mix); each becomes an answer-only episode, the input of automatic
    comparisons (a correct, supported answer against one that is not);
-5. ``ranker``: ``webgpt train ranker`` on the training questions after the split's first
+6. ``ranker``: ``webgpt train ranker`` on the training questions after the split's first
    ``ranker_held_out`` (its held-out report), ``ranker_questions`` of them (0: all; about 10 minutes);
-6. ``candidates`` (only with ``on_policy_questions``): the trained policy, browsing with that ranker,
+7. ``candidates`` (only with ``on_policy_questions``): the trained policy, browsing with that ranker,
    samples ``on_policy_n`` episodes for each of that many BM25-reachable training questions after the
    first ``ranker_held_out`` (``webgpt train rs --pick gold``): automatic comparisons of its own
    browsing, the data that teaches a reward model to judge the policy's answers (30–40 minutes for 600
    questions on two CPU cores, so off by default there);
-7. ``rm``: ``webgpt train rm`` with the RM preset on TruthfulQA pairs and those automatic comparisons;
-8. ``install``: both adapters (bf16) and the sentence ranker into ``agent/weights/``, where
+8. ``rm``: ``webgpt train rm`` with the RM preset on TruthfulQA pairs and those automatic comparisons;
+9. ``install``: both adapters (bf16) and the sentence ranker into ``agent/weights/``, where
    ``webgpt ask`` finds them.
 """
 
@@ -41,7 +45,7 @@ from typing import Any
 
 from agent.config import AGENT_CONFIG, read_json_object
 
-STAGES = ("demos", "data", "bc", "samples", "ranker", "candidates", "rm", "install")
+STAGES = ("demos", "window_demos", "data", "bc", "samples", "ranker", "candidates", "rm", "install")
 STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
     "demos": ("questions", "corpus", "seed"),
     "data": (
@@ -52,7 +56,9 @@ STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
         "reading_rows",
         "answered_browse_rows",
         "declined_browse_rows",
+        "window_browse_rows",
     ),
+    "window_demos": ("questions", "corpus", "ranker_held_out", "reachable"),
     "samples": ("seed", "sample_answers", "sample_prompts"),
     "ranker": ("questions", "corpus", "seed", "ranker_questions", "ranker_held_out"),
     "candidates": ("questions", "corpus", "seed", "on_policy_questions", "on_policy_n", "reachable"),
@@ -82,6 +88,9 @@ class RecipeConfig:
     reading_rows: int = field(default=620, metadata={"help": "Reading answer rows in the BC mix."})
     answered_browse_rows: int = field(default=330, metadata={"help": "Browsing rows of answered episodes."})
     declined_browse_rows: int = field(default=90, metadata={"help": "Browsing rows of declined episodes."})
+    window_browse_rows: int = field(
+        default=0, metadata={"help": "Browsing rows of the window demonstrations (0: that stage is skipped)."}
+    )
     bc_preset: str = str(ROOT / "training" / "presets" / "bc-smollm2-cpu.yaml")
     rm_preset: str = str(ROOT / "training" / "presets" / "rm-smollm2-cpu.yaml")
     sample_answers: int = field(default=4, metadata={"help": "Answers sampled per held-back prompt."})
@@ -126,6 +135,8 @@ class Recipe:
         self.out.mkdir(parents=True, exist_ok=True)
         self.demos_db = self.out / "demos.sqlite"
         self.demos_summary = self.out / "demos.json"  # written last
+        self.window_db = self.out / "window-demos.sqlite"
+        self.window_summary = self.out / "window-demos.json"  # written last
         self.bc_data = self.out / "bc.jsonl"
         self.held_back = self.out / "held-back-reading.jsonl"
         self.samples = self.out / "answer-samples.jsonl"
@@ -158,6 +169,33 @@ class Recipe:
             )
         _write_json(self.demos_summary, result.to_dict())
 
+    def window_demos(self) -> None:
+        if not self.config.window_browse_rows or self.finished("window_demos"):
+            return
+        from browser_env.corpus import open_corpus
+        from demonstrations.store import EpisodeStore
+        from training.common import load_reachable
+        from training.window_demos import window_demonstrations
+
+        reachable = load_reachable(self.config.reachable)
+        questions = [q for q in self.train_questions() if reachable.get(q.question)]
+        self.window_db.unlink(missing_ok=True)  # a half-made store from an interrupted run
+        with open_corpus(self.config.corpus) as corpus, EpisodeStore(self.window_db) as store:
+            summary = window_demonstrations(questions[self.config.ranker_held_out :], corpus, store)
+        _write_json(self.window_summary, summary.to_dict())
+
+    def window_rows(self) -> list[dict[str, Any]]:
+        """The window demonstrations' browsing rows (none when that stage was not asked for)."""
+        if not self.config.window_browse_rows:
+            return []
+        if not self.finished("window_demos"):
+            raise FileNotFoundError(f"{self.window_summary} is missing: run the window_demos stage first")
+        from demonstrations.exports import bc_rows
+        from demonstrations.store import EpisodeStore
+
+        with EpisodeStore(self.window_db) as store:
+            return list(bc_rows(store.iter_episodes(), include_answers=False))
+
     def data(self) -> None:
         if self.finished("data"):
             return
@@ -178,7 +216,7 @@ class Recipe:
                     variants=self.config.reading_variants,
                 )
             )
-        mix, held_back = mix_rows(demo_rows, read, self.config)
+        mix, held_back = mix_rows(demo_rows, read, self.config, self.window_rows())
         _write_jsonl(self.held_back, held_back)
         _write_jsonl(self.bc_data, mix)
         counts: dict[str, int] = {}
@@ -295,6 +333,7 @@ class Recipe:
         """The file a stage writes last (None for ``install``)."""
         return {
             "demos": self.demos_summary,
+            "window_demos": self.window_summary,
             "data": self.bc_data,
             "bc": self.bc_dir / AGENT_CONFIG,  # written after the model
             "samples": self.samples,
@@ -335,6 +374,7 @@ class Recipe:
     def run(self) -> None:
         actions = {
             "demos": self.demos,
+            "window_demos": self.window_demos,
             "data": self.data,
             "bc": self.bc,
             "samples": self.sample,
@@ -366,11 +406,15 @@ class Recipe:
 
 
 def mix_rows(
-    demo_rows: Sequence[dict[str, Any]], read_rows: Sequence[dict[str, Any]], config: RecipeConfig
+    demo_rows: Sequence[dict[str, Any]],
+    read_rows: Sequence[dict[str, Any]],
+    config: RecipeConfig,
+    window_rows: Sequence[dict[str, Any]] = (),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The BC mix (every demonstration answer row, ``reading_rows`` reading rows, and browsing rows of
-    answered and declined episodes, each drawn with the seed) and the reading rows held back from it
-    (whole questions, so the held-back prompts are new to the policy)."""
+    """The BC mix (every demonstration answer row, ``reading_rows`` reading rows, browsing rows of
+    answered and declined episodes and ``window_browse_rows`` of ``window_rows``, each drawn with the
+    seed) and the reading rows held back from it (whole questions, so the held-back prompts are new to
+    the policy)."""
     rng = random.Random(config.seed)
     answered = {r["episode_id"] for r in demo_rows if r["kind"] == "answer"}
     answers = [r for r in demo_rows if r["kind"] == "answer"]
@@ -389,11 +433,14 @@ def mix_rows(
     held_back = [r for r in read_rows if r["episode_id"] not in kept]
     rng.shuffle(browse_answered)
     rng.shuffle(browse_declined)
+    window = list(window_rows)
+    rng.shuffle(window)
     mix = [
         *answers,
         *reading,
         *browse_answered[: config.answered_browse_rows],
         *browse_declined[: config.declined_browse_rows],
+        *window[: config.window_browse_rows],
     ]
     rng.shuffle(mix)
     return mix, held_back

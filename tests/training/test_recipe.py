@@ -70,6 +70,63 @@ def test_the_mix_takes_what_the_recipe_says_and_holds_back_whole_questions() -> 
     assert [r["prompt"] for r in again] == [r["prompt"] for r in mix]  # the seed fixes the mix
 
 
+def test_the_mix_takes_window_rows_as_asked() -> None:
+    window = [
+        {
+            "kind": "browse",
+            "episode_id": f"w{k}",
+            "prompt": f"w/{k}",
+            "completion": "Quote: x",
+            "source": "model",
+        }
+        for k in range(6)
+    ]
+    config = RecipeConfig(
+        reading_rows=30, answered_browse_rows=7, declined_browse_rows=3, window_browse_rows=4
+    )
+    mix, _ = mix_rows(_demo_rows(), _read_rows(), config, window)
+    assert sum(r["prompt"].startswith("w/") for r in mix) == 4
+    assert len(mix) == 4 + 30 + 7 + 3 + 4
+    none, _ = mix_rows(
+        _demo_rows(), _read_rows(), RecipeConfig(reading_rows=30, window_browse_rows=0), window
+    )
+    assert not any(r["prompt"].startswith("w/") for r in none)
+
+
+def test_the_window_stage_keeps_reachable_training_questions_it_found_support_for(
+    tiny_corpus, tmp_path: Path
+) -> None:
+    from demonstrations.splits import split_of
+
+    asked = {
+        "who is the eiffel tower named after": ["Gustave Eiffel"],
+        "when was the eiffel tower constructed": ["1887"],
+        "what is the capital and most populous city of france": ["Paris"],
+        "what did alexandre gustave eiffel contribute to": ["Statue of Liberty"],
+    }
+    train = [q for q in asked if split_of(q) == "train"]
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in asked.items()))
+    reachable = tmp_path / "reachable.json"
+    reachable.write_text(json.dumps(dict.fromkeys(asked, True)))
+    settings = {"questions": str(questions), "corpus": tiny_corpus.name, "reachable": str(reachable)}
+    off = Recipe(RecipeConfig(**settings, output_dir=str(tmp_path / "off")))
+    off.window_demos()  # not asked for: nothing browsed, no rows
+    assert not off.finished("window_demos") and off.window_rows() == []
+
+    recipe = Recipe(
+        RecipeConfig(**settings, output_dir=str(tmp_path / "on"), window_browse_rows=50, ranker_held_out=0)
+    )
+    with pytest.raises(FileNotFoundError, match="run the window_demos stage first"):
+        recipe.window_rows()
+    recipe.window_demos()
+    summary = json.loads(recipe.window_summary.read_text())
+    assert summary["questions"] == len(train) and 1 <= summary["kept"] <= len(train)
+    rows = recipe.window_rows()
+    assert rows and {r["kind"] for r in rows} == {"browse"}
+    assert {r["prompt"].split("\n")[1] for r in rows} <= set(train)  # each observation names its question
+
+
 def test_unknown_stages_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown stage 'bake'"):
         RecipeConfig(stages="data,bake").stage_list()

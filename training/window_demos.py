@@ -1,0 +1,86 @@
+"""Browsing demonstrations that a policy seeing one window can clone: the sentence ranker's window
+schedule (``WINDOW_SCHEDULE``) run on training questions, each episode kept when a quote it collected
+holds a gold answer.
+
+The schedule searches the question, opens the result the ranker scores highest (title and snippet),
+quotes a sentence of the window in view when the ranker rates one at its threshold, else scrolls, looks
+for a word of the question (``Find in page``) and goes back to the next result; it answers after one
+quote. Each of its choices depends only on what is on screen (the window, the results, the quotes
+collected) and on the ranker, which guided browsing has too. The scripted demonstrator's choices do not
+(it recognises the gold answer when it reads it), nor do scheduled browsing's (it reads three pages to
+the end and remembers every sentence before it quotes), so this is the browsing the guided policy can
+learn from. No model runs: the answers are extractive and only the browsing steps become rows.
+
+    webgpt train recipe --stages window_demos,data,bc      # the recipe stage that runs it
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agent.policies.scripted import ScheduleConfig
+
+WINDOW_SCHEDULE = ScheduleConfig(target_quotes=1)
+"""One quote, then answer; per page at most 2 scrolls and 2 finds; 3 results per search, 2 searches."""
+
+
+@dataclass
+class WindowDemoSummary:
+    questions: int = 0
+    kept: int = 0
+    actions: int = 0  # in the kept episodes
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "questions": self.questions,
+            "kept": self.kept,
+            "kept_share": round(self.kept / self.questions, 4) if self.questions else None,
+            "actions_per_kept": round(self.actions / self.kept, 2) if self.kept else None,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def window_demonstrations(
+    questions: Sequence[Any],
+    corpus: Any,
+    store: Any,
+    *,
+    ranker: Any = None,
+    on_question: Callable[[int, int, WindowDemoSummary], None] | None = None,
+) -> WindowDemoSummary:
+    """Browse each of ``questions`` (with ``question`` and ``gold_answers``) in ``corpus`` on the window
+    schedule with ``ranker`` (default: the shipped sentence ranker) and save to ``store`` each episode
+    whose quotes hold a gold answer, with its gold answers."""
+    from agent.answer import ExtractiveAnswerer
+    from agent.policies.scripted import ScriptedPolicy
+    from agent.rollout import run_episode
+    from agent.sentence_ranker import SHIPPED_RANKER, SentenceRanker
+    from training.answer_metrics import contains_gold
+
+    ranker = ranker or SentenceRanker.load(SHIPPED_RANKER)
+    summary = WindowDemoSummary()
+    started = time.perf_counter()
+    for question in questions:
+        policy = ScriptedPolicy(ranker, WINDOW_SCHEDULE, name="ranker-window")
+        record = run_episode(
+            question.question,
+            policy,
+            corpus.search,
+            corpus.fetcher,
+            answerer=ExtractiveAnswerer(),
+            corpus=corpus.name,
+        ).record
+        found = any(contains_gold(quote.text, question.gold_answers) for quote in record.quotes)
+        summary.questions += 1
+        if found:
+            store.save_episode(record.model_copy(update={"gold_answers": list(question.gold_answers)}))
+            summary.kept += 1
+            summary.actions += len(record.steps)
+        summary.seconds = time.perf_counter() - started
+        if on_question is not None:
+            on_question(summary.questions, len(questions), summary)
+    return summary
