@@ -21,10 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agent.policies.lm import MAX_PAGE_FINDS, MAX_PAGE_SCROLLS
 from agent.policies.scripted import ScheduleConfig
 
-WINDOW_SCHEDULE = ScheduleConfig(target_quotes=1)
-"""One quote, then answer; per page at most 2 scrolls and 2 finds; 3 results per search, 2 searches."""
+WINDOW_SCHEDULE = ScheduleConfig(target_quotes=1, max_scrolls=MAX_PAGE_SCROLLS, max_finds=MAX_PAGE_FINDS)
+"""One quote, then answer; on a page at most the scrolls and finds guided browsing allows itself; 3
+results per search, 2 searches."""
 
 
 @dataclass

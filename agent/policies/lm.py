@@ -9,14 +9,15 @@ Two modes:
   its text given the prompt, in one batch) and samples one; then it fills the argument, again by
   scoring candidates: for ``Search`` the question, its keywords and a query it writes (not one it
   already searched), for ``Clicked on link`` a link of the current window to a page not read yet in
-  this episode, for ``Quote:`` a sentence of the current window; ``Find in page:`` gets a generated
-  text. With a ``quote_scorer`` (the shipped sentence ranker), ``Quote:`` is offered only when the
-  window holds a sentence the scorer rates at its threshold or above, its score is raised by the
-  scorer's log-odds above that threshold, and the scorer picks the sentence. Moves that would go round
+  this episode, for ``Quote:`` a sentence of the current window, for ``Find in page:`` a word of the
+  question that the window does not hold. On one page it scrolls down at most ``MAX_PAGE_SCROLLS``
+  times and looks for words at most ``MAX_PAGE_FINDS`` times (as the window schedule its browsing
+  rows come from does, ``training.window_demos``). With a ``quote_scorer`` (the shipped sentence
+  ranker), ``Quote:`` is offered only when the window holds a sentence the scorer rates at its
+  threshold or above, its score is raised by the scorer's log-odds above that threshold, and the
+  scorer picks the sentence. Moves that would go round
   in circles are not offered (``valid_choices``); when only a decline is left, the episode ends
-  without one. Every action is valid and every quote verbatim by construction. The shipped policy,
-  cloned from a few hundred browsing steps, leaves most pages at once (``Back``), so it browses
-  ``scheduled`` by default.
+  without one. Every action is valid and every quote verbatim by construction.
 
 Free-mode policies that sample alike can choose the commands of several episodes in one batch
 (``act_together``, for best-of-n's lockstep browsing in ``agent.rollout.browse_in_lockstep``).
@@ -51,12 +52,14 @@ from browser_env.actions import (
     syntax_of,
 )
 from browser_env.protocol import strip_links
-from browser_env.protocol.keywords import keywords
+from browser_env.protocol.keywords import distinct_content_words, keywords
 from demonstrations.scripted.reading import search_queries
 
 if TYPE_CHECKING:
     from agent.policies.scripted import RelevanceScorer
 
+MAX_PAGE_SCROLLS = 2
+MAX_PAGE_FINDS = 2
 # Each choice the guided policy scores, as the text the model would write to start that command.
 CHOICES: dict[str, str] = {
     "search": "Search",
@@ -89,7 +92,6 @@ _KIND = {
 # A sentence ends at . ! or ? and any closing quote, bracket, italic mark ("…Band._ It") or reference
 # mark ("…in 2014.[75][76] Harry").
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?:\[(?:\d+|[a-z])\]|[\"”’)\]_])*\s+")
-_WORD = re.compile(r"\w+")
 
 
 def split_window_sentences(paragraph: str) -> list[str]:
@@ -154,6 +156,8 @@ class LMPolicy:
         self._visited: set[str] = set()  # pages read in this episode
         self._searched: set[str] = set()  # queries searched in this episode
         self._taken: set[tuple[str | None, int, str]] = set()  # guided: (url, first line, choice) taken
+        self._scrolls: dict[str | None, int] = {}  # guided: scrolls down taken on each page
+        self._sought: dict[str | None, list[str]] = {}  # guided: words looked for on each page
 
     def greedy(self) -> LMPolicy:
         """A twin that decodes greedily (what one answer at temperature 0 does)."""
@@ -168,6 +172,8 @@ class LMPolicy:
         self._visited = set()
         self._searched = set()
         self._taken = set()
+        self._scrolls = {}
+        self._sought = {}
 
     # --------------------------------------------------------------------------------------------------
     def act(self, observation: str, info: dict[str, Any]) -> str | None:
@@ -269,6 +275,15 @@ class LMPolicy:
         for name, kind in _KIND.items():
             if syntax_of(kind) in valid and (*here, name) not in self._taken:
                 choices[name] = None
+        url = info.get("url")
+        if self._scrolls.get(url, 0) >= MAX_PAGE_SCROLLS:
+            choices.pop("down", None)
+        if "find" in choices:
+            words = self._find_words(info)
+            if words:
+                choices["find"] = words
+            else:
+                del choices["find"]
         if "search" in choices and all(
             q.casefold() in self._searched for q in search_queries(self._question)
         ):
@@ -281,7 +296,6 @@ class LMPolicy:
             else:
                 del choices["click"]
         if "quote" in choices:
-            url = info.get("url")
             quoted = {textmatch.normalize(q["text"]) for q in info.get("quotes", []) if q["url"] == url}
             sentences = [
                 s
@@ -336,12 +350,19 @@ class LMPolicy:
         choice = names[self._pick(scores)]
         if choice in ("down", "up", "top", "back", "find"):
             self._taken.add((*_position(info), choice))
+        if choice == "down":
+            self._scrolls[info.get("url")] = self._scrolls.get(info.get("url"), 0) + 1
         if choice == "search":
             query = self._query(prefill)
             self._searched.add(query.casefold())
             return "Search " + query
         if choice == "find":
-            return "Find in page: " + self._argument(prefill, "Find in page:", fallback=self._keyword())
+            words = choices["find"]
+            skip = len(self.engine.encode("Find in page:"))
+            rows = self._score_texts(prefill, [f"Find in page: {w}" for w in words], skip)
+            word = words[self._pick([sum(row) / max(1, len(row)) for row in rows])]
+            self._sought.setdefault(info.get("url"), []).append(word)
+            return "Find in page: " + word
         if choice == "click":
             texts = [f"Clicked on link {i}" for i in choices["click"]]
             link_scores = [sum(row) for row in self._score_texts(prefill, texts)]
@@ -382,6 +403,12 @@ class LMPolicy:
         text = " ".join(self.engine.decode(output).split())
         return text if text else fallback
 
-    def _keyword(self) -> str:
-        words = sorted(_WORD.findall(self._question), key=len, reverse=True)
-        return words[0] if words else self._question
+    def _find_words(self, info: dict[str, Any]) -> list[str]:
+        """The words ``Find in page`` may look for here: the question's content words that the window
+        does not hold and that were not looked for on this page, none once ``MAX_PAGE_FINDS`` were."""
+        sought = self._sought.get(info.get("url"), [])
+        if len(sought) >= MAX_PAGE_FINDS:
+            return []
+        window = set(distinct_content_words(info.get("window_text") or ""))
+        asked = distinct_content_words(self._question, min_length=2)
+        return [w for w in asked if w not in window and w not in sought]

@@ -148,6 +148,38 @@ def test_guided_choices_do_not_go_round_in_circles(random_engine) -> None:
     assert "search" not in policy.valid_choices(here)  # every query of the question searched
 
 
+def test_guided_reading_keeps_to_its_page_budget_and_looks_for_words_of_the_question(random_engine) -> None:
+    from agent.policies.lm import MAX_PAGE_FINDS, MAX_PAGE_SCROLLS
+    from browser_env.actions import Back, FindInPage, ScrollDown
+
+    policy = LMPolicy(random_engine, guided=True, sampling=SamplingConfig(temperature=1.0, seed=3))
+    policy.reset(QUESTION)
+    page = "https://example.org/tower.html"
+    commands = []
+    for first in range(12):  # every window another, so nothing is left out as a move already taken there
+        info = {
+            "valid_commands": [syntax_of(ScrollDown), syntax_of(FindInPage), syntax_of(Back)],
+            "url": page,
+            "scrollbar": (first, first + 10, 40),
+            "window_text": "The tower was finished in 1889 for the World's Fair.",
+            "window_paragraphs": ["The tower was finished in 1889 for the World's Fair."],
+        }
+        command = policy.act("♦Question\nWho designed the Eiffel Tower?\n♦Next action", info)
+        commands.append(command)
+        if command == "Back":
+            break
+    assert commands[-1] == "Back"  # with both budgets spent only Back is left
+    assert sum(c == "Scrolled down 1" for c in commands) <= MAX_PAGE_SCROLLS
+    finds = [c.removeprefix("Find in page: ") for c in commands if c.startswith("Find in page: ")]
+    assert len(finds) <= MAX_PAGE_FINDS and len(set(finds)) == len(finds)
+    assert set(finds) <= {"designed", "eiffel"}  # the question's words the window lacks ("tower" it has)
+    policy._scrolls[page] = MAX_PAGE_SCROLLS
+    policy._sought[page] = ["designed", "eiffel"]
+    assert set(policy.valid_choices({**info, "scrollbar": (30, 40, 40)})) == {"back"}
+    policy.reset(QUESTION)  # a new episode starts with fresh budgets
+    assert set(policy.valid_choices(info)) == {"down", "find", "back"}
+
+
 def test_guided_gives_up_rather_than_decline_when_every_other_move_is_spent(random_engine) -> None:
     from browser_env.actions import EndDecline, Search
     from demonstrations.scripted.reading import search_queries
