@@ -70,6 +70,26 @@ def test_the_mix_takes_what_the_recipe_says_and_holds_back_whole_questions() -> 
     assert [r["prompt"] for r in again] == [r["prompt"] for r in mix]  # the seed fixes the mix
 
 
+def _reachable_questions(corpus, folder: Path) -> tuple[dict[str, str], list[str]]:
+    """Recipe settings for four questions of ``corpus``, all marked BM25-reachable, and those of them
+    in the train split."""
+    from demonstrations.splits import split_of
+
+    asked = {
+        "who is the eiffel tower named after": ["Gustave Eiffel"],
+        "when was the eiffel tower constructed": ["1887"],
+        "what is the capital and most populous city of france": ["Paris"],
+        "what did alexandre gustave eiffel contribute to": ["Statue of Liberty"],
+    }
+    train = [q for q in asked if split_of(q) == "train"]
+    assert train
+    questions = folder / "questions.jsonl"
+    questions.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in asked.items()))
+    reachable = folder / "reachable.json"
+    reachable.write_text(json.dumps(dict.fromkeys(asked, True)))
+    return {"questions": str(questions), "corpus": corpus.name, "reachable": str(reachable)}, train
+
+
 def test_the_mix_takes_window_rows_as_asked() -> None:
     window = [
         {
@@ -96,20 +116,7 @@ def test_the_mix_takes_window_rows_as_asked() -> None:
 def test_the_window_stage_keeps_reachable_training_questions_it_found_support_for(
     tiny_corpus, tmp_path: Path
 ) -> None:
-    from demonstrations.splits import split_of
-
-    asked = {
-        "who is the eiffel tower named after": ["Gustave Eiffel"],
-        "when was the eiffel tower constructed": ["1887"],
-        "what is the capital and most populous city of france": ["Paris"],
-        "what did alexandre gustave eiffel contribute to": ["Statue of Liberty"],
-    }
-    train = [q for q in asked if split_of(q) == "train"]
-    questions = tmp_path / "questions.jsonl"
-    questions.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in asked.items()))
-    reachable = tmp_path / "reachable.json"
-    reachable.write_text(json.dumps(dict.fromkeys(asked, True)))
-    settings = {"questions": str(questions), "corpus": tiny_corpus.name, "reachable": str(reachable)}
+    settings, train = _reachable_questions(tiny_corpus, tmp_path)
     off = Recipe(RecipeConfig(**settings, output_dir=str(tmp_path / "off")))
     off.window_demos()  # not asked for: nothing browsed, no rows
     assert not off.finished("window_demos") and off.window_rows() == []
@@ -254,22 +261,9 @@ def test_the_on_policy_stage_samples_the_policys_own_browsing_for_the_reward_mod
 ) -> None:
     import shutil
 
-    from demonstrations.splits import split_of
     from demonstrations.store import EpisodeStore
 
-    asked = {
-        "who is the eiffel tower named after": ["Gustave Eiffel"],
-        "when was the eiffel tower constructed": ["1887"],
-        "what is the capital and most populous city of france": ["Paris"],
-        "what did alexandre gustave eiffel contribute to": ["Statue of Liberty"],
-    }
-    train = [q for q in asked if split_of(q) == "train"]
-    assert train
-    questions = tmp_path / "questions.jsonl"
-    questions.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in asked.items()))
-    reachable = tmp_path / "reachable.json"
-    reachable.write_text(json.dumps(dict.fromkeys(asked, True)))
-    settings = {"questions": str(questions), "corpus": tiny_corpus.name, "reachable": str(reachable)}
+    settings, train = _reachable_questions(tiny_corpus, tmp_path)
     off = Recipe(RecipeConfig(**settings, output_dir=str(tmp_path / "off")))
     off.candidates()  # none asked for: nothing sampled, only the answer samples feed the reward model
     assert not off.finished("candidates") and off.automatic_sources() == [str(off.samples)]
