@@ -181,7 +181,9 @@ class Recipe:
         questions = [q for q in self.train_questions() if reachable.get(q.question)]
         self.window_db.unlink(missing_ok=True)  # a half-made store from an interrupted run
         with open_corpus(self.config.corpus) as corpus, EpisodeStore(self.window_db) as store:
-            summary = window_demonstrations(questions[self.config.ranker_held_out :], corpus, store)
+            summary = window_demonstrations(
+                questions[self.config.ranker_held_out :], corpus, store, on_question=_report_window_demos
+            )
         _write_json(self.window_summary, summary.to_dict())
 
     def window_rows(self) -> list[dict[str, Any]]:
@@ -444,6 +446,13 @@ def mix_rows(
     ]
     rng.shuffle(mix)
     return mix, held_back
+
+
+def _report_window_demos(done: int, total: int, summary: Any) -> None:
+    if done % 50 == 0 or done == total:
+        print(
+            f"window demonstrations: {done}/{total} questions, {summary.kept} kept, {summary.seconds:.0f} s"
+        )
 
 
 def install_adapter(run: Path, target: Path) -> None:

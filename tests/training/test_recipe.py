@@ -114,7 +114,7 @@ def test_the_mix_takes_window_rows_as_asked() -> None:
 
 
 def test_the_window_stage_keeps_reachable_training_questions_it_found_support_for(
-    tiny_corpus, tmp_path: Path
+    tiny_corpus, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     settings, train = _reachable_questions(tiny_corpus, tmp_path)
     off = Recipe(RecipeConfig(**settings, output_dir=str(tmp_path / "off")))
@@ -129,6 +129,8 @@ def test_the_window_stage_keeps_reachable_training_questions_it_found_support_fo
     recipe.window_demos()
     summary = json.loads(recipe.window_summary.read_text())
     assert summary["questions"] == len(train) and 1 <= summary["kept"] <= len(train)
+    progress = f"window demonstrations: {len(train)}/{len(train)} questions, {summary['kept']} kept"
+    assert progress in capsys.readouterr().out
     rows = recipe.window_rows()
     assert rows and {r["kind"] for r in rows} == {"browse"}
     assert {r["prompt"].split("\n")[1] for r in rows} <= set(train)  # each observation names its question
