@@ -11,7 +11,7 @@ it took then, and a resumed stage records the resumed part.
 1. ``demos``: the scripted demonstrator on the training split of the questions (never the test split);
 2. ``window_demos``: the sentence ranker's window schedule on the BM25-reachable training questions
    after the first ``ranker_held_out``, episodes kept where a quote holds the gold
-   (``training.window_demos``: browsing a policy that sees one window can clone; about 10 minutes);
+   (``training.window_demos``: browsing a policy that sees one window can clone; about 2 minutes);
 3. ``data``: behaviour-cloning rows: the demonstrations' answer rows, answer rows from reading BM25's
    results (``demonstrations.reading_rows``), a sample of the demonstrations' browsing rows (from
    answered and from declined episodes) and the window demonstrations' browsing rows, mixed and

@@ -79,7 +79,8 @@ def window_demonstrations(
         found = any(contains_gold(quote.text, question.gold_answers) for quote in record.quotes)
         summary.questions += 1
         if found:
-            store.save_episode(record.model_copy(update={"gold_answers": list(question.gold_answers)}))
+            kept = {"gold_answers": list(question.gold_answers), "source": "scripted"}  # no model browsed
+            store.save_episode(record.model_copy(update=kept))
             summary.kept += 1
             summary.actions += len(record.steps)
         summary.seconds = time.perf_counter() - started

@@ -29,7 +29,8 @@ def test_episodes_whose_quotes_hold_the_gold_are_kept_with_it(tiny_corpus, tmp_p
     assert seen == [(1, 2), (2, 2)]
     assert summary.questions == 2 and summary.kept == 1 == len(kept)
     (episode,) = kept
-    assert episode.gold_answers == ["Gustave Eiffel"]
+    assert episode.gold_answers == ["Gustave Eiffel"] and episode.source == "scripted"
+    assert episode.model_id == "ranker-window"
     assert any("Gustave Eiffel" in quote.text for quote in episode.quotes)
     commands = [step.command for step in episode.steps]
     assert commands[0] == "Search who is the eiffel tower named after"
