@@ -39,7 +39,7 @@ import random
 import shutil
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -363,8 +363,10 @@ class Recipe:
         before = recorded.get(stage)
         if not self.finished(stage) or before is None:
             return
+        defaults = {f.name: f.default for f in fields(RecipeConfig)}  # for settings newer than the record
+        made_with = {k: before.get(k, defaults[k]) for k in self.settings(stage)}
         changed = [
-            f"{k}={before[k]!r} (now {v!r})" for k, v in self.settings(stage).items() if before.get(k) != v
+            f"{k}={made_with[k]!r} (now {v!r})" for k, v in self.settings(stage).items() if made_with[k] != v
         ]
         if changed:
             raise ValueError(

@@ -15,9 +15,9 @@ Two modes:
   rows come from does, ``training.window_demos``). With a ``quote_scorer`` (the shipped sentence
   ranker), ``Quote:`` is offered only when the window holds a sentence the scorer rates at its
   threshold or above, its score is raised by the scorer's log-odds above that threshold, and the
-  scorer picks the sentence. Moves that would go round
-  in circles are not offered (``valid_choices``); when only a decline is left, the episode ends
-  without one. Every action is valid and every quote verbatim by construction.
+  scorer picks the sentence. Moves that would go round in circles are not offered
+  (``valid_choices``); when only a decline is left, the episode ends without one. Every action is
+  valid and every quote verbatim by construction.
 
 Free-mode policies that sample alike can choose the commands of several episodes in one batch
 (``act_together``, for best-of-n's lockstep browsing in ``agent.rollout.browse_in_lockstep``).

@@ -175,6 +175,18 @@ def test_a_finished_stage_made_with_other_settings_is_refused_not_skipped(tmp_pa
     assert json.loads((tmp_path / "stage-settings.json").read_text()) == recorded
 
 
+def test_a_setting_newer_than_the_record_counts_as_its_default(tmp_path: Path) -> None:
+    (tmp_path / "demos.json").write_text("{}")
+    (tmp_path / "bc.jsonl").write_text("")
+    Recipe(RecipeConfig(output_dir=str(tmp_path), stages="demos,data")).run()
+    recorded = json.loads((tmp_path / "stage-settings.json").read_text())
+    del recorded["data"]["window_browse_rows"]  # a record written before that setting existed
+    (tmp_path / "stage-settings.json").write_text(json.dumps(recorded))
+    Recipe(RecipeConfig(output_dir=str(tmp_path), stages="demos,data")).run()  # the default: skips
+    with pytest.raises(ValueError, match=r"data stage .* window_browse_rows=0 \(now 720\)"):
+        Recipe(RecipeConfig(output_dir=str(tmp_path), stages="data", window_browse_rows=720)).run()
+
+
 def test_a_damaged_record_of_an_earlier_run_is_named(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "demos.json").write_text("{}")
     (tmp_path / "stage-settings.json").write_text('{"demos": {"seed"')  # cut short by a crash
