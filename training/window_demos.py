@@ -57,7 +57,6 @@ def window_demonstrations(
     """Browse each of ``questions`` (with ``question`` and ``gold_answers``) in ``corpus`` on the window
     schedule with ``ranker`` (default: the shipped sentence ranker) and save to ``store`` each episode
     whose quotes hold a gold answer, with its gold answers."""
-    from agent.answer import ExtractiveAnswerer
     from agent.policies.scripted import ScriptedPolicy
     from agent.rollout import run_episode
     from agent.sentence_ranker import SHIPPED_RANKER, SentenceRanker
@@ -68,13 +67,9 @@ def window_demonstrations(
     started = time.perf_counter()
     for question in questions:
         policy = ScriptedPolicy(ranker, WINDOW_SCHEDULE, name="ranker-window")
+        # no answerer given: the extractive one, so no model runs
         record = run_episode(
-            question.question,
-            policy,
-            corpus.search,
-            corpus.fetcher,
-            answerer=ExtractiveAnswerer(),
-            corpus=corpus.name,
+            question.question, policy, corpus.search, corpus.fetcher, corpus=corpus.name
         ).record
         found = any(contains_gold(quote.text, question.gold_answers) for quote in record.quotes)
         summary.questions += 1

@@ -357,10 +357,7 @@ class LMPolicy:
             self._searched.add(query.casefold())
             return "Search " + query
         if choice == "find":
-            words = choices["find"]
-            skip = len(self.engine.encode("Find in page:"))
-            rows = self._score_texts(prefill, [f"Find in page: {w}" for w in words], skip)
-            word = words[self._pick([sum(row) / max(1, len(row)) for row in rows])]
+            word = self._choose_argument(prefill, "Find in page:", choices["find"])
             self._sought.setdefault(info.get("url"), []).append(word)
             return "Find in page: " + word
         if choice == "click":
@@ -371,10 +368,7 @@ class LMPolicy:
             sentences = choices["quote"]
             if ratings:
                 return "Quote: " + sentences[self._pick(ratings)]
-            skip = len(self.engine.encode("Quote:"))
-            rows = self._score_texts(prefill, [f"Quote: {s}" for s in sentences], skip)
-            means = [sum(row) / max(1, len(row)) for row in rows]
-            return "Quote: " + sentences[self._pick(means)]
+            return "Quote: " + self._choose_argument(prefill, "Quote:", sentences)
         return CHOICES[choice]
 
     def _query(self, prefill: Prefill) -> str:
@@ -387,9 +381,13 @@ class LMPolicy:
             queries.append(written)
         candidates = [q for q in dict.fromkeys(queries) if q.strip()]
         fresh = [q for q in candidates if q.casefold() not in self._searched] or candidates
-        skip = len(self.engine.encode("Search"))
-        rows = self._score_texts(prefill, [f"Search {q}" for q in fresh], skip)
-        return fresh[self._pick([sum(row) / max(1, len(row)) for row in rows])]
+        return self._choose_argument(prefill, "Search", fresh)
+
+    def _choose_argument(self, prefill: Prefill, command: str, options: list[str]) -> str:
+        """The option the model picks to follow ``command`` (by the mean log-likelihood of its tokens)."""
+        skip = len(self.engine.encode(command))
+        rows = self._score_texts(prefill, [f"{command} {o}" for o in options], skip)
+        return options[self._pick([sum(row) / max(1, len(row)) for row in rows])]
 
     def _argument(self, prefill: Prefill, command: str, fallback: str) -> str:
         output = self.engine.generate(
