@@ -8,10 +8,10 @@ import json
 import math
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from transformers import TrainerCallback
 
@@ -349,6 +349,20 @@ def load_reachable(path: str | Path) -> dict[str, bool]:
     if not isinstance(cache, dict):
         raise ValueError(f"{path}: not a reachable cache written by bench/teacher.py (not an object)")
     return cache
+
+
+class _Asked(Protocol):
+    @property
+    def question(self) -> str: ...
+
+
+Q = TypeVar("Q", bound=_Asked)
+
+
+def reachable_only(questions: Sequence[Q], path: str | Path) -> list[Q]:
+    """The ``questions`` (each with a ``question``) that the reachable cache at ``path`` marks reachable."""
+    reachable = load_reachable(path)
+    return [q for q in questions if reachable.get(q.question)]
 
 
 # Dense bf16 tensor-core peaks (FLOP/s) of the GPUs these trainings are expected on, by name fragment.

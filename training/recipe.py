@@ -38,7 +38,7 @@ import json
 import random
 import shutil
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -174,15 +174,17 @@ class Recipe:
             return
         from browser_env.corpus import open_corpus
         from demonstrations.store import EpisodeStore
-        from training.common import load_reachable
+        from training.common import reachable_only
         from training.window_demos import window_demonstrations
 
-        reachable = load_reachable(self.config.reachable)
-        questions = [q for q in self.train_questions() if reachable.get(q.question)]
+        questions = reachable_only(self.train_questions(), self.config.reachable)
         self.window_db.unlink(missing_ok=True)  # a half-made store from an interrupted run
         with open_corpus(self.config.corpus) as corpus, EpisodeStore(self.window_db) as store:
             summary = window_demonstrations(
-                questions[self.config.ranker_held_out :], corpus, store, on_question=_report_window_demos
+                questions[self.config.ranker_held_out :],
+                corpus,
+                store,
+                on_question=_progress("window demonstrations", 50),
             )
         _write_json(self.window_summary, summary.to_dict())
 
@@ -280,7 +282,8 @@ class Recipe:
                 limit=self.config.on_policy_questions,
                 store=str(winners),
                 candidates_store=str(self.on_policy),
-            )
+            ),
+            on_question=_progress("on-policy candidates", 10),
         )
         _write_json(self.on_policy_summary, summary.to_dict())
 
@@ -450,11 +453,16 @@ def mix_rows(
     return mix, held_back
 
 
-def _report_window_demos(done: int, total: int, summary: Any) -> None:
-    if done % 50 == 0 or done == total:
-        print(
-            f"window demonstrations: {done}/{total} questions, {summary.kept} kept, {summary.seconds:.0f} s"
-        )
+def _progress(label: str, every: int) -> Callable[[int, int, Any], None]:
+    """A stage's progress line every ``every`` questions and at the last: ``label: done/total questions,
+    kept, seconds``."""
+
+    def report(done: int, total: int, summary: Any) -> None:
+        if done % every == 0 or done == total:
+            seconds = f"{summary.seconds:.0f} s"
+            print(f"{label}: {done}/{total} questions, {summary.kept} kept, {seconds}", flush=True)
+
+    return report
 
 
 def install_adapter(run: Path, target: Path) -> None:

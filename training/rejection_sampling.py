@@ -27,7 +27,7 @@ from agent.config import RANKER_HELP
 from agent.models import SHIPPED_POLICY_ID
 from agent.policies import load_named_agent
 from training.answer_metrics import AnswerScore, score_answer
-from training.common import load_reachable, split_questions
+from training.common import reachable_only, split_questions
 
 
 @dataclass
@@ -121,8 +121,7 @@ def rejection_sample(
 
     questions = split_questions(config.questions, "train")
     if config.reachable:
-        reachable = load_reachable(config.reachable)
-        questions = [q for q in questions if reachable.get(q.question)]
+        questions = reachable_only(questions, config.reachable)
     questions = questions[config.offset :][: config.limit] if config.limit else questions[config.offset :]
     if not questions:
         reached = " that BM25 reaches" if config.reachable else ""

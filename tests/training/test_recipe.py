@@ -271,7 +271,7 @@ def test_sampled_answers_become_answer_only_episodes(tiny_lm_dir: Path) -> None:
 
 
 def test_the_on_policy_stage_samples_the_policys_own_browsing_for_the_reward_model(
-    tiny_corpus, tiny_lm_dir: Path, tmp_path: Path
+    tiny_corpus, tiny_lm_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     import shutil
 
@@ -294,6 +294,8 @@ def test_the_on_policy_stage_samples_the_policys_own_browsing_for_the_reward_mod
     kept = min(2, len(train))
     assert len(sampled) == 2 * kept and {e.question for e in sampled} <= set(train)
     assert all(e.gold_answers for e in sampled)  # automatic comparisons need them
-    assert json.loads(recipe.on_policy_summary.read_text())["questions"] == kept
+    summary = json.loads(recipe.on_policy_summary.read_text())
+    assert summary["questions"] == kept
+    assert f"on-policy candidates: {kept}/{kept} questions, {summary['kept']} kept" in capsys.readouterr().out
     assert recipe.finished("candidates")
     assert recipe.automatic_sources() == [str(recipe.samples), str(recipe.on_policy)]
