@@ -13,6 +13,16 @@ from typing import Any, Literal
 
 Mode = Literal["free", "guided", "scheduled"]
 MODES: tuple[Mode, ...] = ("free", "guided", "scheduled")
+
+
+def as_mode(mode: str) -> Mode:
+    """``mode`` as a browsing mode, or a ValueError naming the modes there are."""
+    for known in MODES:
+        if mode == known:
+            return known
+    raise ValueError(f"unknown mode {mode!r}: use free, guided or scheduled")
+
+
 READERS = ("ranker", "likelihood")
 AGENT_CONFIG = "webgpt.json"
 MAX_CANDIDATES = 64
@@ -91,8 +101,8 @@ class AgentConfig:
     """Longest answer, in tokens."""
 
     def __post_init__(self) -> None:
-        if self.mode is not None and self.mode not in MODES:
-            raise ValueError(f"unknown mode {self.mode!r}: use free, guided or scheduled")
+        if self.mode is not None:
+            as_mode(self.mode)
         if self.reader is not None and self.reader not in READERS:
             raise ValueError(f"unknown reader {self.reader!r}: use {' or '.join(READERS)}")
         if self.sentence_reranker and self.lead_confidence:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.config import AGENT_CONFIG, AgentConfig
+from agent.config import AGENT_CONFIG, AgentConfig, as_mode
 from demonstrations.formats import CLAUSE_WORDS
 
 KINDS = ("browse", "answer")
@@ -364,7 +364,7 @@ def _save(trainer: Any, tokenizer: Any, output: Path, config: BCConfig, prompt_f
 
     name_adapter_base(output, config.base_model)
     agent = AgentConfig(
-        mode=config.mode,  # type: ignore[arg-type]
+        mode=as_mode(config.mode),
         few_shot=False,
         prompt_format=prompt_format,
         attribute=False,

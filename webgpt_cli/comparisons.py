@@ -16,7 +16,6 @@ from typing import Annotated, Any
 
 import typer
 
-from agent.config import SCRIPTED_POLICY
 from agent.models import DEFAULT_MODEL_ID, SHIPPED_POLICY_ID
 from webgpt_cli.demos import DbOption, _fail, _open_corpus, _open_store
 
@@ -42,7 +41,7 @@ def queue_comparisons(
     temperature: Annotated[
         float, typer.Option(min=0.01, max=2.0, help="Sampling temperature (two samples must differ).")
     ] = 0.8,
-    seed: Annotated[int, typer.Option(help="Seed for sampling (each question's seed derives from it).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed for sampling.")] = 0,
     device: Annotated[str | None, typer.Option(help="Device for the model (cpu, cuda, mps).")] = None,
     db: DbOption = None,
 ) -> None:
@@ -60,10 +59,10 @@ def queue_comparisons(
     opened = _open_corpus(corpus)
     store = _open_store(db)
     try:
-        make_policy, answerer = _sampler(policy, temperature, device)
+        agent = _sampler(policy, temperature, seed, device)
         queued = skipped = 0
-        for number, record in enumerate(selected):
-            pair = _two_answers(record.question, make_policy, answerer, opened, tries, seed + 1000 * number)
+        for record in selected:
+            pair = _two_answers(record.question, agent, opened, tries)
             if pair is None:
                 skipped += 1
                 typer.echo(f"  skipped (no two different answers in {tries} samples): {record.question}")
@@ -85,32 +84,29 @@ def queue_comparisons(
     )
 
 
-def _sampler(policy: str, temperature: float, device: str | None) -> tuple[Any, Any]:
-    """A function ``seed -> policy`` and the answerer."""
-    from agent.answer import ExtractiveAnswerer
+def _sampler(policy: str, temperature: float, seed: int, device: str | None) -> Any:
+    """The agent whose samples are compared (``load_named_agent``): its policy and answerer sample at
+    ``temperature``, from ``seed`` on."""
     from agent.models import ModelNotFound
-    from agent.policies import ScriptedPolicy, load_agent
+    from agent.policies import load_named_agent
 
-    if policy == SCRIPTED_POLICY:
-        return (lambda seed: ScriptedPolicy(temperature=temperature, seed=seed)), ExtractiveAnswerer()
     try:
-        agent = load_agent(policy, temperature=temperature, seed=0, device=device)
+        return load_named_agent(policy, temperature=temperature, seed=seed, device=device)
     except (ModelNotFound, ValueError) as error:
         raise _fail(str(error)) from None
-    return (lambda seed: agent.policy), agent.answerer
 
 
-def _two_answers(question: str, make_policy: Any, answerer: Any, opened: Any, tries: int, seed: int) -> Any:
+def _two_answers(question: str, agent: Any, opened: Any, tries: int) -> Any:
     from agent.rollout import run_episode
 
     first = None
     for attempt in range(tries):
         result = run_episode(
             question,
-            make_policy(seed + attempt),
+            agent.policy,
             opened.search,
             opened.fetcher,
-            answerer=answerer,
+            answerer=agent.answerer,
             corpus=opened.name,
             metadata={"queued_for_comparison": True, "sample": attempt},
         )

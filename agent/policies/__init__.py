@@ -24,6 +24,7 @@ from agent.config import (
     AgentConfig,
     Mode,
     SamplingConfig,
+    as_mode,
 )
 from agent.policies.base import Policy, ReplayPolicy
 from agent.policies.scripted import ScheduleConfig, ScriptedPolicy
@@ -196,7 +197,7 @@ def load_named_agent(
     hf_logging.disable_progress_bar()
     return load_agent(
         policy,
-        mode=mode,  # type: ignore[arg-type]
+        mode=None if mode is None else as_mode(mode),
         temperature=temperature,
         top_p=top_p,
         seed=seed,

@@ -342,3 +342,10 @@ def test_the_scripted_agent_loads_no_model_library() -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["ScriptedPolicy", "0.8", "False"]
+
+
+def test_an_unknown_mode_is_refused_before_a_model_loads() -> None:
+    from agent.policies import load_named_agent
+
+    with pytest.raises(ValueError, match="unknown mode 'wander': use free, guided or scheduled"):
+        load_named_agent("no-such-model-folder", mode="wander")
