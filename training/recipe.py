@@ -9,27 +9,31 @@ seconds go to ``<output_dir>/timings.json``: a stage whose last output was alrea
 it took then, and a resumed stage records the resumed part.
 
 1. ``demos``: the scripted demonstrator on the training split of the questions (never the test split);
-2. ``window_demos``: the sentence ranker's window schedule on the BM25-reachable training questions
-   after the first ``ranker_held_out``, episodes kept where a quote holds the gold
-   (``training.window_demos``: browsing a policy that sees one window can clone; about 2 minutes);
+2. ``window_demos`` (unless ``window_browse_rows`` is 0): the sentence ranker's window schedule on the
+   BM25-reachable training questions after the first ``ranker_held_out``, episodes kept where a quote
+   holds the gold (``training.window_demos``: browsing a policy that sees one window can clone; about 2
+   minutes);
 3. ``data``: behaviour-cloning rows: the demonstrations' answer rows, answer rows from reading BM25's
-   results (``demonstrations.reading_rows``), a sample of the demonstrations' browsing rows (from
-   answered and from declined episodes) and the window demonstrations' browsing rows, mixed and
-   shuffled with the seed;
+   results (``demonstrations.reading_rows``) and a sample of the demonstrations' browsing rows (from
+   answered and from declined episodes), mixed and shuffled with the seed;
 4. ``bc``: ``webgpt train bc`` with the BC preset;
-5. ``samples``: the trained policy writes ``sample_answers`` answers to held-back reading prompts
+5. ``guided`` (unless ``window_browse_rows`` is 0): the bc policy trained on: ``webgpt train bc
+   --init_adapter`` on ``window_browse_rows`` of the window demonstrations' browsing rows and
+   ``guided_answer_rows`` of the mix's answer rows again (``guided_rows``), so that it browses by itself
+   (``--mode guided``) and still answers as well; the later stages use and ship this policy;
+6. ``samples``: the trained policy writes ``sample_answers`` answers to held-back reading prompts
    (answer rows not in the BC mix); each becomes an answer-only episode, the input of automatic
    comparisons (a correct, supported answer against one that is not);
-6. ``ranker``: ``webgpt train ranker`` on the training questions after the split's first
+7. ``ranker``: ``webgpt train ranker`` on the training questions after the split's first
    ``ranker_held_out`` (its held-out report), ``ranker_questions`` of them (0: all; about 10 minutes);
-7. ``candidates`` (only with ``on_policy_questions``): the trained policy, browsing with that ranker,
+8. ``candidates`` (only with ``on_policy_questions``): the trained policy, browsing with that ranker,
    samples ``on_policy_n`` episodes for each of that many BM25-reachable training questions after the
    first ``ranker_held_out`` (``webgpt train rs --pick gold``): automatic comparisons of its own
    browsing, the data that teaches a reward model to judge the policy's answers (30–40 minutes for 600
    questions on two CPU cores, so off by default there);
-8. ``rm``: ``webgpt train rm`` with the RM preset on TruthfulQA pairs and those automatic comparisons;
-9. ``install``: both adapters (bf16) and the sentence ranker into ``agent/weights/``, where
-   ``webgpt ask`` finds them.
+9. ``rm``: ``webgpt train rm`` with the RM preset on TruthfulQA pairs and those automatic comparisons;
+10. ``install``: both adapters (bf16) and the sentence ranker into ``agent/weights/``, where
+    ``webgpt ask`` finds them.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from typing import Any
 
 from agent.config import AGENT_CONFIG, read_json_object
 
-STAGES = ("demos", "window_demos", "data", "bc", "samples", "ranker", "candidates", "rm", "install")
+STAGES = ("demos", "window_demos", "data", "bc", "guided", "samples", "ranker", "candidates", "rm", "install")
 STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
     "demos": ("questions", "corpus", "seed"),
     "data": (
@@ -56,9 +60,9 @@ STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
         "reading_rows",
         "answered_browse_rows",
         "declined_browse_rows",
-        "window_browse_rows",
     ),
     "window_demos": ("questions", "corpus", "ranker_held_out", "reachable"),
+    "guided": ("seed", "window_browse_rows", "guided_answer_rows"),
     "samples": ("seed", "sample_answers", "sample_prompts"),
     "ranker": ("questions", "corpus", "seed", "ranker_questions", "ranker_held_out"),
     "candidates": ("questions", "corpus", "seed", "on_policy_questions", "on_policy_n", "reachable"),
@@ -89,7 +93,14 @@ class RecipeConfig:
     answered_browse_rows: int = field(default=330, metadata={"help": "Browsing rows of answered episodes."})
     declined_browse_rows: int = field(default=90, metadata={"help": "Browsing rows of declined episodes."})
     window_browse_rows: int = field(
-        default=0, metadata={"help": "Browsing rows of the window demonstrations (0: that stage is skipped)."}
+        default=720,
+        metadata={
+            "help": "Browsing rows of the window demonstrations the guided stage trains on (0: the "
+            "window_demos and guided stages are skipped and the bc policy is the one installed)."
+        },
+    )
+    guided_answer_rows: int = field(
+        default=250, metadata={"help": "Answer rows of the BC mix the guided stage trains on again."}
     )
     bc_preset: str = str(ROOT / "training" / "presets" / "bc-smollm2-cpu.yaml")
     rm_preset: str = str(ROOT / "training" / "presets" / "rm-smollm2-cpu.yaml")
@@ -142,6 +153,8 @@ class Recipe:
         self.samples = self.out / "answer-samples.jsonl"
         self.truthfulqa_pairs = self.out / "truthfulqa-pairs.jsonl"
         self.bc_dir = self.out / "bc"
+        self.guided_data = self.out / "guided.jsonl"
+        self.guided_dir = self.out / "guided"
         self.rm_dir = self.out / "rm"
         self.ranker_file = self.out / "sentence-ranker.json"
         self.on_policy = self.out / "on-policy-candidates.sqlite"
@@ -220,7 +233,7 @@ class Recipe:
                     variants=self.config.reading_variants,
                 )
             )
-        mix, held_back = mix_rows(demo_rows, read, self.config, self.window_rows())
+        mix, held_back = mix_rows(demo_rows, read, self.config)
         _write_jsonl(self.held_back, held_back)
         _write_jsonl(self.bc_data, mix)
         counts: dict[str, int] = {}
@@ -245,6 +258,26 @@ class Recipe:
         if main([*flags, *self.config.bc_flags.split()]) != 0:
             raise RuntimeError("behaviour cloning failed (see above)")
 
+    def guided(self) -> None:
+        if not self.config.window_browse_rows:
+            return
+        from training.bc import main
+
+        if not self.finished("bc"):
+            raise FileNotFoundError(f"{self.bc_dir} holds no trained policy: run the bc stage first")
+        _write_jsonl(
+            self.guided_data, guided_rows(self.window_rows(), _read_jsonl(self.bc_data), self.config)
+        )
+        flags = ["--config", self.config.bc_preset, "--data", str(self.guided_data)]
+        flags += ["--output_dir", str(self.guided_dir), "--init_adapter", str(self.bc_dir)]
+        if main([*flags, *self.config.bc_flags.split()]) != 0:
+            raise RuntimeError("guided-browsing training failed (see above)")
+
+    @property
+    def policy_dir(self) -> Path:
+        """The policy the later stages sample and ``install`` ships: the guided stage's when it runs."""
+        return self.guided_dir if self.config.window_browse_rows else self.bc_dir
+
     def sample(self) -> None:
         if self.finished("samples"):
             return
@@ -253,7 +286,7 @@ class Recipe:
         rows = _read_jsonl(self.held_back)
         random.Random(self.config.seed).shuffle(rows)
         episodes = sample_answer_episodes(
-            str(self.bc_dir),
+            str(self.policy_dir),
             rows[: self.config.sample_prompts],
             n=self.config.sample_answers,
             seed=self.config.seed,
@@ -272,7 +305,7 @@ class Recipe:
             RSConfig(
                 questions=self.config.questions,
                 corpus=self.config.corpus,
-                policy=str(self.bc_dir),
+                policy=str(self.policy_dir),
                 ranker=str(self.ranker_file) if self.ranker_file.is_file() else None,
                 pick="gold",
                 n=self.config.on_policy_n,
@@ -329,7 +362,7 @@ class Recipe:
         from agent.sentence_ranker import SHIPPED_RANKER
 
         target = Path(self.config.weights_dir) if self.config.weights_dir else WEIGHTS_DIR
-        install_adapter(self.bc_dir, target / SHIPPED_POLICY_ID)
+        install_adapter(self.policy_dir, target / SHIPPED_POLICY_ID)
         install_adapter(self.rm_dir, target / SHIPPED_REWARD_ID)
         if self.ranker_file.is_file():
             shutil.copy2(self.ranker_file, target / SHIPPED_RANKER.name)
@@ -341,6 +374,7 @@ class Recipe:
             "window_demos": self.window_summary,
             "data": self.bc_data,
             "bc": self.bc_dir / AGENT_CONFIG,  # written after the model
+            "guided": self.guided_dir / AGENT_CONFIG,
             "samples": self.samples,
             "ranker": self.ranker_file,
             "candidates": self.on_policy_summary,
@@ -384,6 +418,7 @@ class Recipe:
             "window_demos": self.window_demos,
             "data": self.data,
             "bc": self.bc,
+            "guided": self.guided,
             "samples": self.sample,
             "ranker": self.ranker,
             "candidates": self.candidates,
@@ -413,15 +448,11 @@ class Recipe:
 
 
 def mix_rows(
-    demo_rows: Sequence[dict[str, Any]],
-    read_rows: Sequence[dict[str, Any]],
-    config: RecipeConfig,
-    window_rows: Sequence[dict[str, Any]] = (),
+    demo_rows: Sequence[dict[str, Any]], read_rows: Sequence[dict[str, Any]], config: RecipeConfig
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The BC mix (every demonstration answer row, ``reading_rows`` reading rows, browsing rows of
-    answered and declined episodes and ``window_browse_rows`` of ``window_rows``, each drawn with the
-    seed) and the reading rows held back from it (whole questions, so the held-back prompts are new to
-    the policy)."""
+    """The BC mix (every demonstration answer row, ``reading_rows`` reading rows and browsing rows of
+    answered and declined episodes, each drawn with the seed) and the reading rows held back from it
+    (whole questions, so the held-back prompts are new to the policy)."""
     rng = random.Random(config.seed)
     answered = {r["episode_id"] for r in demo_rows if r["kind"] == "answer"}
     answers = [r for r in demo_rows if r["kind"] == "answer"]
@@ -440,17 +471,30 @@ def mix_rows(
     held_back = [r for r in read_rows if r["episode_id"] not in kept]
     rng.shuffle(browse_answered)
     rng.shuffle(browse_declined)
-    window = list(window_rows)
-    rng.shuffle(window)
     mix = [
         *answers,
         *reading,
         *browse_answered[: config.answered_browse_rows],
         *browse_declined[: config.declined_browse_rows],
-        *window[: config.window_browse_rows],
     ]
     rng.shuffle(mix)
     return mix, held_back
+
+
+def guided_rows(
+    window_rows: Sequence[dict[str, Any]], bc_rows: Sequence[dict[str, Any]], config: RecipeConfig
+) -> list[dict[str, Any]]:
+    """What the guided stage trains the BC policy on: ``window_browse_rows`` of the window
+    demonstrations' browsing rows and ``guided_answer_rows`` of the BC mix's answer rows again (so its
+    answers are not forgotten), each drawn with the seed, shuffled together."""
+    rng = random.Random(config.seed)
+    window = list(window_rows)
+    answers = [r for r in bc_rows if r["kind"] == "answer"]
+    rng.shuffle(window)
+    rng.shuffle(answers)
+    mix = [*window[: config.window_browse_rows], *answers[: config.guided_answer_rows]]
+    rng.shuffle(mix)
+    return mix
 
 
 def _progress(label: str, every: int) -> Callable[[int, int, Any], None]:

@@ -9,7 +9,7 @@ import pytest
 
 from agent.models import ModelNotFound, load_causal_lm, resolve_checkpoint
 from training.answer_samples import sample_answer_episodes
-from training.recipe import Recipe, RecipeConfig, install_adapter, main, mix_rows
+from training.recipe import Recipe, RecipeConfig, guided_rows, install_adapter, main, mix_rows
 from training.reward_data import automatic_comparisons
 
 
@@ -90,7 +90,7 @@ def _reachable_questions(corpus, folder: Path) -> tuple[dict[str, str], list[str
     return {"questions": str(questions), "corpus": corpus.name, "reachable": str(reachable)}, train
 
 
-def test_the_mix_takes_window_rows_as_asked() -> None:
+def test_the_guided_rows_are_window_rows_and_bc_answers_again_as_asked() -> None:
     window = [
         {
             "kind": "browse",
@@ -101,23 +101,19 @@ def test_the_mix_takes_window_rows_as_asked() -> None:
         }
         for k in range(6)
     ]
-    config = RecipeConfig(
-        reading_rows=30, answered_browse_rows=7, declined_browse_rows=3, window_browse_rows=4
-    )
-    mix, _ = mix_rows(_demo_rows(), _read_rows(), config, window)
-    assert sum(r["prompt"].startswith("w/") for r in mix) == 4
-    assert len(mix) == 4 + 30 + 7 + 3 + 4
-    none, _ = mix_rows(
-        _demo_rows(), _read_rows(), RecipeConfig(reading_rows=30, window_browse_rows=0), window
-    )
-    assert not any(r["prompt"].startswith("w/") for r in none)
+    bc_mix = _demo_rows() + _read_rows()
+    config = RecipeConfig(window_browse_rows=4, guided_answer_rows=5, seed=3)
+    rows = guided_rows(window, bc_mix, config)
+    assert sum(r["prompt"].startswith("w/") for r in rows) == 4
+    assert sum(r["kind"] == "answer" for r in rows) == 5 and len(rows) == 9  # none of the mix's browsing
+    assert [r["prompt"] for r in guided_rows(window, bc_mix, config)] == [r["prompt"] for r in rows]
 
 
 def test_the_window_stage_keeps_reachable_training_questions_it_found_support_for(
     tiny_corpus, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     settings, train = _reachable_questions(tiny_corpus, tmp_path)
-    off = Recipe(RecipeConfig(**settings, output_dir=str(tmp_path / "off")))
+    off = Recipe(RecipeConfig(**settings, output_dir=str(tmp_path / "off"), window_browse_rows=0))
     off.window_demos()  # not asked for: nothing browsed, no rows
     assert not off.finished("window_demos") and off.window_rows() == []
 
@@ -180,11 +176,11 @@ def test_a_setting_newer_than_the_record_counts_as_its_default(tmp_path: Path) -
     (tmp_path / "bc.jsonl").write_text("")
     Recipe(RecipeConfig(output_dir=str(tmp_path), stages="demos,data")).run()
     recorded = json.loads((tmp_path / "stage-settings.json").read_text())
-    del recorded["data"]["window_browse_rows"]  # a record written before that setting existed
+    del recorded["data"]["reading_rows"]  # as in a record written before that setting existed
     (tmp_path / "stage-settings.json").write_text(json.dumps(recorded))
     Recipe(RecipeConfig(output_dir=str(tmp_path), stages="demos,data")).run()  # the default: skips
-    with pytest.raises(ValueError, match=r"data stage .* window_browse_rows=0 \(now 720\)"):
-        Recipe(RecipeConfig(output_dir=str(tmp_path), stages="data", window_browse_rows=720)).run()
+    with pytest.raises(ValueError, match=r"data stage .* reading_rows=620 \(now 700\)"):
+        Recipe(RecipeConfig(output_dir=str(tmp_path), stages="data", reading_rows=700)).run()
 
 
 def test_a_damaged_record_of_an_earlier_run_is_named(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -286,8 +282,8 @@ def test_the_on_policy_stage_samples_the_policys_own_browsing_for_the_reward_mod
         **settings, output_dir=str(tmp_path / "on"), on_policy_questions=2, on_policy_n=2, ranker_held_out=0
     )
     recipe = Recipe(config)
-    shutil.copytree(tiny_lm_dir, recipe.bc_dir)  # the trained policy, browsing on the schedule
-    (recipe.bc_dir / "webgpt.json").write_text(json.dumps({"mode": "scheduled"}))
+    shutil.copytree(tiny_lm_dir, recipe.policy_dir)  # the trained policy, browsing on the schedule
+    (recipe.policy_dir / "webgpt.json").write_text(json.dumps({"mode": "scheduled"}))
     recipe.candidates()
     with EpisodeStore(recipe.on_policy) as store:
         sampled = list(store.iter_episodes())
@@ -299,3 +295,41 @@ def test_the_on_policy_stage_samples_the_policys_own_browsing_for_the_reward_mod
     assert f"on-policy candidates: {kept}/{kept} questions, {summary['kept']} kept" in capsys.readouterr().out
     assert recipe.finished("candidates")
     assert recipe.automatic_sources() == [str(recipe.samples), str(recipe.on_policy)]
+
+
+def test_the_guided_stage_trains_the_bc_policy_on_window_browsing_and_is_the_policy_shipped(
+    tiny_corpus, tiny_lm_dir: Path, tmp_path: Path
+) -> None:
+    from safetensors.torch import load_file
+
+    settings, _ = _reachable_questions(tiny_corpus, tmp_path)
+    tiny = f"--base_model {tiny_lm_dir} --max_steps 2 --eval_fraction 0 --bf16 false --save_steps 50"
+    config = RecipeConfig(
+        **settings,
+        output_dir=str(tmp_path / "run"),
+        ranker_held_out=0,
+        window_browse_rows=3,
+        guided_answer_rows=2,
+        bc_flags=tiny,
+    )
+    recipe = Recipe(config)
+    with pytest.raises(FileNotFoundError, match="run the bc stage first"):
+        recipe.guided()
+    recipe.bc_data.write_text("".join(json.dumps(r) + "\n" for r in _demo_rows() + _read_rows()))
+    recipe.bc()
+    recipe.window_demos()
+    recipe.guided()
+    rows = [json.loads(line) for line in recipe.guided_data.read_text().splitlines()]
+    window = recipe.window_rows()
+    assert sum(r["kind"] == "browse" for r in rows) == min(3, len(window)) >= 1
+    assert sum(r["kind"] == "answer" for r in rows) == 2
+    assert recipe.finished("guided") and recipe.policy_dir == recipe.guided_dir
+    trained = json.loads((recipe.guided_dir / "run_config.json").read_text())["config"]
+    assert trained["init_adapter"] == str(recipe.bc_dir) and trained["data"] == str(recipe.guided_data)
+    before = load_file(str(recipe.bc_dir / "adapter_model.safetensors"))
+    after = load_file(str(recipe.guided_dir / "adapter_model.safetensors"))
+    assert before.keys() == after.keys() and any(not before[k].equal(after[k]) for k in before)
+
+    off = Recipe(RecipeConfig(**{**settings, "output_dir": str(tmp_path / "off")}, window_browse_rows=0))
+    off.guided()  # not asked for: nothing trained, the bc policy is the one shipped
+    assert not off.finished("guided") and off.policy_dir == off.bc_dir
