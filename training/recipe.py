@@ -20,7 +20,8 @@ it took then, and a resumed stage records the resumed part.
 5. ``guided`` (unless ``window_browse_rows`` is 0): the bc policy trained on: ``webgpt train bc
    --init_adapter`` on ``window_browse_rows`` of the window demonstrations' browsing rows and
    ``guided_answer_rows`` of the mix's answer rows again (``guided_rows``), so that it browses by itself
-   (``--mode guided``) and still answers as well; the later stages use and ship this policy;
+   (``webgpt.json``: ``mode: guided``); installed beside the bc policy as ``webgpt-135m-guided``, what
+   ``--mode guided`` uses (its answers are slightly worse, so the bc policy stays the default);
 6. ``samples``: the trained policy writes ``sample_answers`` answers to held-back reading prompts
    (answer rows not in the BC mix); each becomes an answer-only episode, the input of automatic
    comparisons (a correct, supported answer against one that is not);
@@ -32,7 +33,7 @@ it took then, and a resumed stage records the resumed part.
    browsing, the data that teaches a reward model to judge the policy's answers (30–40 minutes for 600
    questions on two CPU cores, so off by default there);
 9. ``rm``: ``webgpt train rm`` with the RM preset on TruthfulQA pairs and those automatic comparisons;
-10. ``install``: both adapters (bf16) and the sentence ranker into ``agent/weights/``, where
+10. ``install``: the adapters (bf16) and the sentence ranker into ``agent/weights/``, where
     ``webgpt ask`` finds them.
 """
 
@@ -269,14 +270,16 @@ class Recipe:
             self.guided_data, guided_rows(self.window_rows(), _read_jsonl(self.bc_data), self.config)
         )
         flags = ["--config", self.config.bc_preset, "--data", str(self.guided_data)]
-        flags += ["--output_dir", str(self.guided_dir), "--init_adapter", str(self.bc_dir)]
+        flags += [
+            "--output_dir",
+            str(self.guided_dir),
+            "--init_adapter",
+            str(self.bc_dir),
+            "--mode",
+            "guided",
+        ]
         if main([*flags, *self.config.bc_flags.split()]) != 0:
             raise RuntimeError("guided-browsing training failed (see above)")
-
-    @property
-    def policy_dir(self) -> Path:
-        """The policy the later stages sample and ``install`` ships: the guided stage's when it runs."""
-        return self.guided_dir if self.config.window_browse_rows else self.bc_dir
 
     def sample(self) -> None:
         if self.finished("samples"):
@@ -286,7 +289,7 @@ class Recipe:
         rows = _read_jsonl(self.held_back)
         random.Random(self.config.seed).shuffle(rows)
         episodes = sample_answer_episodes(
-            str(self.policy_dir),
+            str(self.bc_dir),
             rows[: self.config.sample_prompts],
             n=self.config.sample_answers,
             seed=self.config.seed,
@@ -305,7 +308,7 @@ class Recipe:
             RSConfig(
                 questions=self.config.questions,
                 corpus=self.config.corpus,
-                policy=str(self.policy_dir),
+                policy=str(self.bc_dir),
                 ranker=str(self.ranker_file) if self.ranker_file.is_file() else None,
                 pick="gold",
                 n=self.config.on_policy_n,
@@ -358,11 +361,13 @@ class Recipe:
             raise RuntimeError("sentence-ranker fitting failed (see above)")
 
     def install(self) -> None:
-        from agent.models import SHIPPED_POLICY_ID, SHIPPED_REWARD_ID, WEIGHTS_DIR
+        from agent.models import SHIPPED_GUIDED_ID, SHIPPED_POLICY_ID, SHIPPED_REWARD_ID, WEIGHTS_DIR
         from agent.sentence_ranker import SHIPPED_RANKER
 
         target = Path(self.config.weights_dir) if self.config.weights_dir else WEIGHTS_DIR
-        install_adapter(self.policy_dir, target / SHIPPED_POLICY_ID)
+        install_adapter(self.bc_dir, target / SHIPPED_POLICY_ID)
+        if self.config.window_browse_rows:
+            install_adapter(self.guided_dir, target / SHIPPED_GUIDED_ID)
         install_adapter(self.rm_dir, target / SHIPPED_REWARD_ID)
         if self.ranker_file.is_file():
             shutil.copy2(self.ranker_file, target / SHIPPED_RANKER.name)

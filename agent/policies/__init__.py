@@ -75,7 +75,8 @@ def load_agent(
     ranker: str | Path | None = None,
 ) -> Agent:
     """The policy and the answerer for ``model`` (default: the shipped trained policy, which browses in
-    the mode its ``webgpt.json`` names; the untrained SmolLM2-135M-Instruct, ``smollm2-135m``, browses
+    the mode its ``webgpt.json`` names; in guided mode its twin trained on to browse by itself,
+    ``webgpt-135m-guided``; the untrained SmolLM2-135M-Instruct, ``smollm2-135m``, browses
     in ``scheduled`` mode and answers with a one-example prompt). ``max_prompt_tokens`` None means the
     checkpoint's own (``webgpt.json``), else 2,048. ``temperature`` None means
     0.8 (WebGPT's) for free and guided browsing and for sampled answers, but the best-scoring choice in
@@ -84,7 +85,7 @@ def load_agent(
     shipped one."""
     from agent.answer import ModelAnswerer
     from agent.lead_confidence import LeadConfidence
-    from agent.models import DEFAULT_MODEL_ID, SHIPPED_POLICY_ID, load_causal_lm
+    from agent.models import DEFAULT_MODEL_ID, SHIPPED_GUIDED_ID, SHIPPED_POLICY_ID, load_causal_lm
     from agent.policies.engine import LMEngine
     from agent.policies.lm import LMPolicy
     from agent.policies.scripted import QuestionLikelihood
@@ -92,6 +93,8 @@ def load_agent(
     from agent.span_reader import SpanReader
 
     model = model or SHIPPED_POLICY_ID
+    if model == SHIPPED_POLICY_ID and mode == "guided":
+        model = SHIPPED_GUIDED_ID  # the shipped policy, trained on to browse by itself
     loaded = load_causal_lm(model, device=device)
     settings = AgentConfig.from_checkpoint(loaded.path)
     untrained = model == DEFAULT_MODEL_ID

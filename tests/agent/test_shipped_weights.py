@@ -9,6 +9,7 @@ import pytest
 from agent.config import AgentConfig
 from agent.models import (
     DEFAULT_MODEL_ID,
+    SHIPPED_GUIDED_ID,
     SHIPPED_POLICY_ID,
     SHIPPED_REWARD_ID,
     resolve_checkpoint,
@@ -16,7 +17,7 @@ from agent.models import (
 )
 
 
-@pytest.mark.parametrize("model_id", [SHIPPED_POLICY_ID, SHIPPED_REWARD_ID])
+@pytest.mark.parametrize("model_id", [SHIPPED_POLICY_ID, SHIPPED_GUIDED_ID, SHIPPED_REWARD_ID])
 def test_shipped_adapters_are_small_bf16_and_name_the_default_base(model_id: str) -> None:
     import torch
     from safetensors.torch import load_file
@@ -36,6 +37,8 @@ def test_the_shipped_policy_says_how_it_was_trained() -> None:
     settings = AgentConfig.from_checkpoint(shipped_weights(SHIPPED_POLICY_ID))
     assert settings.mode == "scheduled" and settings.prompt_format == "plain" and settings.few_shot is False
     assert settings.max_prompt_tokens == 512 and settings.attribute is False
+    guided = AgentConfig.from_checkpoint(shipped_weights(SHIPPED_GUIDED_ID))
+    assert guided.mode == "guided" and guided.prompt_format == "plain" and guided.clause_words == 30
 
 
 @pytest.mark.slow
@@ -51,6 +54,8 @@ def test_the_default_agent_is_the_shipped_policy(default_model_dir) -> None:
     assert agent.answerer.prompt_format == "plain" and agent.answerer.max_new_tokens == 96
     guided = load_agent(mode="guided", seed=0)  # the trained policy choosing its own commands
     assert isinstance(guided.policy, LMPolicy) and guided.policy.guided
+    assert guided.policy.name == guided.answerer.name == SHIPPED_GUIDED_ID  # its twin trained to browse
+    assert load_agent(SHIPPED_GUIDED_ID, seed=0).mode == "guided"  # its own default
     assert guided.policy.prompter.max_prompt_tokens == 512
 
 

@@ -282,8 +282,8 @@ def test_the_on_policy_stage_samples_the_policys_own_browsing_for_the_reward_mod
         **settings, output_dir=str(tmp_path / "on"), on_policy_questions=2, on_policy_n=2, ranker_held_out=0
     )
     recipe = Recipe(config)
-    shutil.copytree(tiny_lm_dir, recipe.policy_dir)  # the trained policy, browsing on the schedule
-    (recipe.policy_dir / "webgpt.json").write_text(json.dumps({"mode": "scheduled"}))
+    shutil.copytree(tiny_lm_dir, recipe.bc_dir)  # the trained policy, browsing on the schedule
+    (recipe.bc_dir / "webgpt.json").write_text(json.dumps({"mode": "scheduled"}))
     recipe.candidates()
     with EpisodeStore(recipe.on_policy) as store:
         sampled = list(store.iter_episodes())
@@ -297,9 +297,11 @@ def test_the_on_policy_stage_samples_the_policys_own_browsing_for_the_reward_mod
     assert recipe.automatic_sources() == [str(recipe.samples), str(recipe.on_policy)]
 
 
-def test_the_guided_stage_trains_the_bc_policy_on_window_browsing_and_is_the_policy_shipped(
+def test_the_guided_stage_trains_the_bc_policy_on_to_browse_by_itself(
     tiny_corpus, tiny_lm_dir: Path, tmp_path: Path
 ) -> None:
+    import shutil
+
     from safetensors.torch import load_file
 
     settings, _ = _reachable_questions(tiny_corpus, tmp_path)
@@ -311,6 +313,7 @@ def test_the_guided_stage_trains_the_bc_policy_on_window_browsing_and_is_the_pol
         window_browse_rows=3,
         guided_answer_rows=2,
         bc_flags=tiny,
+        weights_dir=str(tmp_path / "weights"),
     )
     recipe = Recipe(config)
     with pytest.raises(FileNotFoundError, match="run the bc stage first"):
@@ -323,13 +326,19 @@ def test_the_guided_stage_trains_the_bc_policy_on_window_browsing_and_is_the_pol
     window = recipe.window_rows()
     assert sum(r["kind"] == "browse" for r in rows) == min(3, len(window)) >= 1
     assert sum(r["kind"] == "answer" for r in rows) == 2
-    assert recipe.finished("guided") and recipe.policy_dir == recipe.guided_dir
+    assert recipe.finished("guided")
     trained = json.loads((recipe.guided_dir / "run_config.json").read_text())["config"]
     assert trained["init_adapter"] == str(recipe.bc_dir) and trained["data"] == str(recipe.guided_data)
+    assert json.loads((recipe.guided_dir / "webgpt.json").read_text())["mode"] == "guided"
+    shutil.copytree(recipe.bc_dir, recipe.rm_dir)  # install copies whichever adapter the rm stage left
+    recipe.install()
+    weights = Path(config.weights_dir)
+    assert json.loads((weights / "webgpt-135m-guided" / "webgpt.json").read_text())["mode"] == "guided"
+    assert json.loads((weights / "webgpt-135m" / "webgpt.json").read_text())["mode"] == "scheduled"
     before = load_file(str(recipe.bc_dir / "adapter_model.safetensors"))
     after = load_file(str(recipe.guided_dir / "adapter_model.safetensors"))
     assert before.keys() == after.keys() and any(not before[k].equal(after[k]) for k in before)
 
     off = Recipe(RecipeConfig(**{**settings, "output_dir": str(tmp_path / "off")}, window_browse_rows=0))
-    off.guided()  # not asked for: nothing trained, the bc policy is the one shipped
-    assert not off.finished("guided") and off.policy_dir == off.bc_dir
+    off.guided()  # not asked for: nothing trained
+    assert not off.finished("guided")
