@@ -11,7 +11,7 @@ collected) and on the ranker, which guided browsing has too. The scripted demons
 the end and remembers every sentence before it quotes), so this is the browsing the guided policy can
 learn from. No model runs: the answers are extractive and only the browsing steps become rows.
 
-    webgpt train recipe --stages window_demos,data,bc      # the recipe stage that runs it
+    webgpt train recipe --stages window_demos,guided      # the recipe stages that run it and train on it
 """
 
 from __future__ import annotations
