@@ -110,8 +110,7 @@ class BCConfig:
             raise ValueError(f"kinds must be a comma list of {', '.join(KINDS)}, not {self.kinds!r}")
         if self.prompt_format not in (None, "chat", "plain"):
             raise ValueError(f"prompt_format must be chat or plain, not {self.prompt_format!r}")
-        if self.mode not in ("free", "guided", "scheduled"):
-            raise ValueError(f"mode must be free, guided or scheduled, not {self.mode!r}")
+        as_mode(self.mode)
         if not 0 <= self.eval_fraction < 1:
             raise ValueError("eval_fraction must be in [0, 1)")
         if self.batching not in SAMPLING_STRATEGIES:
