@@ -22,8 +22,11 @@ import argparse
 import json
 import math
 import random
+import sys
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `training`, not bench/training.py
 
 import numpy as np
 from teacher import DEFAULT_QUESTIONS, ROOT

@@ -23,6 +23,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+# The project's `training` package, not bench/training.py beside this script.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from search import normalize  # bench/search.py: how a passage "holds" a gold answer
 
 from browser_env.corpus import open_corpus
