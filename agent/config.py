@@ -28,6 +28,8 @@ AGENT_CONFIG = "webgpt.json"
 MAX_CANDIDATES = 64
 """The most candidate answers best-of-n samples and scores in one call (episodes × answers per
 episode): WebGPT's largest n."""
+MAX_QUOTED_PAGES = 3
+"""Scheduled skimming reads three results of a search, so it quotes from at most three pages."""
 MAX_ANSWER_CHARS = 4000
 """The longest answer kept from an answer model; the rest is cut before citations are checked and
 before anything is stored."""
@@ -87,6 +89,10 @@ class AgentConfig:
     folder): scheduled skimming orders each page's 8 best sentences again with that cross-encoder
     before it quotes one. None (the default): off; the one trained here did not quote better
     (docs/training.md)."""
+    quoted_pages: int | None = None
+    """Scheduled skimming quotes the best sentence of this many of the pages it read (best first), and
+    the answer model picks the quote that answers. None means 1: the ranker's best sentence alone, for
+    answer models not trained to choose among the ranker's runners-up (``training.browsed_answers``)."""
     lead_reader: str | None = None
     """A span reader's folder (``webgpt train reader``; relative paths from the checkpoint's folder): an
     answer then starts with the span of a quote the reader is confident of, the model writing the rest.
@@ -107,6 +113,8 @@ class AgentConfig:
             raise ValueError(f"unknown reader {self.reader!r}: use {' or '.join(READERS)}")
         if self.sentence_reranker and self.lead_confidence:
             raise ValueError("sentence_reranker and lead_confidence reorder the same sentences: pick one")
+        if self.quoted_pages is not None and not 1 <= self.quoted_pages <= MAX_QUOTED_PAGES:
+            raise ValueError(f"quoted_pages must be 1 to {MAX_QUOTED_PAGES}, not {self.quoted_pages}")
         if self.clause_words is not None and self.clause_words < 1:
             raise ValueError(f"clause_words must be at least 1, not {self.clause_words}")
         if self.max_prompt_tokens < 64 or self.answer_max_new_tokens < 1:

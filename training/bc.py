@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.config import AGENT_CONFIG, AgentConfig, as_mode
+from agent.config import AGENT_CONFIG, MAX_QUOTED_PAGES, AgentConfig, as_mode
 from demonstrations.formats import CLAUSE_WORDS
 
 KINDS = ("browse", "answer")
@@ -101,6 +101,13 @@ class BCConfig:
             "from the quote (webgpt.json); 0: the model writes the whole answer."
         },
     )
+    quoted_pages: int = field(
+        default=1,
+        metadata={
+            "help": "Pages whose best sentence scheduled browsing quotes for the trained agent to choose "
+            "among (webgpt.json; 1 to 3)."
+        },
+    )
     max_rows: int | None = field(default=None, metadata={"help": "Use at most this many rows (quick runs)."})
 
     def __post_init__(self) -> None:
@@ -113,6 +120,8 @@ class BCConfig:
         as_mode(self.mode)
         if not 0 <= self.eval_fraction < 1:
             raise ValueError("eval_fraction must be in [0, 1)")
+        if not 1 <= self.quoted_pages <= MAX_QUOTED_PAGES:
+            raise ValueError(f"quoted_pages must be 1 to {MAX_QUOTED_PAGES}, not {self.quoted_pages}")
         if self.batching not in SAMPLING_STRATEGIES:
             raise ValueError(
                 f"batching must be one of {', '.join(SAMPLING_STRATEGIES)}, not {self.batching!r}"
@@ -370,6 +379,7 @@ def _save(trainer: Any, tokenizer: Any, output: Path, config: BCConfig, prompt_f
         max_prompt_tokens=config.max_length,  # observations shortened at inference as in training
         answer_max_new_tokens=config.answer_max_new_tokens,
         clause_words=config.clause_words or None,
+        quoted_pages=config.quoted_pages if config.quoted_pages != 1 else None,
     )
     (output / AGENT_CONFIG).write_text(json.dumps(agent.to_dict(), indent=2) + "\n", encoding="utf-8")
 

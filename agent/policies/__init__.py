@@ -134,12 +134,12 @@ def load_agent(
         reranker: Any = None
         if reads_with_ranker:
             scorer: Any = _sentence_ranker(ranker)
-            schedule = replace(SKIM_SCHEDULE)
+            schedule = replace(SKIM_SCHEDULE, target_quotes=settings.quoted_pages or 1)
             # Weighing each page's best sentences by the answer model's confidence in the lead it writes
             # from them: better leads offline, fewer quotes holding the gold end to end, so opt-in.
             if settings.sentence_reranker:
                 reranker = SentenceReranker.load(Path(loaded.path) / settings.sentence_reranker)
-                schedule = replace(RERANK_SCHEDULE)
+                schedule = replace(RERANK_SCHEDULE, target_quotes=settings.quoted_pages or 1)
             elif settings.lead_confidence:
                 reranker = LeadConfidence(answerer)
         else:

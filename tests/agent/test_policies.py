@@ -349,3 +349,11 @@ def test_an_unknown_mode_is_refused_before_a_model_loads() -> None:
 
     with pytest.raises(ValueError, match="unknown mode 'wander': use free, guided or scheduled"):
         load_named_agent("no-such-model-folder", mode="wander")
+
+
+@pytest.mark.parametrize("pages", [0, 4])
+def test_quoting_more_pages_than_scheduled_browsing_reads_is_refused(pages: int) -> None:
+    from agent.config import AgentConfig
+
+    with pytest.raises(ValueError, match=f"quoted_pages must be 1 to 3, not {pages}"):
+        AgentConfig(quoted_pages=pages)

@@ -115,6 +115,7 @@ def test_a_few_lora_steps_lower_the_loss_and_leave_a_complete_run(
     )
     settings = json.loads((out / "webgpt.json").read_text())
     assert settings["mode"] == "free" and settings["clause_words"] == 30  # the demonstrations' clause
+    assert "quoted_pages" not in settings  # one quote: what an agent does unless told otherwise
     assert json.loads((out / "run_config.json").read_text())["config"]["lora_r"] == 8
 
 
@@ -378,3 +379,9 @@ def test_one_row_a_batch_accumulated_is_the_same_step_as_one_batch(tiny_lm_dir: 
         step_loss[batch], held_out_loss[batch] = result.train_loss, result.eval_loss
     assert step_loss[1] == pytest.approx(step_loss[8], rel=1e-4)
     assert held_out_loss[1] == pytest.approx(held_out_loss[8], rel=1e-4)
+
+
+@pytest.mark.parametrize("pages", [0, 4])
+def test_quoting_more_pages_than_scheduled_browsing_reads_is_refused(pages: int, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=f"quoted_pages must be 1 to 3, not {pages}"):
+        BCConfig(data=str(tmp_path / "rows.jsonl"), quoted_pages=pages)
