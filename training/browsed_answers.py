@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
+from agent.config import MAX_QUOTED_PAGES
 from agent.policies import SKIM_SCHEDULE
 from agent.policies.scripted import ScheduleConfig
 from browser_env.page import domain_of
@@ -30,7 +31,7 @@ from demonstrations.formats import CLAUSE_WORDS, answer_pattern, answer_prompt, 
 from demonstrations.reading_rows import ReadQuote, question_key
 
 SOURCE = "browsed"
-SKIM_QUOTES = 3
+SKIM_QUOTES = MAX_QUOTED_PAGES
 """Quotes per browse: the ranker's best sentence of each of the three results read."""
 
 

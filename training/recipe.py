@@ -13,27 +13,33 @@ it took then, and a resumed stage records the resumed part.
    BM25-reachable training questions after the first ``ranker_held_out``, episodes kept where a quote
    holds the gold (``training.window_demos``: browsing a policy that sees one window can clone; about 2
    minutes);
-3. ``data``: behaviour-cloning rows: the demonstrations' answer rows, answer rows from reading BM25's
-   results (``demonstrations.reading_rows``) and a sample of the demonstrations' browsing rows (from
-   answered and from declined episodes), mixed and shuffled with the seed;
-4. ``bc``: ``webgpt train bc`` with the BC preset;
-5. ``guided`` (unless ``window_browse_rows`` is 0): the bc policy trained on: ``webgpt train bc
+3. ``browsed`` (unless ``browsed_questions`` is 0): scheduled browsing quoting the best sentence of each
+   of three results on that many BM25-reachable training questions after the first ``ranker_held_out``,
+   and the answer rows of those whose quotes hold the gold, citing that quote
+   (``training.browsed_answers``: which of the ranker's quotes answers; about 15 minutes);
+4. ``data``: behaviour-cloning rows: the demonstrations' answer rows, answer rows from reading BM25's
+   results (``demonstrations.reading_rows``), every browsed answer row and a sample of the
+   demonstrations' browsing rows (from answered and from declined episodes), mixed and shuffled with
+   the seed;
+5. ``bc``: ``webgpt train bc`` with the BC preset (``--quoted_pages 3`` after the browsed stage: the
+   policy answers from the three quotes it was trained to choose among);
+6. ``guided`` (unless ``window_browse_rows`` is 0): the bc policy trained on: ``webgpt train bc
    --init_adapter`` on ``window_browse_rows`` of the window demonstrations' browsing rows and
    ``guided_answer_rows`` of the mix's answer rows again (``guided_rows``), so that it browses by itself
    (``webgpt.json``: ``mode: guided``); installed beside the bc policy as ``webgpt-135m-guided``, what
    ``--mode guided`` uses (its answers are slightly worse, so the bc policy stays the default);
-6. ``samples``: the trained policy writes ``sample_answers`` answers to held-back reading prompts
+7. ``samples``: the trained policy writes ``sample_answers`` answers to held-back reading prompts
    (answer rows not in the BC mix); each becomes an answer-only episode, the input of automatic
    comparisons (a correct, supported answer against one that is not);
-7. ``ranker``: ``webgpt train ranker`` on the training questions after the split's first
+8. ``ranker``: ``webgpt train ranker`` on the training questions after the split's first
    ``ranker_held_out`` (its held-out report), ``ranker_questions`` of them (0: all; about 10 minutes);
-8. ``candidates`` (only with ``on_policy_questions``): the trained policy, browsing with that ranker,
+9. ``candidates`` (only with ``on_policy_questions``): the trained policy, browsing with that ranker,
    samples ``on_policy_n`` episodes for each of that many BM25-reachable training questions after the
    first ``ranker_held_out`` (``webgpt train rs --pick gold``): automatic comparisons of its own
    browsing, the data that teaches a reward model to judge the policy's answers (30–40 minutes for 600
    questions on two CPU cores, so off by default there);
-9. ``rm``: ``webgpt train rm`` with the RM preset on TruthfulQA pairs and those automatic comparisons;
-10. ``install``: the adapters (bf16) and the sentence ranker into ``agent/weights/``, where
+10. ``rm``: ``webgpt train rm`` with the RM preset on TruthfulQA pairs and those automatic comparisons;
+11. ``install``: the adapters (bf16) and the sentence ranker into ``agent/weights/``, where
     ``webgpt ask`` finds them.
 """
 
@@ -48,11 +54,32 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from agent.config import AGENT_CONFIG, read_json_object
+from agent.config import AGENT_CONFIG, MAX_QUOTED_PAGES, read_json_object
 
-STAGES = ("demos", "window_demos", "data", "bc", "guided", "samples", "ranker", "candidates", "rm", "install")
+STAGES = (
+    "demos",
+    "window_demos",
+    "browsed",
+    "data",
+    "bc",
+    "guided",
+    "samples",
+    "ranker",
+    "candidates",
+    "rm",
+    "install",
+)
 STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
     "demos": ("questions", "corpus", "seed"),
+    "browsed": (
+        "questions",
+        "corpus",
+        "seed",
+        "ranker_held_out",
+        "reachable",
+        "browsed_questions",
+        "browsed_variants",
+    ),
     "data": (
         "questions",
         "corpus",
@@ -61,6 +88,8 @@ STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
         "reading_rows",
         "answered_browse_rows",
         "declined_browse_rows",
+        "browsed_questions",
+        "browsed_variants",
     ),
     "window_demos": ("questions", "corpus", "ranker_held_out", "reachable"),
     "guided": ("seed", "window_browse_rows", "guided_answer_rows"),
@@ -100,6 +129,14 @@ class RecipeConfig:
             "window_demos and guided stages are skipped and the bc policy is the one installed)."
         },
     )
+    browsed_questions: int = field(
+        default=600,
+        metadata={
+            "help": "BM25-reachable training questions browsed for answer rows that choose among three "
+            "quotes (0: none, and the policy quotes one page)."
+        },
+    )
+    browsed_variants: int = field(default=3, metadata={"help": "Quote orders per browsed question."})
     guided_answer_rows: int = field(
         default=250, metadata={"help": "Answer rows of the BC mix the guided stage trains on again."}
     )
@@ -149,6 +186,8 @@ class Recipe:
         self.demos_summary = self.out / "demos.json"  # written last
         self.window_db = self.out / "window-demos.sqlite"
         self.window_summary = self.out / "window-demos.json"  # written last
+        self.browsed_rows = self.out / "browsed.jsonl"
+        self.browsed_summary = self.out / "browsed.json"  # written last
         self.bc_data = self.out / "bc.jsonl"
         self.held_back = self.out / "held-back-reading.jsonl"
         self.samples = self.out / "answer-samples.jsonl"
@@ -202,6 +241,46 @@ class Recipe:
             )
         _write_json(self.window_summary, summary.to_dict())
 
+    def browsed(self) -> None:
+        if not self.config.browsed_questions or self.finished("browsed"):
+            return
+        from browser_env.corpus import open_corpus
+        from training.browsed_answers import browsed_answer_rows
+        from training.common import reachable_only
+
+        questions = reachable_only(self.train_questions(), self.config.reachable)
+        chosen = questions[self.config.ranker_held_out :][: self.config.browsed_questions]
+        counts = {"questions": len(chosen), "kept": 0}
+        started = time.perf_counter()
+
+        def progress(done: int, total: int, kept: int) -> None:
+            counts["kept"] = kept
+            if done % 50 == 0 or done == total:
+                seconds = time.perf_counter() - started
+                print(f"browsed answers: {done}/{total} questions, {kept} kept, {seconds:.0f} s", flush=True)
+
+        with open_corpus(self.config.corpus) as corpus:
+            rows = list(
+                browsed_answer_rows(
+                    corpus,
+                    chosen,
+                    variants=self.config.browsed_variants,
+                    seed=self.config.seed,
+                    on_question=progress,
+                )
+            )
+        _write_jsonl(self.browsed_rows, rows)
+        seconds = round(time.perf_counter() - started, 1)
+        _write_json(self.browsed_summary, {**counts, "rows": len(rows), "seconds": seconds})
+
+    def browsed_answer_rows(self) -> list[dict[str, Any]]:
+        """The browsed stage's answer rows (none when that stage was not asked for)."""
+        if not self.config.browsed_questions:
+            return []
+        if not self.finished("browsed"):
+            raise FileNotFoundError(f"{self.browsed_summary} is missing: run the browsed stage first")
+        return _read_jsonl(self.browsed_rows)
+
     def window_rows(self) -> list[dict[str, Any]]:
         """The window demonstrations' browsing rows (none when that stage was not asked for)."""
         if not self.config.window_browse_rows:
@@ -234,7 +313,7 @@ class Recipe:
                     variants=self.config.reading_variants,
                 )
             )
-        mix, held_back = mix_rows(demo_rows, read, self.config)
+        mix, held_back = mix_rows(demo_rows, read, self.config, self.browsed_answer_rows())
         _write_jsonl(self.held_back, held_back)
         _write_jsonl(self.bc_data, mix)
         counts: dict[str, int] = {}
@@ -256,6 +335,8 @@ class Recipe:
             "--output_dir",
             str(self.bc_dir),
         ]
+        if self.config.browsed_questions:
+            flags += ["--quoted_pages", str(MAX_QUOTED_PAGES)]
         if main([*flags, *self.config.bc_flags.split()]) != 0:
             raise RuntimeError("behaviour cloning failed (see above)")
 
@@ -377,6 +458,7 @@ class Recipe:
         return {
             "demos": self.demos_summary,
             "window_demos": self.window_summary,
+            "browsed": self.browsed_summary,
             "data": self.bc_data,
             "bc": self.bc_dir / AGENT_CONFIG,  # written after the model
             "guided": self.guided_dir / AGENT_CONFIG,
@@ -421,6 +503,7 @@ class Recipe:
         actions = {
             "demos": self.demos,
             "window_demos": self.window_demos,
+            "browsed": self.browsed,
             "data": self.data,
             "bc": self.bc,
             "guided": self.guided,
@@ -453,11 +536,14 @@ class Recipe:
 
 
 def mix_rows(
-    demo_rows: Sequence[dict[str, Any]], read_rows: Sequence[dict[str, Any]], config: RecipeConfig
+    demo_rows: Sequence[dict[str, Any]],
+    read_rows: Sequence[dict[str, Any]],
+    config: RecipeConfig,
+    browsed_rows: Sequence[dict[str, Any]] = (),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The BC mix (every demonstration answer row, ``reading_rows`` reading rows and browsing rows of
-    answered and declined episodes, each drawn with the seed) and the reading rows held back from it
-    (whole questions, so the held-back prompts are new to the policy)."""
+    """The BC mix (every demonstration answer row, ``reading_rows`` reading rows, every browsed answer
+    row and browsing rows of answered and declined episodes, each drawn with the seed) and the reading
+    rows held back from it (whole questions, so the held-back prompts are new to the policy)."""
     rng = random.Random(config.seed)
     answered = {r["episode_id"] for r in demo_rows if r["kind"] == "answer"}
     answers = [r for r in demo_rows if r["kind"] == "answer"]
@@ -479,6 +565,7 @@ def mix_rows(
     mix = [
         *answers,
         *reading,
+        *browsed_rows,
         *browse_answered[: config.answered_browse_rows],
         *browse_declined[: config.declined_browse_rows],
     ]

@@ -68,6 +68,10 @@ def test_the_mix_takes_what_the_recipe_says_and_holds_back_whole_questions() -> 
     assert len(held_back) == 60 - 30
     again, _ = mix_rows(_demo_rows(), _read_rows(), config)
     assert [r["prompt"] for r in again] == [r["prompt"] for r in mix]  # the seed fixes the mix
+    browsed = [{**row, "source": "browsed", "prompt": f"b/{k}"} for k, row in enumerate(_read_rows()[:5])]
+    with_browsed, _ = mix_rows(_demo_rows(), _read_rows(), config, browsed)
+    assert sum(r["source"] == "browsed" for r in with_browsed) == 5  # every browsed row
+    assert len(with_browsed) == len(mix) + 5
 
 
 def _reachable_questions(corpus, folder: Path) -> tuple[dict[str, str], list[str]]:
@@ -130,6 +134,37 @@ def test_the_window_stage_keeps_reachable_training_questions_it_found_support_fo
     rows = recipe.window_rows()
     assert rows and {r["kind"] for r in rows} == {"browse"}
     assert {r["prompt"].split("\n")[1] for r in rows} <= set(train)  # each observation names its question
+
+
+def test_the_browsed_stage_makes_answer_rows_from_reachable_training_questions(
+    tiny_corpus, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    settings, train = _reachable_questions(tiny_corpus, tmp_path)
+    asked = "who was the eiffel tower named after"  # a training question whose pages answer it
+    with Path(settings["questions"]).open("a", encoding="utf-8") as questions:
+        questions.write(json.dumps({"question": asked, "answer": ["Gustave Eiffel"]}) + "\n")
+    reachable = json.loads(Path(settings["reachable"]).read_text())
+    Path(settings["reachable"]).write_text(json.dumps({**reachable, asked: True}))
+    train.append(asked)
+    off = Recipe(RecipeConfig(**settings, output_dir=str(tmp_path / "off"), browsed_questions=0))
+    off.browsed()  # not asked for: nothing browsed, no rows
+    assert not off.finished("browsed") and off.browsed_answer_rows() == []
+
+    recipe = Recipe(
+        RecipeConfig(**settings, output_dir=str(tmp_path / "on"), browsed_questions=50, ranker_held_out=0)
+    )
+    with pytest.raises(FileNotFoundError, match="run the browsed stage first"):
+        recipe.browsed_answer_rows()
+    recipe.browsed()
+    summary = json.loads(recipe.browsed_summary.read_text())
+    assert summary["questions"] == len(train) and summary["rows"] == 3 * summary["kept"] >= 3
+    assert f"browsed answers: {len(train)}/{len(train)} questions" in capsys.readouterr().out
+    rows = recipe.browsed_answer_rows()
+    assert len(rows) == summary["rows"] and {r["source"] for r in rows} <= {"browsed"}
+    assert {r["question"] for r in rows} <= set(train)
+    for row in rows:  # each cites a quote holding its gold answer
+        cited = int(row["completion"].split("[", 1)[1].split("]", 1)[0])
+        assert any(g.lower() in row["quotes"][cited - 1]["text"].lower() for g in row["gold_answers"])
 
 
 def test_unknown_stages_are_refused() -> None:
@@ -334,7 +369,8 @@ def test_the_guided_stage_trains_the_bc_policy_on_to_browse_by_itself(
     recipe.install()
     weights = Path(config.weights_dir)
     assert json.loads((weights / "webgpt-135m-guided" / "webgpt.json").read_text())["mode"] == "guided"
-    assert json.loads((weights / "webgpt-135m" / "webgpt.json").read_text())["mode"] == "scheduled"
+    installed = json.loads((weights / "webgpt-135m" / "webgpt.json").read_text())
+    assert installed["mode"] == "scheduled" and installed["quoted_pages"] == 3  # it chooses among 3 quotes
     before = load_file(str(recipe.bc_dir / "adapter_model.safetensors"))
     after = load_file(str(recipe.guided_dir / "adapter_model.safetensors"))
     assert before.keys() == after.keys() and any(not before[k].equal(after[k]) for k in before)
