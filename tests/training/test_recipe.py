@@ -146,7 +146,7 @@ def test_the_browsed_stage_makes_answer_rows_from_reachable_training_questions(
     reachable = json.loads(Path(settings["reachable"]).read_text())
     Path(settings["reachable"]).write_text(json.dumps({**reachable, asked: True}))
     train.append(asked)
-    off = Recipe(RecipeConfig(**settings, output_dir=str(tmp_path / "off"), browsed_questions=0))
+    off = Recipe(RecipeConfig(**settings, output_dir=str(tmp_path / "off")))
     off.browsed()  # not asked for: nothing browsed, no rows
     assert not off.finished("browsed") and off.browsed_answer_rows() == []
 
@@ -347,6 +347,7 @@ def test_the_guided_stage_trains_the_bc_policy_on_to_browse_by_itself(
         ranker_held_out=0,
         window_browse_rows=3,
         guided_answer_rows=2,
+        browsed_questions=5,  # the bc stage is told its policy chooses among three quotes
         bc_flags=tiny,
         weights_dir=str(tmp_path / "weights"),
     )
