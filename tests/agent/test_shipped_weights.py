@@ -76,3 +76,19 @@ def test_a_checkpoint_can_ask_for_the_likelihood_reader(default_model_dir, tmp_p
     (checkpoint / "webgpt.json").write_text(json.dumps(settings | {"reader": "glance"}), encoding="utf-8")
     with pytest.raises(ValueError, match="unknown reader 'glance': use ranker or likelihood"):
         load_agent(str(checkpoint), seed=0)
+
+
+@pytest.mark.slow
+def test_a_checkpoint_can_ask_to_quote_the_best_sentence_of_three_pages(default_model_dir, tmp_path) -> None:
+    import json
+    import shutil
+
+    from agent.policies import load_agent
+
+    checkpoint = tmp_path / "policy"
+    shutil.copytree(shipped_weights(SHIPPED_POLICY_ID), checkpoint)
+    settings = json.loads((checkpoint / "webgpt.json").read_text(encoding="utf-8"))
+    (checkpoint / "webgpt.json").write_text(json.dumps(settings | {"quoted_pages": 3}), encoding="utf-8")
+    agent = load_agent(str(checkpoint), seed=0)
+    assert agent.policy.config.target_quotes == 3 and agent.policy.config.pages_to_read == 3
+    assert agent.policy.config.skim and agent.policy.deterministic
