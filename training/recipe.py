@@ -138,7 +138,13 @@ class RecipeConfig:
             "the ranker's order, so off)."
         },
     )
-    browsed_variants: int = field(default=3, metadata={"help": "Quote orders per browsed question."})
+    browsed_variants: int = field(
+        default=1,
+        metadata={
+            "help": "Quote orders per browsed question: the order browsing collected them, then shuffles "
+            "(shuffles taught the policy to leave the ranker's best quote more often, and worse)."
+        },
+    )
     guided_answer_rows: int = field(
         default=250, metadata={"help": "Answer rows of the BC mix the guided stage trains on again."}
     )

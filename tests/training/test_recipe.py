@@ -157,7 +157,7 @@ def test_the_browsed_stage_makes_answer_rows_from_reachable_training_questions(
         recipe.browsed_answer_rows()
     recipe.browsed()
     summary = json.loads(recipe.browsed_summary.read_text())
-    assert summary["questions"] == len(train) and summary["rows"] == 3 * summary["kept"] >= 3
+    assert summary["questions"] == len(train) and summary["rows"] == summary["kept"] >= 1
     assert f"browsed answers: {len(train)}/{len(train)} questions" in capsys.readouterr().out
     rows = recipe.browsed_answer_rows()
     assert len(rows) == summary["rows"] and {r["source"] for r in rows} <= {"browsed"}
