@@ -245,3 +245,16 @@ def test_the_action_budget_bounds_every_episode(tiny_corpus, questions: Path, tm
 
 def _rows(folder: Path) -> list[dict]:
     return [json.loads(line) for line in (folder / "answers.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("script", ["teacher.py", "answerable.py"])
+def test_the_bench_scripts_that_write_and_bound_the_reachable_cache_run_as_scripts(script: str) -> None:
+    """Run as ``python bench/<script>``, bench/ comes first on the path, where bench/training.py would
+    stand in for the project's ``training`` package."""
+    import subprocess
+    import sys
+
+    bench = Path(__file__).parents[2] / "bench"
+    done = subprocess.run([sys.executable, str(bench / script), "--help"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"usage: {script}")
