@@ -1,7 +1,7 @@
 """Answer rows from scheduled browsing's own quotes: which of several quotes answers the question.
 
 Scheduled browsing reads three results to the end and quotes the sentence the sentence ranker scores
-highest. Quoting the ranker's best sentence of each of the three pages instead (``SKIM_QUOTES``) puts a
+highest. Quoting the ranker's best sentence of each of the three pages instead (``MAX_QUOTED_PAGES``) puts a
 sentence holding the gold answer among the quotes for a third more questions, but the answer model then
 has to tell which quote answers, and the reading rows it learnt that from (``demonstrations.reading_rows``)
 pair the supporting sentence with distractors chosen by shared words, easier than the ranker's own
@@ -34,11 +34,9 @@ from demonstrations.formats import CLAUSE_WORDS, answer_pattern, answer_prompt, 
 from demonstrations.reading_rows import ReadQuote, question_key
 
 SOURCE = "browsed"
-SKIM_QUOTES = MAX_QUOTED_PAGES
-"""Quotes per browse: the ranker's best sentence of each of the three results read."""
 
 
-def quoting_schedule(quotes: int = SKIM_QUOTES) -> ScheduleConfig:
+def quoting_schedule(quotes: int = MAX_QUOTED_PAGES) -> ScheduleConfig:
     """Scheduled browsing's skimming, quoting the best sentence of ``quotes`` pages instead of one."""
     return replace(SKIM_SCHEDULE, target_quotes=quotes)
 
@@ -48,7 +46,7 @@ def browsed_answer_rows(
     questions: Sequence[Any],
     *,
     ranker: Any = None,
-    quotes: int = SKIM_QUOTES,
+    quotes: int = MAX_QUOTED_PAGES,
     variants: int = 1,
     seed: int = 0,
     clause_words: int = CLAUSE_WORDS,

@@ -258,14 +258,10 @@ class Recipe:
 
         questions = reachable_only(self.train_questions(), self.config.reachable)
         chosen = questions[self.config.ranker_held_out :][: self.config.browsed_questions]
-        counts = {"questions": len(chosen), "kept": 0}
         started = time.perf_counter()
 
         def progress(done: int, total: int, kept: int) -> None:
-            counts["kept"] = kept
-            if done % 50 == 0 or done == total:
-                seconds = time.perf_counter() - started
-                print(f"browsed answers: {done}/{total} questions, {kept} kept, {seconds:.0f} s", flush=True)
+            _report("browsed answers", 50, done, total, kept, time.perf_counter() - started)
 
         with open_corpus(self.config.corpus) as corpus:
             rows = list(
@@ -278,8 +274,12 @@ class Recipe:
                 )
             )
         _write_jsonl(self.browsed_rows, rows)
+        kept = len({row["episode_id"] for row in rows})  # one episode id per question
         seconds = round(time.perf_counter() - started, 1)
-        _write_json(self.browsed_summary, {**counts, "rows": len(rows), "seconds": seconds})
+        _write_json(
+            self.browsed_summary,
+            {"questions": len(chosen), "kept": kept, "rows": len(rows), "seconds": seconds},
+        )
 
     def browsed_answer_rows(self) -> list[dict[str, Any]]:
         """The browsed stage's answer rows (none when that stage was not asked for)."""
@@ -598,15 +598,19 @@ def guided_rows(
 
 
 def _progress(label: str, every: int) -> Callable[[int, int, Any], None]:
-    """A stage's progress line every ``every`` questions and at the last: ``label: done/total questions,
-    kept, seconds``."""
+    """A stage's progress line every ``every`` questions and at the last, from a summary with ``kept``
+    and ``seconds`` (``_report``)."""
 
     def report(done: int, total: int, summary: Any) -> None:
-        if done % every == 0 or done == total:
-            seconds = f"{summary.seconds:.0f} s"
-            print(f"{label}: {done}/{total} questions, {summary.kept} kept, {seconds}", flush=True)
+        _report(label, every, done, total, summary.kept, summary.seconds)
 
     return report
+
+
+def _report(label: str, every: int, done: int, total: int, kept: int, seconds: float) -> None:
+    """``label: done/total questions, kept, seconds`` every ``every`` questions and at the last."""
+    if done % every == 0 or done == total:
+        print(f"{label}: {done}/{total} questions, {kept} kept, {seconds:.0f} s", flush=True)
 
 
 def install_adapter(run: Path, target: Path) -> None:
