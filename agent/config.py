@@ -93,6 +93,10 @@ class AgentConfig:
     """Scheduled skimming quotes the best sentence of this many of the pages it read (best first), and
     the answer model picks the quote that answers. None means 1: the ranker's best sentence alone, for
     answer models not trained to choose among the ranker's runners-up (``training.browsed_answers``)."""
+    guided_skim: bool | None = None
+    """Guided browsing reads each page it opens to the end before the model chooses what to do there
+    (scrolling on without asking it, the ranker weighing every sentence read) and ``Quote:`` offers the
+    page's best sentences, not only the window's. None: the model chooses at every window."""
     lead_reader: str | None = None
     """A span reader's folder (``webgpt train reader``; relative paths from the checkpoint's folder): an
     answer then starts with the span of a quote the reader is confident of, the model writing the rest.

@@ -40,7 +40,7 @@ Candidates = tuple[str, list[tuple[str, str]], list[bool]]  # question, (title, 
 def page_candidates(question: str, env: Any, fetcher: Any, pages: int) -> list[tuple[str, str]]:
     """Sentences of the top ``pages`` results that share a content word with the question (the ones
     skimming weighs); a page that cannot be fetched is skipped."""
-    from agent.policies.scripted import question_sentences
+    from agent.policies.page_reading import question_sentences
 
     env.reset(options={"question": question})
     info = env.step(f"Search {question}")[4]

@@ -18,15 +18,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from agent.policies import SKIM_SCHEDULE
 from agent.policies.lm import MAX_PAGE_FINDS, MAX_PAGE_SCROLLS
 from agent.policies.scripted import ScheduleConfig
 
 WINDOW_SCHEDULE = ScheduleConfig(target_quotes=1, max_scrolls=MAX_PAGE_SCROLLS, max_finds=MAX_PAGE_FINDS)
 """One quote, then answer; on a page at most the scrolls and finds guided browsing allows itself; 3
 results per search, 2 searches."""
+PAGE_SCHEDULE = replace(SKIM_SCHEDULE, pages_to_read=1, results_in_order=False, find_before_quote=False)
+"""Guided skimming's teacher: open the result the ranker rates highest on title and snippet, read it to
+the end, quote its best sentence when the ranker rates one at its threshold, else go back to the next
+result; answer after one quote."""
+SCROLL = "Scrolled down"
+
+
+def skimming_decisions(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Browsing ``rows`` less their scrolls down: guided skimming reads a page to its end without asking
+    the model, so its model chooses only where a page was read (quote or leave) and off pages."""
+    return [row for row in rows if not str(row["completion"]).startswith(SCROLL)]
 
 
 @dataclass
@@ -52,6 +64,7 @@ def window_demonstrations(
     store: Any,
     *,
     ranker: Any = None,
+    schedule: ScheduleConfig = WINDOW_SCHEDULE,
     on_question: Callable[[int, int, WindowDemoSummary], None] | None = None,
 ) -> WindowDemoSummary:
     """Browse each of ``questions`` (with ``question`` and ``gold_answers``) in ``corpus`` on the window
@@ -66,7 +79,7 @@ def window_demonstrations(
     summary = WindowDemoSummary()
     started = time.perf_counter()
     for question in questions:
-        policy = ScriptedPolicy(ranker, WINDOW_SCHEDULE, name="ranker-window")
+        policy = ScriptedPolicy(ranker, schedule, name="ranker-window")
         # no answerer given: the extractive one, so no model runs
         record = run_episode(
             question.question, policy, corpus.search, corpus.fetcher, corpus=corpus.name

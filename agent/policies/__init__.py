@@ -160,6 +160,7 @@ def load_agent(
             prompt_format=prompt_format,
             name=model,
             quote_scorer=_sentence_ranker(ranker) if reads_with_ranker else None,
+            skim=mode == "guided" and reads_with_ranker and bool(settings.guided_skim),
         )
     else:
         raise ValueError(f"unknown mode {mode!r}: use free, guided or scheduled")

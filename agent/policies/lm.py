@@ -27,15 +27,20 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agent.config import AGENT_DEFAULTS, SamplingConfig
 from agent.policies.engine import LMEngine, Prefill
+from agent.policies.page_reading import (
+    MAX_SKIM_WINDOWS,
+    PageReading,
+    at_page_end,
+    short_of_actions,
+    window_sentences,
+)
 from agent.prompts import BrowsingPrompter, PromptFormat
 from browser_env import textmatch
-from browser_env.abbreviations import sentence_spans
 from browser_env.actions import (
     Back,
     ClickLink,
@@ -51,7 +56,6 @@ from browser_env.actions import (
     parse_action,
     syntax_of,
 )
-from browser_env.protocol import strip_links
 from browser_env.protocol.keywords import distinct_content_words, keywords
 from demonstrations.scripted.reading import search_queries
 
@@ -89,26 +93,6 @@ _KIND = {
     "nonsense": EndDecline,
     "controversial": EndDecline,
 }
-# A sentence ends at . ! or ? and any closing quote, bracket, italic mark ("…Band._ It") or reference
-# mark ("…in 2014.[75][76] Harry").
-_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\[(?:\d+|[a-z])\]|[\"”’)\]_])*\s+")
-
-
-def split_window_sentences(paragraph: str) -> list[str]:
-    """``paragraph`` cut into sentences (``_SENTENCE_END``), not after an initial or an abbreviation."""
-    return [paragraph[start:end] for start, end in sentence_spans(paragraph, _SENTENCE_END)]
-
-
-def window_sentences(paragraphs: list[str], min_chars: int = 20, max_chars: int = 600) -> list[str]:
-    """Sentences of the window as a reader sees them (link markup removed), each a verbatim extract.
-    ``paragraphs`` is the env's ``info["window_paragraphs"]``."""
-    sentences: list[str] = []
-    for paragraph in paragraphs:
-        for piece in split_window_sentences(strip_links(paragraph)):
-            piece = " ".join(piece.split())
-            if min_chars <= len(piece) <= max_chars and piece not in sentences:
-                sentences.append(piece)
-    return sentences
 
 
 def _position(info: dict[str, Any]) -> tuple[str | None, int]:
@@ -132,11 +116,15 @@ class LMPolicy:
         allow_decline: bool = True,
         name: str | None = None,
         quote_scorer: RelevanceScorer | None = None,
+        skim: bool = False,
     ) -> None:
         import torch
 
+        if skim and (not guided or quote_scorer is None):
+            raise ValueError("skimming is a way of guided browsing with a quote scorer")
         self.engine = engine
         self.guided = guided
+        self.skim = skim
         self.sampling = sampling or SamplingConfig()
         self.allow_decline = allow_decline
         # Guided quotes: a sentence scorer (``score(question, [(title, sentence)])`` in log-odds, and a
@@ -158,6 +146,7 @@ class LMPolicy:
         self._taken: set[tuple[str | None, int, str]] = set()  # guided: (url, first line, choice) taken
         self._scrolls: dict[str | None, int] = {}  # guided: scrolls down taken on each page
         self._sought: dict[str | None, list[str]] = {}  # guided: words looked for on each page
+        self._pages: dict[str, PageReading] = {}  # guided skimming: each page's sentences read
 
     def greedy(self) -> LMPolicy:
         """A twin that decodes greedily (what one answer at temperature 0 does)."""
@@ -174,11 +163,14 @@ class LMPolicy:
         self._taken = set()
         self._scrolls = {}
         self._sought = {}
+        self._pages = {}
 
     # --------------------------------------------------------------------------------------------------
     def act(self, observation: str, info: dict[str, Any]) -> str | None:
         if info.get("url") and not info.get("on_search_page"):
             self._visited.add(info["url"])
+        if self.skim and (scroll := self._read_on(info)):
+            return scroll
         prompt = self.prompter.encode(observation, reserve=self.sampling.max_new_tokens)
         prefill = self.engine.prefill(prompt.ids, prompt.prefix_length)
         if self.guided:
@@ -276,6 +268,10 @@ class LMPolicy:
             if syntax_of(kind) in valid and (*here, name) not in self._taken:
                 choices[name] = None
         url = info.get("url")
+        page = self._page(info)
+        if page is not None:  # read to its end already: what is left is to quote or to leave
+            for name in ("down", "up", "top", "find"):
+                choices.pop(name, None)
         if self._scrolls.get(url, 0) >= MAX_PAGE_SCROLLS:
             choices.pop("down", None)
         if "find" in choices:
@@ -297,11 +293,8 @@ class LMPolicy:
                 del choices["click"]
         if "quote" in choices:
             quoted = {textmatch.normalize(q["text"]) for q in info.get("quotes", []) if q["url"] == url}
-            sentences = [
-                s
-                for s in window_sentences(info.get("window_paragraphs", []))
-                if textmatch.normalize(s) not in quoted
-            ]
+            read = window_sentences(info.get("window_paragraphs", [])) if page is None else list(page.read)
+            sentences = [s for s in read if textmatch.normalize(s) not in quoted]
             if sentences and self.quote_scorer is not None:
                 scores = self._quote_ratings(info, sentences)
                 kept = [k for k, v in enumerate(scores) if v >= self.quote_scorer.threshold]
@@ -315,11 +308,47 @@ class LMPolicy:
             choices.pop("controversial", None)
         return choices
 
+    def _page(self, info: dict[str, Any]) -> PageReading | None:
+        """Guided skimming: the page in view, as read so far (None off a page or when not skimming)."""
+        url = info.get("url")
+        if not self.skim or not url or info.get("on_search_page"):
+            return None
+        return self._pages.setdefault(url, PageReading())
+
+    def _read_on(self, info: dict[str, Any]) -> str | None:
+        """Guided skimming, on a page not read to its end: weigh the window's sentences and scroll on
+        (no model call; at most ``MAX_SKIM_WINDOWS`` windows a page, none with few actions left)."""
+        page = self._page(info)
+        if page is None or page.finished or self.quote_scorer is None:
+            return None
+        page.read_window(self._question, self.quote_scorer, info)
+        if page.scrolls < MAX_SKIM_WINDOWS and not at_page_end(info) and not short_of_actions(info):
+            page.scrolls += 1
+            return "Scrolled down 1"
+        page.finished = True
+        return None
+
+    def _result_ratings(self, info: dict[str, Any], link_ids: list[int]) -> list[float]:
+        """Guided skimming: the quote scorer's rating of each search result's title and snippet among
+        ``link_ids`` (what scheduled skimming's teacher opens first), 0 for the lowest-rated result and
+        for links that are not results."""
+        results = {r["id"]: r for r in info.get("search_results") or []}
+        rated = [link for link in link_ids if link in results]
+        if not rated or self.quote_scorer is None:
+            return [0.0] * len(link_ids)
+        passages = [("", f"{results[k]['title']}. {results[k]['snippet']}".strip()) for k in rated]
+        scores = dict(zip(rated, self.quote_scorer.score(self._question, passages), strict=True))
+        floor = min(scores.values())
+        return [scores.get(link, floor) - floor for link in link_ids]
+
     def _quote_ratings(self, info: dict[str, Any], sentences: list[str]) -> list[float]:
-        """The quote scorer's rating of each of the window's ``sentences`` (the shipped ranker keeps the
-        question's scores, so asking twice in a step costs nothing)."""
+        """The quote scorer's rating of each of ``sentences`` (skimming: as read; the shipped ranker
+        keeps the question's scores, so asking twice in a step costs nothing)."""
         if self.quote_scorer is None:
             raise ValueError("no quote scorer")
+        page = self._page(info)
+        if page is not None:
+            return [page.read[s] for s in sentences]
         return self.quote_scorer.score(self._question, [(info.get("title") or "", s) for s in sentences])
 
     def _pick(self, scores: list[float]) -> int:
@@ -363,6 +392,11 @@ class LMPolicy:
         if choice == "click":
             texts = [f"Clicked on link {i}" for i in choices["click"]]
             link_scores = [sum(row) for row in self._score_texts(prefill, texts)]
+            if self.skim:
+                link_scores = [
+                    a + b
+                    for a, b in zip(link_scores, self._result_ratings(info, choices["click"]), strict=True)
+                ]
             return texts[self._pick(link_scores)]
         if choice == "quote":
             sentences = choices["quote"]

@@ -36,16 +36,18 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from agent.policies.engine import LMEngine
-from agent.policies.lm import window_sentences
+from agent.policies.page_reading import (
+    MAX_SKIM_WINDOWS,
+    PageReading,
+    not_quoted,
+    short_of_actions,
+    window_sentences,
+)
 from agent.question_scores import QuestionScores
 from browser_env import textmatch
-from browser_env.protocol.keywords import distinct_content_words, stems
+from browser_env.protocol.keywords import distinct_content_words
 
 _WORD = re.compile(r"\w+")
-_ENDS_SENTENCE = re.compile(r"[.!?:][\"”’)\]]*(?:\[\d+\])*\s*$")
-# Skimming: with this few actions left, stop reading and quote the best sentence read so far (going
-# back to its result, opening it, finding the sentence, quoting it and ending take at most 5).
-SKIM_RESERVE = 6
 
 
 def keywords(text: str) -> list[str]:
@@ -116,25 +118,21 @@ class ScheduleConfig:
     max_finds: int = 2  # per page
     skim: bool = False  # read each page window by window, then quote its best sentence
     results_in_order: bool = False  # open results in the search engine's order, not by the scorer
-    max_skim_windows: int = 30  # per page
+    max_skim_windows: int = MAX_SKIM_WINDOWS  # per page
     find_phrase_words: int = 6  # words of a sentence that Find in page looks for to bring it into view
+    find_before_quote: bool = True  # skimming: bring the chosen sentence into view before quoting it
     pages_to_read: int = 1  # skimming: results read to the end before choosing the sentence to quote
     rerank_per_page: int = 3  # skimming with a reranker: the best sentences of each page it weighs
     rerank_weight: float = 0.25  # skimming with a reranker: its score's weight beside the scorer's
 
 
 @dataclass
-class _PageState:
+class _PageState(PageReading):
     quotes: int = 0
-    scrolls: int = 0
     finds: list[str] = field(default_factory=list)
     best: float | None = None
-    read: dict[str, float] = field(default_factory=dict)  # skimming: each sentence read, its score
-    title: str = ""  # skimming: the page's title, for the reranker
     going_to: str | None = None  # skimming: the sentence to bring into view and quote
     sought: bool = False  # skimming: Find in page has brought ``going_to`` into view
-    finished: bool = False  # skimming: read to the end
-    carry: str | None = None  # skimming: the last paragraph of the window before, if cut mid-sentence
 
 
 def shortlist(scores: Sequence[float], threshold: float, limit: int | None = None) -> list[int]:
@@ -142,18 +140,6 @@ def shortlist(scores: Sequence[float], threshold: float, limit: int | None = Non
     sentence), at most ``limit``: what skimming chooses among, or hands a reranker."""
     eligible = sorted((k for k, score in enumerate(scores) if score >= threshold), key=lambda k: -scores[k])
     return eligible[:limit]
-
-
-def question_sentences(paragraphs: list[str], question: str) -> list[str]:
-    """The sentences of ``paragraphs`` that share a content word with the question: what skimming
-    weighs (and what the sentence ranker is fit on)."""
-    asked = stems(question)
-    return [s for s in window_sentences(paragraphs) if asked & stems(s)]
-
-
-def _not_quoted(sentences: list[str], info: dict[str, Any]) -> list[str]:
-    quoted = {textmatch.normalize(q["text"]) for q in info.get("quotes") or []}
-    return [s for s in sentences if textmatch.normalize(s) not in quoted]
 
 
 class ScriptedPolicy:
@@ -270,7 +256,7 @@ class ScriptedPolicy:
         if self.config.skim:
             return self._skim(url, state, info)
         if state.quotes < self.config.quotes_per_page:
-            sentences = _not_quoted(window_sentences(info.get("window_paragraphs") or []), info)
+            sentences = not_quoted(window_sentences(info.get("window_paragraphs") or []), info)
             if sentences:
                 title = info.get("title") or ""
                 scores = self.scorer.score(self.question, [(title, sentence) for sentence in sentences])
@@ -308,21 +294,7 @@ class ScriptedPolicy:
             return self._go_to(state, info)
         if state.finished:
             return None  # read before, and what it holds was not chosen
-        paragraphs = list(info.get("window_paragraphs") or [])
-        if state.carry and paragraphs and paragraphs[0][:1].islower():
-            paragraphs[0] = f"{state.carry} {paragraphs[0]}"  # a sentence the window's edge cut in two
-        state.carry = paragraphs[-1] if paragraphs and not _ENDS_SENTENCE.search(paragraphs[-1]) else None
-        new = [
-            s for s in _not_quoted(question_sentences(paragraphs, self.question), info) if s not in state.read
-        ]
-        for cut in [k for k in state.read if any(s.startswith(k) for s in new)]:
-            del state.read[cut]  # read again whole
-        if new:
-            title = info.get("title") or ""
-            state.title = title
-            state.read.update(
-                zip(new, self.scorer.score(self.question, [(title, s) for s in new]), strict=True)
-            )
+        state.read_window(self.question, self.scorer, info)
         _, last, total = info.get("scrollbar") or (0, 0, 0)
         short = self._short_of_actions(info)
         if state.scrolls < self.config.max_skim_windows and last < total - 1 and not short:
@@ -340,9 +312,8 @@ class ScriptedPolicy:
         return None
 
     def _short_of_actions(self, info: dict[str, Any]) -> bool:
-        """Skimming with no more than ``SKIM_RESERVE`` actions left: time to quote what was read."""
-        left = info.get("actions_left")
-        return self.config.skim and left is not None and left <= SKIM_RESERVE
+        """Skimming with few actions left (``page_reading.short_of_actions``)."""
+        return self.config.skim and short_of_actions(info)
 
     def _choose(self, urls: list[str]) -> str | None:
         """The page (of ``urls``, read to the end) holding the sentence to quote, which becomes its
@@ -371,10 +342,12 @@ class ScriptedPolicy:
         return url
 
     def _go_to(self, state: _PageState, info: dict[str, Any]) -> str:
-        """Quote ``state.going_to`` once it is in view; otherwise ``Find in page:`` its first words."""
+        """Quote ``state.going_to`` once it is in view; otherwise ``Find in page:`` its first words (or,
+        without ``find_before_quote``, quote it from where the reader is)."""
         assert state.going_to is not None
         opening = " ".join(state.going_to.split()[: self.config.find_phrase_words])
-        if state.sought or textmatch.normalize(opening) in textmatch.normalize(info.get("window_text") or ""):
+        in_view = textmatch.normalize(opening) in textmatch.normalize(info.get("window_text") or "")
+        if in_view or state.sought or not self.config.find_before_quote:
             state.quotes += 1
             return f"Quote: {state.going_to}"
         state.sought = True

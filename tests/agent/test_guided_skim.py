@@ -1,0 +1,165 @@
+"""Guided skimming: the policy reads each page it opens to the end without asking the model, then the
+model chooses between quoting the page's best sentence and leaving."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agent.models import load_causal_lm
+from agent.policies.engine import LMEngine
+from agent.policies.lm import LMPolicy, SamplingConfig
+from agent.policies.page_reading import MAX_SKIM_WINDOWS
+from agent.policies.scripted import ScriptedPolicy, WordOverlap
+from agent.rollout import run_episode
+from browser_env import textmatch
+from browser_env.actions import Back, ClickLink, EndAnswer, FindInPage, Quote, ScrollDown, ScrollUp, syntax_of
+from browser_env.memory_web import MemoryWeb
+
+QUESTION = "Who designed the Eiffel Tower?"
+PAGE = "https://example.org/eiffel.html"
+RELEVANT = "The tower was designed by the engineer Gustave Eiffel and his company."
+NEARLY = "The Eiffel Tower was built for the World's Fair of 1889."
+OTHER = "Paris is the capital of France and its largest city by far."
+ON_A_PAGE = [syntax_of(k) for k in (ScrollDown, ScrollUp, FindInPage, Quote, Back, ClickLink, EndAnswer)]
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_lm_dir: Path) -> LMEngine:
+    return LMEngine(load_causal_lm(str(tiny_lm_dir), dtype="float32"))
+
+
+def window(first: int, total: int, paragraphs: list[str]) -> dict:
+    return {
+        "valid_commands": ON_A_PAGE,
+        "url": PAGE,
+        "title": "Eiffel Tower",
+        "scrollbar": (first, min(first + 9, total - 1), total),
+        "window_paragraphs": paragraphs,
+        "window_text": " ".join(paragraphs),
+        "visible_links": [],
+        "quotes": [],
+        "actions_left": 90,
+    }
+
+
+def skimming(engine: LMEngine, threshold: float = 0.2) -> LMPolicy:
+    policy = LMPolicy(
+        engine,
+        guided=True,
+        skim=True,
+        quote_scorer=WordOverlap(threshold=threshold),
+        sampling=SamplingConfig(temperature=0.0),
+    )
+    policy.reset(QUESTION)
+    return policy
+
+
+def test_skimming_scrolls_to_the_page_end_without_the_model(engine: LMEngine, monkeypatch) -> None:
+    policy = skimming(engine)
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was asked while the page was still being read")
+
+    monkeypatch.setattr(engine, "prefill", no_model)
+    assert policy.act("", window(0, 30, [f"{OTHER} {RELEVANT}"])) == "Scrolled down 1"
+    assert policy.act("", window(10, 30, [NEARLY])) == "Scrolled down 1"
+    page = policy._pages[PAGE]
+    assert set(page.read) == {RELEVANT, NEARLY}  # only sentences sharing a word with the question
+    assert page.scrolls == 2 and not page.finished
+
+
+def test_skimming_offers_the_pages_best_sentences_once_read_to_the_end(engine: LMEngine) -> None:
+    policy = skimming(engine)
+    policy.act("", window(0, 30, [f"{OTHER} {RELEVANT}"]))
+    policy.act("", window(10, 30, [NEARLY]))
+    end = window(21, 30, [OTHER])
+    command = policy.act("♦Question\nWho designed the Eiffel Tower?\n♦Next action", end)
+    assert policy._pages[PAGE].finished
+    choices = policy.valid_choices(end)
+    assert {"down", "up", "top", "find"}.isdisjoint(choices)  # the page is read: quote it or leave
+    # best first, the sentence of an earlier window included though the window in view lacks it
+    assert choices["quote"] == [RELEVANT, NEARLY]
+    assert command in {"Back", "End: Answer", f"Quote: {RELEVANT}"}
+    quoted = {**end, "quotes": [{"url": PAGE, "text": RELEVANT}]}
+    assert policy.valid_choices(quoted)["quote"] == [NEARLY]
+    strict = skimming(engine, threshold=1.1)
+    strict.act("", window(0, 10, [RELEVANT]))
+    assert "quote" not in strict.valid_choices(window(0, 10, [RELEVANT]))  # nothing rated high enough
+
+
+def test_skimming_stops_reading_when_short_of_actions_or_windows(engine: LMEngine) -> None:
+    policy = skimming(engine)
+    assert policy.act("", {**window(0, 400, [RELEVANT]), "actions_left": 6}) != "Scrolled down 1"
+    assert policy._pages[PAGE].finished
+    long = skimming(engine)
+    commands = [long.act("", window(10 * k, 1000, [RELEVANT])) for k in range(MAX_SKIM_WINDOWS)]
+    assert commands == ["Scrolled down 1"] * MAX_SKIM_WINDOWS
+    assert long.act("", window(300, 1000, [RELEVANT])) != "Scrolled down 1"
+
+
+def test_skimming_prefers_the_search_result_the_scorer_rates() -> None:
+    policy = LMPolicy.__new__(LMPolicy)
+    policy.quote_scorer = WordOverlap(threshold=0.2)
+    policy._question = QUESTION
+    results = [
+        {"id": 0, "title": "Paris", "snippet": "Capital of France"},
+        {"id": 1, "title": "Eiffel Tower", "snippet": "designed by Gustave Eiffel"},
+    ]
+    ratings = policy._result_ratings({"search_results": results}, [0, 1, 7])
+    assert ratings[0] == 0.0 and ratings[2] == 0.0  # the lowest-rated result, and a link not a result
+    assert ratings[1] > 0.5
+
+
+def test_skimming_needs_guided_browsing_and_a_quote_scorer(engine: LMEngine) -> None:
+    with pytest.raises(ValueError, match="guided browsing with a quote scorer"):
+        LMPolicy(engine, skim=True, quote_scorer=WordOverlap())
+    with pytest.raises(ValueError, match="guided browsing with a quote scorer"):
+        LMPolicy(engine, guided=True, skim=True)
+
+
+def test_a_skimming_episode_takes_only_valid_actions_and_quotes_verbatim(engine: LMEngine, documents) -> None:
+    web = MemoryWeb(documents)
+    policy = LMPolicy(
+        engine,
+        guided=True,
+        skim=True,
+        quote_scorer=WordOverlap(threshold=0.2),
+        sampling=SamplingConfig(temperature=1.0, seed=0),
+    )
+    result = run_episode(QUESTION, policy, web, web)
+    steps = result.record.steps
+    assert steps and all(step.valid for step in steps)
+    assert not any(s.command.startswith(("Scrolled up", "Find in page", "Top")) for s in steps)
+    for quote in result.record.quotes:
+        assert textmatch.normalize(quote.text) in textmatch.normalize(web.fetch(quote.url).text)
+
+
+def test_a_checkpoint_asks_for_guided_skimming(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    from agent.policies import load_agent
+
+    checkpoint = tmp_path / "policy"
+    shutil.copytree(tiny_lm_dir, checkpoint)
+    (checkpoint / "webgpt.json").write_text(json.dumps({"mode": "guided", "guided_skim": True}))
+    assert load_agent(str(checkpoint), device="cpu").policy.skim
+    assert not load_agent(str(checkpoint), device="cpu", mode="free").policy.skim
+    (checkpoint / "webgpt.json").write_text(json.dumps({"mode": "guided"}))
+    assert not load_agent(str(checkpoint), device="cpu").policy.skim
+
+
+def test_the_skimming_teacher_quotes_without_bringing_the_sentence_into_view(documents) -> None:
+    from training.window_demos import PAGE_SCHEDULE, skimming_decisions
+
+    web = MemoryWeb(documents)
+    result = run_episode(QUESTION, ScriptedPolicy(WordOverlap(), PAGE_SCHEDULE), web, web)
+    commands = [s.command for s in result.record.steps]
+    assert all(s.valid for s in result.record.steps)
+    assert any(c.startswith("Quote: ") for c in commands) and commands[-1] == "End: Answer"
+    assert not any(c.startswith("Find in page") for c in commands)
+    rows = [{"completion": c} for c in commands]
+    assert [r["completion"] for r in skimming_decisions(rows)] == [
+        c for c in commands if not c.startswith("Scrolled down")
+    ]
