@@ -108,6 +108,13 @@ class BCConfig:
             "among (webgpt.json; 1 to 3)."
         },
     )
+    guided_skim: bool = field(
+        default=False,
+        metadata={
+            "help": "Guided browsing reads each page it opens to the end before the model chooses there "
+            "(webgpt.json; for policies trained on the skimming teacher's decisions)."
+        },
+    )
     max_rows: int | None = field(default=None, metadata={"help": "Use at most this many rows (quick runs)."})
 
     def __post_init__(self) -> None:
@@ -380,6 +387,7 @@ def _save(trainer: Any, tokenizer: Any, output: Path, config: BCConfig, prompt_f
         answer_max_new_tokens=config.answer_max_new_tokens,
         clause_words=config.clause_words or None,
         quoted_pages=config.quoted_pages if config.quoted_pages != 1 else None,
+        guided_skim=config.guided_skim or None,
     )
     (output / AGENT_CONFIG).write_text(json.dumps(agent.to_dict(), indent=2) + "\n", encoding="utf-8")
 

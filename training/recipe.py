@@ -92,8 +92,8 @@ STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
         "browsed_questions",
         "browsed_variants",
     ),
-    "window_demos": ("questions", "corpus", "ranker_held_out", "reachable"),
-    "guided": ("seed", "window_browse_rows", "guided_answer_rows"),
+    "window_demos": ("questions", "corpus", "ranker_held_out", "reachable", "guided_reading"),
+    "guided": ("seed", "window_browse_rows", "guided_answer_rows", "guided_reading", "guided_learning_rate"),
     "samples": ("seed", "sample_answers", "sample_prompts"),
     "ranker": ("questions", "corpus", "seed", "ranker_questions", "ranker_held_out"),
     "candidates": ("questions", "corpus", "seed", "on_policy_questions", "on_policy_n", "reachable"),
@@ -101,6 +101,7 @@ STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
 """The settings each skipped stage's output depends on: a stage found finished with other settings is
 refused, not skipped (``bc`` and ``rm`` resume from their checkpoints instead)."""
 ROOT = Path(__file__).resolve().parents[1]
+GUIDED_READINGS = ("page", "window")
 
 
 @dataclass
@@ -146,7 +147,22 @@ class RecipeConfig:
         },
     )
     guided_answer_rows: int = field(
-        default=250, metadata={"help": "Answer rows of the BC mix the guided stage trains on again."}
+        default=250,
+        metadata={
+            "help": "Answer rows the guided stage trains on: the BC mix's again (window reading) or from "
+            "the skimming teacher's quotes (page reading)."
+        },
+    )
+    guided_reading: str = field(
+        default="page",
+        metadata={
+            "help": "How the guided policy reads a page: page (to its end before the model chooses there, "
+            "taught by the skimming teacher) or window (the model chooses at every window, taught by "
+            "the window schedule)."
+        },
+    )
+    guided_learning_rate: float = field(
+        default=1e-4, metadata={"help": "Learning rate of the guided stage (the BC adapter trained on)."}
     )
     bc_preset: str = str(ROOT / "training" / "presets" / "bc-smollm2-cpu.yaml")
     rm_preset: str = str(ROOT / "training" / "presets" / "rm-smollm2-cpu.yaml")
@@ -176,6 +192,12 @@ class RecipeConfig:
     weights_dir: str = field(
         default="", metadata={"help": "Install into this folder (default agent/weights)."}
     )
+
+    def __post_init__(self) -> None:
+        if self.guided_reading not in GUIDED_READINGS:
+            raise ValueError(
+                f"guided_reading must be {' or '.join(GUIDED_READINGS)}, not {self.guided_reading!r}"
+            )
 
     def stage_list(self) -> list[str]:
         chosen = [s.strip() for s in self.stages.split(",") if s.strip()]
@@ -236,15 +258,17 @@ class Recipe:
         from browser_env.corpus import open_corpus
         from demonstrations.store import EpisodeStore
         from training.common import reachable_only
-        from training.window_demos import window_demonstrations
+        from training.window_demos import PAGE_SCHEDULE, WINDOW_SCHEDULE, window_demonstrations
 
         questions = reachable_only(self.train_questions(), self.config.reachable)
+        schedule = PAGE_SCHEDULE if self.reads_pages else WINDOW_SCHEDULE
         self.window_db.unlink(missing_ok=True)  # a half-made store from an interrupted run
         with open_corpus(self.config.corpus) as corpus, EpisodeStore(self.window_db) as store:
             summary = window_demonstrations(
                 questions[self.config.ranker_held_out :],
                 corpus,
                 store,
+                schedule=schedule,
                 on_question=_progress("window demonstrations", 50),
             )
         _write_json(self.window_summary, summary.to_dict())
@@ -289,17 +313,35 @@ class Recipe:
             raise FileNotFoundError(f"{self.browsed_summary} is missing: run the browsed stage first")
         return _read_jsonl(self.browsed_rows)
 
+    @property
+    def reads_pages(self) -> bool:
+        return self.config.guided_reading == "page"
+
     def window_rows(self) -> list[dict[str, Any]]:
-        """The window demonstrations' browsing rows (none when that stage was not asked for)."""
+        """The window demonstrations' browsing rows (none when that stage was not asked for); reading
+        pages, less the scrolls the policy takes without its model."""
         if not self.config.window_browse_rows:
             return []
         if not self.finished("window_demos"):
             raise FileNotFoundError(f"{self.window_summary} is missing: run the window_demos stage first")
         from demonstrations.exports import bc_rows
         from demonstrations.store import EpisodeStore
+        from training.window_demos import skimming_decisions
 
         with EpisodeStore(self.window_db) as store:
-            return list(bc_rows(store.iter_episodes(), include_answers=False))
+            rows = list(bc_rows(store.iter_episodes(), include_answers=False))
+        return skimming_decisions(rows) if self.reads_pages else rows
+
+    def guided_answers(self) -> list[dict[str, Any]]:
+        """The answer rows the guided stage trains on again: reading pages, the skimming teacher's (its
+        quotes, the trained answer format), else the BC mix's."""
+        if not self.reads_pages:
+            return [r for r in _read_jsonl(self.bc_data) if r["kind"] == "answer"]
+        from demonstrations.store import EpisodeStore
+        from training.window_demos import teacher_answer_rows
+
+        with EpisodeStore(self.window_db) as store:
+            return list(teacher_answer_rows(store.iter_episodes()))
 
     def data(self) -> None:
         if self.finished("data"):
@@ -355,9 +397,7 @@ class Recipe:
 
         if not self.finished("bc"):
             raise FileNotFoundError(f"{self.bc_dir} holds no trained policy: run the bc stage first")
-        _write_jsonl(
-            self.guided_data, guided_rows(self.window_rows(), _read_jsonl(self.bc_data), self.config)
-        )
+        _write_jsonl(self.guided_data, guided_rows(self.window_rows(), self.guided_answers(), self.config))
         flags = ["--config", self.config.bc_preset, "--data", str(self.guided_data)]
         flags += [
             "--output_dir",
@@ -366,7 +406,11 @@ class Recipe:
             str(self.bc_dir),
             "--mode",
             "guided",
+            "--learning_rate",
+            str(self.config.guided_learning_rate),
         ]
+        if self.reads_pages:
+            flags += ["--guided_skim", "true"]
         if main([*flags, *self.config.bc_flags.split()]) != 0:
             raise RuntimeError("guided-browsing training failed (see above)")
 
@@ -582,14 +626,14 @@ def mix_rows(
 
 
 def guided_rows(
-    window_rows: Sequence[dict[str, Any]], bc_rows: Sequence[dict[str, Any]], config: RecipeConfig
+    window_rows: Sequence[dict[str, Any]], answer_rows: Sequence[dict[str, Any]], config: RecipeConfig
 ) -> list[dict[str, Any]]:
     """What the guided stage trains the BC policy on: ``window_browse_rows`` of the window
-    demonstrations' browsing rows and ``guided_answer_rows`` of the BC mix's answer rows again (so its
-    answers are not forgotten), each drawn with the seed, shuffled together."""
+    demonstrations' browsing rows and ``guided_answer_rows`` of ``answer_rows`` (so its answers are not
+    forgotten), each drawn with the seed, shuffled together."""
     rng = random.Random(config.seed)
     window = list(window_rows)
-    answers = [r for r in bc_rows if r["kind"] == "answer"]
+    answers = list(answer_rows)
     rng.shuffle(window)
     rng.shuffle(answers)
     mix = [*window[: config.window_browse_rows], *answers[: config.guided_answer_rows]]

@@ -17,13 +17,14 @@ learn from. No model runs: the answers are extractive and only the browsing step
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from agent.policies import SKIM_SCHEDULE
 from agent.policies.lm import MAX_PAGE_FINDS, MAX_PAGE_SCROLLS
 from agent.policies.scripted import ScheduleConfig
+from demonstrations.formats import CLAUSE_WORDS
 
 WINDOW_SCHEDULE = ScheduleConfig(target_quotes=1, max_scrolls=MAX_PAGE_SCROLLS, max_finds=MAX_PAGE_FINDS)
 """One quote, then answer; on a page at most the scrolls and finds guided browsing allows itself; 3
@@ -33,6 +34,37 @@ PAGE_SCHEDULE = replace(SKIM_SCHEDULE, pages_to_read=1, results_in_order=False, 
 the end, quote its best sentence when the ranker rates one at its threshold, else go back to the next
 result; answer after one quote."""
 SCROLL = "Scrolled down"
+
+
+def teacher_answer_rows(
+    episodes: Iterable[Any], clause_words: int = CLAUSE_WORDS
+) -> Iterator[dict[str, Any]]:
+    """An answer row for each kept episode whose first quote holds a gold answer the question does not
+    name (whole words): the trained answer format citing that quote, its short answer worded as the
+    quote words it (the skimming teacher answers extractively, so its own answers are not the rows)."""
+    from browser_env.page import domain_of
+    from demonstrations.formats import answer_pattern, answer_prompt, cited_answer
+    from demonstrations.reading_rows import ReadQuote
+
+    for episode in episodes:
+        if not episode.quotes:
+            continue
+        quotes = [ReadQuote(q.url, q.title, domain_of(q.url), q.text) for q in episode.quotes]
+        first = quotes[0]
+        for gold in episode.gold_answers:
+            if not gold.strip() or answer_pattern(gold).search(episode.question):
+                continue
+            match = answer_pattern(gold).search(first.text)
+            if match:
+                yield {
+                    "prompt": answer_prompt(episode.question, quotes),
+                    "completion": cited_answer(match.group(0), 1, first.title, first.text, clause_words),
+                    "kind": "answer",
+                    "episode_id": episode.id,
+                    "step": None,
+                    "source": episode.source,
+                }
+                break
 
 
 def skimming_decisions(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

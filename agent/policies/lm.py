@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 
 MAX_PAGE_SCROLLS = 2
 MAX_PAGE_FINDS = 2
+MAX_SKIM_PAGES = 6  # pages guided skimming reads in an episode: its teacher's two searches of three results
 # Each choice the guided policy scores, as the text the model would write to start that command.
 CHOICES: dict[str, str] = {
     "search": "Search",
@@ -147,6 +148,12 @@ class LMPolicy:
         self._scrolls: dict[str | None, int] = {}  # guided: scrolls down taken on each page
         self._sought: dict[str | None, list[str]] = {}  # guided: words looked for on each page
         self._pages: dict[str, PageReading] = {}  # guided skimming: each page's sentences read
+
+    @property
+    def deterministic(self) -> bool:
+        """Whether every episode of a question takes the same steps: guided browsing choosing greedily
+        (free browsing samples its retries even then)."""
+        return self.guided and self.sampling.temperature <= 0
 
     def greedy(self) -> LMPolicy:
         """A twin that decodes greedily (what one answer at temperature 0 does)."""
@@ -284,6 +291,8 @@ class LMPolicy:
             q.casefold() in self._searched for q in search_queries(self._question)
         ):
             del choices["search"]
+        if self.skim and sum(p.finished for p in self._pages.values()) >= MAX_SKIM_PAGES:
+            choices.pop("click", None)  # read enough: quote, answer or give up
         if "click" in choices:
             links = info["visible_links"]
             fresh = [link["id"] for link in links if link.get("url") not in self._visited]

@@ -163,3 +163,27 @@ def test_the_skimming_teacher_quotes_without_bringing_the_sentence_into_view(doc
     assert [r["completion"] for r in skimming_decisions(rows)] == [
         c for c in commands if not c.startswith("Scrolled down")
     ]
+
+
+def test_skimming_opens_no_more_pages_once_its_teachers_budget_is_read(engine: LMEngine) -> None:
+    from agent.policies.lm import MAX_SKIM_PAGES
+    from agent.policies.page_reading import PageReading
+
+    policy = skimming(engine)
+    results = {
+        "valid_commands": [syntax_of(ClickLink), syntax_of(EndAnswer)],
+        "url": "search://eiffel",
+        "on_search_page": True,
+        "visible_links": [
+            {"id": 0, "url": "https://example.org/a"},
+            {"id": 1, "url": "https://example.org/b"},
+        ],
+        "search_results": [],
+    }
+    for k in range(MAX_SKIM_PAGES - 1):
+        policy._pages[f"https://example.org/read{k}"] = PageReading(finished=True)
+    assert policy.valid_choices(results)["click"] == [0, 1]
+    policy._pages["https://example.org/read-last"] = PageReading(finished=True)
+    assert "click" not in policy.valid_choices(results)
+    assert policy.deterministic  # greedy guided choices: best-of-n browses once
+    assert not LMPolicy(engine, guided=True, sampling=SamplingConfig(temperature=0.8)).deterministic

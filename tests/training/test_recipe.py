@@ -94,7 +94,7 @@ def _reachable_questions(corpus, folder: Path) -> tuple[dict[str, str], list[str
     return {"questions": str(questions), "corpus": corpus.name, "reachable": str(reachable)}, train
 
 
-def test_the_guided_rows_are_window_rows_and_bc_answers_again_as_asked() -> None:
+def test_the_guided_rows_are_window_rows_and_answers_again_as_asked() -> None:
     window = [
         {
             "kind": "browse",
@@ -105,12 +105,14 @@ def test_the_guided_rows_are_window_rows_and_bc_answers_again_as_asked() -> None
         }
         for k in range(6)
     ]
-    bc_mix = _demo_rows() + _read_rows()
+    answers = [r for r in _demo_rows() + _read_rows() if r["kind"] == "answer"]
     config = RecipeConfig(window_browse_rows=4, guided_answer_rows=5, seed=3)
-    rows = guided_rows(window, bc_mix, config)
+    rows = guided_rows(window, answers, config)
     assert sum(r["prompt"].startswith("w/") for r in rows) == 4
-    assert sum(r["kind"] == "answer" for r in rows) == 5 and len(rows) == 9  # none of the mix's browsing
-    assert [r["prompt"] for r in guided_rows(window, bc_mix, config)] == [r["prompt"] for r in rows]
+    assert sum(r["kind"] == "answer" for r in rows) == 5 and len(rows) == 9
+    assert [r["prompt"] for r in guided_rows(window, answers, config)] == [r["prompt"] for r in rows]
+    with pytest.raises(ValueError, match="guided_reading must be page or window"):
+        RecipeConfig(guided_reading="scroll")
 
 
 def test_the_window_stage_keeps_reachable_training_questions_it_found_support_for(
@@ -122,7 +124,13 @@ def test_the_window_stage_keeps_reachable_training_questions_it_found_support_fo
     assert not off.finished("window_demos") and off.window_rows() == []
 
     recipe = Recipe(
-        RecipeConfig(**settings, output_dir=str(tmp_path / "on"), window_browse_rows=50, ranker_held_out=0)
+        RecipeConfig(
+            **settings,
+            output_dir=str(tmp_path / "on"),
+            window_browse_rows=50,
+            ranker_held_out=0,
+            guided_reading="window",
+        )
     )
     with pytest.raises(FileNotFoundError, match="run the window_demos stage first"):
         recipe.window_rows()
@@ -134,6 +142,30 @@ def test_the_window_stage_keeps_reachable_training_questions_it_found_support_fo
     rows = recipe.window_rows()
     assert rows and {r["kind"] for r in rows} == {"browse"}
     assert {r["prompt"].split("\n")[1] for r in rows} <= set(train)  # each observation names its question
+
+
+def test_reading_pages_the_guided_policy_learns_the_skimming_teachers_decisions_and_answers(
+    tiny_corpus, tmp_path: Path
+) -> None:
+    from demonstrations.store import EpisodeStore
+
+    settings, train = _reachable_questions(tiny_corpus, tmp_path)
+    recipe = Recipe(RecipeConfig(**settings, output_dir=str(tmp_path / "page"), ranker_held_out=0))
+    assert recipe.config.guided_reading == "page"
+    recipe.window_demos()
+    with EpisodeStore(recipe.window_db) as store:
+        episodes = list(store.iter_episodes())
+    commands = [s.command for e in episodes for s in e.steps]
+    assert episodes and all(e.steps[-1].command == "End: Answer" for e in episodes)
+    assert not any(c.startswith("Find in page") for c in commands)  # and quoted without bringing into view
+    rows = recipe.window_rows()
+    assert rows and not any(r["completion"].startswith("Scrolled down") for r in rows)
+    assert {r["completion"].split()[0] for r in rows} <= {"Search", "Clicked", "Quote:", "Back", "End:"}
+    answers = recipe.guided_answers()
+    assert answers and len(answers) <= len(episodes)
+    for row in answers:
+        assert row["kind"] == "answer" and row["completion"].count("[1]") == 2  # cites the teacher's quote
+        assert row["prompt"].split("\n")[1] in train
 
 
 def test_the_browsed_stage_makes_answer_rows_from_reachable_training_questions(
@@ -361,11 +393,14 @@ def test_the_guided_stage_trains_the_bc_policy_on_to_browse_by_itself(
     rows = [json.loads(line) for line in recipe.guided_data.read_text().splitlines()]
     window = recipe.window_rows()
     assert sum(r["kind"] == "browse" for r in rows) == min(3, len(window)) >= 1
-    assert sum(r["kind"] == "answer" for r in rows) == 2
+    teacher_answers = recipe.guided_answers()
+    assert sum(r["kind"] == "answer" for r in rows) == min(2, len(teacher_answers)) >= 1
     assert recipe.finished("guided")
     trained = json.loads((recipe.guided_dir / "run_config.json").read_text())["config"]
     assert trained["init_adapter"] == str(recipe.bc_dir) and trained["data"] == str(recipe.guided_data)
-    assert json.loads((recipe.guided_dir / "webgpt.json").read_text())["mode"] == "guided"
+    guided = json.loads((recipe.guided_dir / "webgpt.json").read_text())
+    assert guided["mode"] == "guided" and guided["guided_skim"] is True  # it reads each page to its end
+    assert trained["learning_rate"] == config.guided_learning_rate == 1e-4
     shutil.copytree(recipe.bc_dir, recipe.rm_dir)  # install copies whichever adapter the rm stage left
     recipe.install()
     weights = Path(config.weights_dir)
