@@ -34,6 +34,7 @@ PAGE_SCHEDULE = replace(SKIM_SCHEDULE, pages_to_read=1, results_in_order=False, 
 the end, quote its best sentence when the ranker rates one at its threshold, else go back to the next
 result; answer after one quote."""
 SCROLL = "Scrolled down"
+QUOTE = "Quote:"
 
 
 def teacher_answer_rows(
@@ -68,9 +69,17 @@ def teacher_answer_rows(
 
 
 def skimming_decisions(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Browsing ``rows`` less their scrolls down: guided skimming reads a page to its end without asking
-    the model, so its model chooses only where a page was read (quote or leave) and off pages."""
-    return [row for row in rows if not str(row["completion"]).startswith(SCROLL)]
+    """Browsing ``rows`` less their scrolls down, each ``Quote:`` cut to the command itself: guided
+    skimming reads a page to its end without asking the model, and the ranker, not the model, picks the
+    sentence it quotes, often one the window in view no longer shows (rows that teach the model to
+    write text it cannot see teach it to write answers its quotes do not hold)."""
+    decisions = []
+    for row in rows:
+        completion = str(row["completion"])
+        if completion.startswith(SCROLL):
+            continue
+        decisions.append({**row, "completion": QUOTE} if completion.startswith(QUOTE) else row)
+    return decisions
 
 
 @dataclass

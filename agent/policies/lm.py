@@ -291,6 +291,8 @@ class LMPolicy:
             q.casefold() in self._searched for q in search_queries(self._question)
         ):
             del choices["search"]
+        if self.skim and info.get("quotes") and "answer" in choices:
+            return {"answer": None}  # its teacher answers from one quote: more misled the answer model
         if self.skim and sum(p.finished for p in self._pages.values()) >= MAX_SKIM_PAGES:
             choices.pop("click", None)  # read enough: quote, answer or give up
         if "click" in choices:
