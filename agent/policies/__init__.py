@@ -82,7 +82,7 @@ def load_agent(
     in ``scheduled`` mode and answers with a one-example prompt). ``max_prompt_tokens`` None means the
     checkpoint's own (``webgpt.json``), else 2,048. ``temperature`` None means
     0.8 (WebGPT's) for free and guided browsing and for sampled answers, but the best-scoring choice in
-    scheduled mode. ``ranker``: a sentence ranker file to browse with (``webgpt train ranker
+    scheduled mode and guided skimming (``guided_skim`` in ``webgpt.json``). ``ranker``: a sentence ranker file to browse with (``webgpt train ranker
     --output``), else the checkpoint's own (``sentence_ranker`` in its ``webgpt.json``), else the
     shipped one."""
     from agent.answer import ModelAnswerer
@@ -150,7 +150,10 @@ def load_agent(
             scorer, schedule, name=model, temperature=scheduled_temperature, seed=seed, reranker=reranker
         )
     elif mode in ("free", "guided"):
-        sampling = SamplingConfig(temperature=sampled, top_p=top_p, seed=seed)
+        skim = mode == "guided" and reads_with_ranker and bool(settings.guided_skim)
+        # Guided skimming was measured choosing greedily, as scheduled browsing does: so by default.
+        browsing = 0.0 if skim and temperature is None else sampled
+        sampling = SamplingConfig(temperature=browsing, top_p=top_p, seed=seed)
         policy = LMPolicy(
             engine,
             guided=mode == "guided",
@@ -160,7 +163,7 @@ def load_agent(
             prompt_format=prompt_format,
             name=model,
             quote_scorer=_sentence_ranker(ranker) if reads_with_ranker else None,
-            skim=mode == "guided" and reads_with_ranker and bool(settings.guided_skim),
+            skim=skim,
         )
     else:
         raise ValueError(f"unknown mode {mode!r}: use free, guided or scheduled")

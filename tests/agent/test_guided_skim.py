@@ -191,3 +191,15 @@ def test_skimming_opens_no_more_pages_once_its_teachers_budget_is_read(engine: L
     assert "click" not in policy.valid_choices(results)
     assert policy.deterministic  # greedy guided choices: best-of-n browses once
     assert not LMPolicy(engine, guided=True, sampling=SamplingConfig(temperature=0.8)).deterministic
+
+
+def test_guided_skimming_chooses_greedily_unless_asked_to_sample(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    from agent.policies import load_agent
+
+    checkpoint = tmp_path / "policy"
+    shutil.copytree(tiny_lm_dir, checkpoint)
+    (checkpoint / "webgpt.json").write_text(json.dumps({"mode": "guided", "guided_skim": True}))
+    assert load_agent(str(checkpoint), device="cpu").policy.deterministic
+    assert load_agent(str(checkpoint), device="cpu", temperature=0.7).policy.sampling.temperature == 0.7
+    (checkpoint / "webgpt.json").write_text(json.dumps({"mode": "guided"}))
+    assert not load_agent(str(checkpoint), device="cpu").policy.deterministic  # window guided samples
