@@ -9,10 +9,11 @@ seconds go to ``<output_dir>/timings.json``: a stage whose last output was alrea
 it took then, and a resumed stage records the resumed part.
 
 1. ``demos``: the scripted demonstrator on the training split of the questions (never the test split);
-2. ``window_demos`` (unless ``window_browse_rows`` is 0): the sentence ranker's window schedule on the
+2. ``window_demos`` (unless ``window_browse_rows`` is 0): the guided policy's teacher on the
    BM25-reachable training questions after the first ``ranker_held_out``, episodes kept where a quote
-   holds the gold (``training.window_demos``: browsing a policy that sees one window can clone; about 2
-   minutes);
+   holds the gold (``training.window_demos``; no model): with ``guided_reading`` page (the default) the
+   skimming teacher, which reads the result the ranker rates highest to its end and quotes its best
+   sentence (about 18 minutes in two processes), with window the window schedule (about 2 minutes);
 3. ``browsed`` (only with ``browsed_questions``): scheduled browsing quoting the best sentence of each
    of three results on that many BM25-reachable training questions after the first ``ranker_held_out``,
    and the answer rows of those whose quotes hold the gold, citing that quote
@@ -24,11 +25,13 @@ it took then, and a resumed stage records the resumed part.
    the seed;
 5. ``bc``: ``webgpt train bc`` with the BC preset (``--quoted_pages 3`` after the browsed stage: the
    policy answers from the three quotes it was trained to choose among);
-6. ``guided`` (unless ``window_browse_rows`` is 0): the bc policy trained on: ``webgpt train bc
-   --init_adapter`` on ``window_browse_rows`` of the window demonstrations' browsing rows and
-   ``guided_answer_rows`` of the mix's answer rows again (``guided_rows``), so that it browses by itself
-   (``webgpt.json``: ``mode: guided``); installed beside the bc policy as ``webgpt-135m-guided``, what
-   ``--mode guided`` uses (its answers are slightly worse, so the bc policy stays the default);
+6. ``guided`` (unless ``window_browse_rows`` is 0): the bc policy trained on at
+   ``guided_learning_rate``: ``webgpt train bc --init_adapter`` on ``window_browse_rows`` of the
+   teacher's browsing decisions (reading pages: its scrolls left out, its quotes cut to the command) and
+   ``guided_answer_rows`` answer rows (reading pages: the teacher's quotes answered in the trained
+   format; else the mix's again; ``guided_rows``), so that it browses by itself (``webgpt.json``:
+   ``mode: guided``, and ``guided_skim`` when reading pages); installed beside the bc policy as
+   ``webgpt-135m-guided``, what ``--mode guided`` uses;
 7. ``samples``: the trained policy writes ``sample_answers`` answers to held-back reading prompts
    (answer rows not in the BC mix); each becomes an answer-only episode, the input of automatic
    comparisons (a correct, supported answer against one that is not);
@@ -333,15 +336,19 @@ class Recipe:
         return skimming_decisions(rows) if self.reads_pages else rows
 
     def guided_answers(self) -> list[dict[str, Any]]:
-        """The answer rows the guided stage trains on again: reading pages, the skimming teacher's (its
-        quotes, the trained answer format), else the BC mix's."""
+        """The answer rows the guided stage trains on: the BC mix's again; reading pages, first the
+        skimming teacher's (its quotes answered in the trained format), then the mix's, drawn with the
+        seed, up to ``guided_answer_rows``."""
+        mix = [r for r in _read_jsonl(self.bc_data) if r["kind"] == "answer"]
         if not self.reads_pages:
-            return [r for r in _read_jsonl(self.bc_data) if r["kind"] == "answer"]
+            return mix
         from demonstrations.store import EpisodeStore
         from training.window_demos import teacher_answer_rows
 
         with EpisodeStore(self.window_db) as store:
-            return list(teacher_answer_rows(store.iter_episodes()))
+            teacher = list(teacher_answer_rows(store.iter_episodes()))
+        random.Random(self.config.seed).shuffle(mix)
+        return teacher + mix[: max(0, self.config.guided_answer_rows - len(teacher))]
 
     def data(self) -> None:
         if self.finished("data"):

@@ -161,11 +161,14 @@ def test_reading_pages_the_guided_policy_learns_the_skimming_teachers_decisions_
     rows = recipe.window_rows()
     assert rows and not any(r["completion"].startswith("Scrolled down") for r in rows)
     assert {r["completion"].split()[0] for r in rows} <= {"Search", "Clicked", "Quote:", "Back", "End:"}
+    recipe.bc_data.write_text("".join(json.dumps(r) + "\n" for r in _demo_rows() + _read_rows()))
     answers = recipe.guided_answers()
-    assert answers and len(answers) <= len(episodes)
-    for row in answers:
+    teacher = [r for r in answers if "\n" in r["prompt"] and r["prompt"].split("\n")[1] in train]
+    assert teacher and len(teacher) <= len(episodes) and answers[: len(teacher)] == teacher
+    for row in teacher:
         assert row["kind"] == "answer" and row["completion"].count("[1]") == 2  # cites the teacher's quote
-        assert row["prompt"].split("\n")[1] in train
+    mix = [r for r in _demo_rows() + _read_rows() if r["kind"] == "answer"]
+    assert len(answers) == min(recipe.config.guided_answer_rows, len(teacher) + len(mix))  # topped up
 
 
 def test_the_browsed_stage_makes_answer_rows_from_reachable_training_questions(
