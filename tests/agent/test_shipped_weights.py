@@ -39,6 +39,7 @@ def test_the_shipped_policy_says_how_it_was_trained() -> None:
     assert settings.max_prompt_tokens == 512 and settings.attribute is False
     guided = AgentConfig.from_checkpoint(shipped_weights(SHIPPED_GUIDED_ID))
     assert guided.mode == "guided" and guided.prompt_format == "plain" and guided.clause_words == 30
+    assert guided.guided_skim is True  # it reads each page to its end before choosing there
 
 
 @pytest.mark.slow
