@@ -13,7 +13,7 @@ it took then, and a resumed stage records the resumed part.
    BM25-reachable training questions after the first ``ranker_held_out``, episodes kept where a quote
    holds the gold (``training.window_demos``; no model): with ``guided_reading`` page (the default) the
    skimming teacher, which reads the result the ranker rates highest to its end and quotes its best
-   sentence (about 18 minutes in two processes), with window the window schedule (about 2 minutes);
+   sentence (about 7 minutes), with window the window schedule (about 2 minutes);
 3. ``browsed`` (only with ``browsed_questions``): scheduled browsing quoting the best sentence of each
    of three results on that many BM25-reachable training questions after the first ``ranker_held_out``,
    and the answer rows of those whose quotes hold the gold, citing that quote
