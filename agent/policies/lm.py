@@ -18,6 +18,12 @@ Two modes:
   scorer picks the sentence. Moves that would go round in circles are not offered
   (``valid_choices``); when only a decline is left, the episode ends without one. Every action is
   valid and every quote verbatim by construction.
+- **guided skimming** (``skim``, ``"guided_skim"`` in ``webgpt.json``): guided browsing that reads each
+  page it opens to the end without asking the model (``page_reading.PageReading``: the quote scorer
+  weighs every sentence read), then lets the model choose there: ``Quote:`` the page's best sentence
+  (not only the window's), ``Back``, a link, a search or the answer. Links on the results get the
+  scorer's rating of their title and snippet added; one quote, then the answer; at most
+  ``MAX_SKIM_PAGES`` pages.
 
 Free-mode policies that sample alike can choose the commands of several episodes in one batch
 (``act_together``, for best-of-n's lockstep browsing in ``agent.rollout.browse_in_lockstep``).
