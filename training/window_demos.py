@@ -1,15 +1,20 @@
-"""Browsing demonstrations that a policy seeing one window can clone: the sentence ranker's window
-schedule (``WINDOW_SCHEDULE``) run on training questions, each episode kept when a quote it collected
-holds a gold answer.
+"""Browsing demonstrations the guided policy can clone: one of the sentence ranker's schedules run on
+training questions, each episode kept when a quote it collected holds a gold answer.
 
-The schedule searches the question, opens the result the ranker scores highest (title and snippet),
-quotes a sentence of the window in view when the ranker rates one at its threshold, else scrolls, looks
-for a word of the question (``Find in page``) and goes back to the next result; it answers after one
-quote. Each of its choices depends only on what is on screen (the window, the results, the quotes
-collected) and on the ranker, which guided browsing has too. The scripted demonstrator's choices do not
-(it recognises the gold answer when it reads it), nor do scheduled browsing's (it reads three pages to
-the end and remembers every sentence before it quotes), so this is the browsing the guided policy can
-learn from. No model runs: the answers are extractive and only the browsing steps become rows.
+- ``PAGE_SCHEDULE`` (the skimming teacher, for guided skimming): search the question, open the result
+  the ranker rates highest (title and snippet), read it to the end, quote its best sentence when the
+  ranker rates one at its threshold, else go back to the next result; answer after one quote. Its rows
+  are ``skimming_decisions`` (the scrolls, which guided skimming takes without the model, left out;
+  each ``Quote:`` cut to the command, the ranker picking the sentence) and ``teacher_answer_rows``.
+- ``WINDOW_SCHEDULE`` (for guided browsing one window at a time): the same, but it quotes a sentence
+  of the window in view when the ranker rates one at its threshold, else scrolls, looks for a word of
+  the question (``Find in page``) and goes back to the next result.
+
+Each choice depends only on what the policy has seen (the pages it read, the results, the quotes
+collected) and on the ranker, which guided browsing has too. The scripted demonstrator's choices do
+not (it recognises the gold answer when it reads it), nor do scheduled browsing's (it reads three pages
+to the end and remembers every sentence before it quotes), so this is the browsing the guided policy
+can learn from. No model runs: the episodes' answers are extractive.
 
     webgpt train recipe --stages window_demos,guided      # the recipe stages that run it and train on it
 """
