@@ -86,7 +86,7 @@ def _rows(
 ) -> Iterator[dict[str, Any]]:
     if len(quotes) < 2:
         return  # one quote: nothing to choose between
-    found = _supporting(question, gold, quotes)
+    found = supporting_quote(question, gold, quotes)
     if found is None:
         return
     quote, words = found
@@ -107,7 +107,7 @@ def _rows(
         }
 
 
-def _supporting(question: str, gold: list[str], quotes: list[ReadQuote]) -> tuple[ReadQuote, str] | None:
+def supporting_quote(question: str, gold: list[str], quotes: list[ReadQuote]) -> tuple[ReadQuote, str] | None:
     """The first quote holding a gold answer the question does not, with the words it uses for it."""
     answers = [g for g in gold if g.strip() and not answer_pattern(g).search(question)]
     for quote in quotes:

@@ -49,28 +49,26 @@ def teacher_answer_rows(
     name (whole words): the trained answer format citing that quote, its short answer worded as the
     quote words it (the skimming teacher answers extractively, so its own answers are not the rows)."""
     from browser_env.page import domain_of
-    from demonstrations.formats import answer_pattern, answer_prompt, cited_answer
+    from demonstrations.formats import answer_prompt, cited_answer
     from demonstrations.reading_rows import ReadQuote
+    from training.browsed_answers import supporting_quote
 
     for episode in episodes:
         if not episode.quotes:
             continue
         quotes = [ReadQuote(q.url, q.title, domain_of(q.url), q.text) for q in episode.quotes]
-        first = quotes[0]
-        for gold in episode.gold_answers:
-            if not gold.strip() or answer_pattern(gold).search(episode.question):
-                continue
-            match = answer_pattern(gold).search(first.text)
-            if match:
-                yield {
-                    "prompt": answer_prompt(episode.question, quotes),
-                    "completion": cited_answer(match.group(0), 1, first.title, first.text, clause_words),
-                    "kind": "answer",
-                    "episode_id": episode.id,
-                    "step": None,
-                    "source": episode.source,
-                }
-                break
+        found = supporting_quote(episode.question, list(episode.gold_answers), quotes[:1])
+        if found is None:
+            continue
+        first, words = found
+        yield {
+            "prompt": answer_prompt(episode.question, quotes),
+            "completion": cited_answer(words, 1, first.title, first.text, clause_words),
+            "kind": "answer",
+            "episode_id": episode.id,
+            "step": None,
+            "source": episode.source,
+        }
 
 
 def skimming_decisions(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
