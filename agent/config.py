@@ -97,6 +97,10 @@ class AgentConfig:
     """Guided browsing reads each page it opens to the end before the model chooses what to do there
     (scrolling on without asking it, the ranker weighing every sentence read) and ``Quote:`` offers the
     page's best sentences, not only the window's. None: the model chooses at every window."""
+    guided_compare_pages: int | None = None
+    """Guided skimming offers ``Quote:`` only once this many pages are read to the end (or the last search
+    has no result left to read), and then quotes the best sentence of them all, going back to its page.
+    None means 1: each page's own best sentence, as soon as it is read."""
     lead_reader: str | None = None
     """A span reader's folder (``webgpt train reader``; relative paths from the checkpoint's folder): an
     answer then starts with the span of a quote the reader is confident of, the model writing the rest.

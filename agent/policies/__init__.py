@@ -170,6 +170,7 @@ def load_agent(
             name=model,
             quote_scorer=_sentence_ranker(ranker) if reads_with_ranker else None,
             skim=skim,
+            compare_pages=settings.guided_compare_pages or 1,
         )
     else:
         raise ValueError(f"unknown mode {mode!r}: use free, guided or scheduled")

@@ -124,6 +124,7 @@ class LMPolicy:
         name: str | None = None,
         quote_scorer: RelevanceScorer | None = None,
         skim: bool = False,
+        compare_pages: int = 1,
     ) -> None:
         import torch
 
@@ -132,6 +133,9 @@ class LMPolicy:
         self.engine = engine
         self.guided = guided
         self.skim = skim
+        # Guided skimming: pages read to the end before a quote is offered, while the search has a result
+        # left to read; the quote is then the best sentence of them all (going back to its page).
+        self.compare_pages = compare_pages
         self.sampling = sampling or SamplingConfig()
         self.allow_decline = allow_decline
         # Guided quotes: a sentence scorer (``score(question, [(title, sentence)])`` in log-odds, and a
@@ -154,6 +158,11 @@ class LMPolicy:
         self._scrolls: dict[str | None, int] = {}  # guided: scrolls down taken on each page
         self._sought: dict[str | None, list[str]] = {}  # guided: words looked for on each page
         self._pages: dict[str, PageReading] = {}  # guided skimming: each page's sentences read
+        self._results_page: str | None = None  # guided skimming: the search results last seen
+        self._results: dict[str, int] = {}  # ... each result's page and link id, as seen there
+        self._returning: tuple[str, str] | None = None  # the page to open again and its sentence to quote
+        self._return_moves = 0
+        self._quote_pages: dict[str, str] = {}  # each sentence offered to quote, the page it is on
 
     @property
     def deterministic(self) -> bool:
@@ -177,13 +186,20 @@ class LMPolicy:
         self._scrolls = {}
         self._sought = {}
         self._pages = {}
+        self._results_page = None
+        self._results = {}
+        self._returning = None
+        self._return_moves = 0
+        self._quote_pages = {}
 
     # --------------------------------------------------------------------------------------------------
     def act(self, observation: str, info: dict[str, Any]) -> str | None:
         if info.get("url") and not info.get("on_search_page"):
             self._visited.add(info["url"])
-        if self.skim and (scroll := self._read_on(info)):
-            return scroll
+        if self.skim:
+            self._see_results(info)
+            if move := self._return_step(info) or self._read_on(info):
+                return move
         prompt = self.prompter.encode(observation, reserve=self.sampling.max_new_tokens)
         prefill = self.engine.prefill(prompt.ids, prompt.prefix_length)
         if self.guided:
@@ -308,9 +324,17 @@ class LMPolicy:
                 choices["click"] = fresh
             else:
                 del choices["click"]
-        if "quote" in choices:
+        if "quote" in choices and page is not None and self.quote_scorer is not None:
+            sentences = self._skim_quotes(info)
+            if sentences and not self._compared_enough(info):
+                sentences = []  # read on: another result first
+            if sentences:
+                choices["quote"] = sentences
+            else:
+                del choices["quote"]
+        elif "quote" in choices:
             quoted = {textmatch.normalize(q["text"]) for q in info.get("quotes", []) if q["url"] == url}
-            read = window_sentences(info.get("window_paragraphs", [])) if page is None else list(page.read)
+            read = window_sentences(info.get("window_paragraphs", []))
             sentences = [s for s in read if textmatch.normalize(s) not in quoted]
             if sentences and self.quote_scorer is not None:
                 scores = self._quote_ratings(info, sentences)
@@ -345,6 +369,63 @@ class LMPolicy:
         page.finished = True
         return None
 
+    def _see_results(self, info: dict[str, Any]) -> None:
+        """Guided skimming: remember the results page in view, each visible result's page and link."""
+        if not info.get("on_search_page"):
+            return
+        if info.get("url") != self._results_page:
+            self._results_page, self._results = info.get("url"), {}
+        visible = {link["id"] for link in info.get("visible_links") or []}
+        for result in info.get("search_results") or []:
+            if result["id"] in visible:
+                self._results.setdefault(result["url"], result["id"])
+
+    def _skim_quotes(self, info: dict[str, Any]) -> list[str]:
+        """Guided skimming: the sentences to offer to quote, best first, each at the scorer's threshold
+        or above and not quoted: those of the page in view and, comparing pages, of the other pages of
+        the last results read to their end (``_quote_pages`` says where each is)."""
+        assert self.quote_scorer is not None
+        url = info.get("url")
+        pages = [url] if self.compare_pages <= 1 else [url, *(u for u in self._results if u != url)]
+        quoted = {textmatch.normalize(q["text"]) for q in info.get("quotes") or []}
+        found: dict[str, tuple[float, str]] = {}
+        for page_url in pages:
+            page = self._pages.get(page_url) if page_url else None
+            if page is None or not page.finished:
+                continue
+            for sentence, score in page.read.items():
+                fresh = textmatch.normalize(sentence) not in quoted and sentence not in found
+                if fresh and score >= self.quote_scorer.threshold:
+                    found[sentence] = (score, page_url)
+        self._quote_pages = {s: where for s, (_, where) in found.items()}
+        return sorted(found, key=lambda s: -found[s][0])
+
+    def _compared_enough(self, info: dict[str, Any]) -> bool:
+        """Guided skimming: whether a quote may be offered now: ``compare_pages`` pages read, or no
+        result of the last search left to read, or few actions left."""
+        read = sum(page.finished for page in self._pages.values())
+        left = [u for u in self._results if u not in self._visited]
+        return read >= self.compare_pages or not left or short_of_actions(info)
+
+    def _return_step(self, info: dict[str, Any]) -> str | None:
+        """Guided skimming, quoting a sentence of a page read before: go back to the results, open
+        that page again and quote it (no model call; given up after a few moves that do not get there)."""
+        if self._returning is None:
+            return None
+        url, sentence = self._returning
+        self._return_moves += 1
+        if info.get("url") == url:
+            self._returning = None
+            return f"Quote: {sentence}"
+        link = self._results.get(url)
+        visible = {item["id"] for item in info.get("visible_links") or []}
+        if self._return_moves > 3 or (info.get("on_search_page") and link not in visible):
+            self._returning = None
+            return None
+        if info.get("on_search_page"):
+            return f"Clicked on link {link}"
+        return "Back"
+
     def _result_ratings(self, info: dict[str, Any], link_ids: list[int]) -> list[float]:
         """Guided skimming: the quote scorer's rating of each search result's title and snippet among
         ``link_ids`` (what scheduled skimming's teacher opens first), 0 for the lowest-rated result and
@@ -365,7 +446,7 @@ class LMPolicy:
             raise ValueError("no quote scorer")
         page = self._page(info)
         if page is not None:
-            return [page.read[s] for s in sentences]
+            return [self._pages[self._quote_pages.get(s, info["url"])].read[s] for s in sentences]
         return self.quote_scorer.score(self._question, [(info.get("title") or "", s) for s in sentences])
 
     def _pick(self, scores: list[float]) -> int:
@@ -418,7 +499,12 @@ class LMPolicy:
         if choice == "quote":
             sentences = choices["quote"]
             if ratings:
-                return "Quote: " + sentences[self._pick(ratings)]
+                sentence = sentences[self._pick(ratings)]
+                where = self._quote_pages.get(sentence, info.get("url"))
+                if where != info.get("url"):
+                    self._returning, self._return_moves = (where, sentence), 0
+                    return self._return_step(info)
+                return "Quote: " + sentence
             return "Quote: " + self._choose_argument(prefill, "Quote:", sentences)
         return CHOICES[choice]
 

@@ -147,6 +147,10 @@ def test_a_checkpoint_asks_for_guided_skimming(tiny_lm_dir: Path, tmp_path: Path
     shutil.copytree(tiny_lm_dir, checkpoint)
     (checkpoint / "webgpt.json").write_text(json.dumps({"mode": "guided", "guided_skim": True}))
     assert load_agent(str(checkpoint), device="cpu").policy.skim
+    assert load_agent(str(checkpoint), device="cpu").policy.compare_pages == 1
+    settings = {"mode": "guided", "guided_skim": True, "guided_compare_pages": 3}
+    (checkpoint / "webgpt.json").write_text(json.dumps(settings))
+    assert load_agent(str(checkpoint), device="cpu").policy.compare_pages == 3
     assert not load_agent(str(checkpoint), device="cpu", mode="free").policy.skim
     (checkpoint / "webgpt.json").write_text(json.dumps({"mode": "guided"}))
     assert not load_agent(str(checkpoint), device="cpu").policy.skim
@@ -203,3 +207,51 @@ def test_guided_skimming_chooses_greedily_unless_asked_to_sample(tiny_lm_dir: Pa
     assert load_agent(str(checkpoint), device="cpu", temperature=0.7).policy.sampling.temperature == 0.7
     (checkpoint / "webgpt.json").write_text(json.dumps({"mode": "guided"}))
     assert not load_agent(str(checkpoint), device="cpu").policy.deterministic  # window guided samples
+
+
+def test_comparing_pages_quotes_the_best_sentence_of_them_all_going_back_to_its_page(engine: LMEngine) -> None:
+    first, second = "https://example.org/first", "https://example.org/second"
+    results = {
+        "valid_commands": [syntax_of(ClickLink), syntax_of(EndAnswer)],
+        "url": "search://eiffel",
+        "on_search_page": True,
+        "visible_links": [{"id": 0, "url": first}, {"id": 1, "url": second}],
+        "search_results": [{"id": 0, "url": first}, {"id": 1, "url": second}],
+    }
+    on_first = {**window(0, 10, [RELEVANT]), "url": first}
+    on_second = {**window(0, 10, [NEARLY]), "url": second}
+    policy = skimming(engine)
+    policy.compare_pages = 2
+    policy._see_results(results)
+    for page in (on_first, on_second):
+        policy._visited.add(page["url"])
+        assert policy._read_on(page) is None and policy._pages[page["url"]].finished
+        if page is on_first:
+            assert "quote" not in policy.valid_choices(page)  # another result to read first
+    assert policy.valid_choices(on_second)["quote"] == [RELEVANT, NEARLY]  # the first page's is best
+    only_quote = {**on_second, "valid_commands": [syntax_of(Quote)]}
+    assert policy.act("", only_quote) == "Back"
+    assert policy.act("", results) == "Clicked on link 0"
+    assert policy.act("", on_first) == f"Quote: {RELEVANT}"
+    alone = skimming(engine)
+    alone.compare_pages = 2
+    alone._see_results({**results, "visible_links": results["visible_links"][:1]})
+    alone._visited.add(first)
+    alone._read_on(on_first)
+    assert alone.valid_choices(on_first)["quote"] == [RELEVANT]  # no result left to read: quote now
+
+
+def test_a_page_comparing_episode_takes_only_valid_actions(engine: LMEngine, documents) -> None:
+    web = MemoryWeb(documents)
+    policy = LMPolicy(
+        engine,
+        guided=True,
+        skim=True,
+        compare_pages=3,
+        quote_scorer=WordOverlap(threshold=0.2),
+        sampling=SamplingConfig(temperature=1.0, seed=1),
+    )
+    result = run_episode(QUESTION, policy, web, web)
+    assert result.record.steps and all(step.valid for step in result.record.steps)
+    for quote in result.record.quotes:
+        assert textmatch.normalize(quote.text) in textmatch.normalize(web.fetch(quote.url).text)
