@@ -4,6 +4,7 @@ question (no best-of-n), and llama-cpp-python on the same GGUF as the generation
     .venv/bin/python bench/ask.py                      # 23 questions, writes bench/results/ask.json
     .venv/bin/python bench/ask.py --questions 5 --no-peer
     .venv/bin/python bench/ask.py --no-peer --draft-tokens 0   # decoding token by token (no prompt lookup)
+    .venv/bin/python bench/ask.py --no-peer --mode scheduled   # the fixed plan instead of guided skimming
 
 Per question: time in search, page loading, prompt processing and generation, tokens per second, the
 whole episode's wall time; then p50/p90 over all questions and the process's peak memory. The peer
@@ -72,7 +73,9 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
-def run_questions(count: int, seed: int, draft_tokens: int | None = None) -> dict[str, Any]:
+def run_questions(
+    count: int, seed: int, draft_tokens: int | None = None, mode: str | None = None
+) -> dict[str, Any]:
     from agent.policies import load_agent
     from agent.rollout import run_episode
     from browser_env.corpus import ensure_default_corpus
@@ -82,7 +85,7 @@ def run_questions(count: int, seed: int, draft_tokens: int | None = None) -> dic
     corpus = ensure_default_corpus()
     corpus_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    agent = load_agent(seed=seed)
+    agent = load_agent(seed=seed, mode=mode)
     if draft_tokens is not None:
         agent.answerer.engine.draft_tokens = draft_tokens
     load_seconds = time.perf_counter() - started
@@ -263,6 +266,7 @@ def main() -> None:
     parser.add_argument(
         "--draft-tokens", type=int, default=None, help="prompt lookup's guesses (0: token by token)"
     )
+    parser.add_argument("--mode", default=None, help="browsing mode (default: the shipped policy's own)")
     args = parser.parse_args()
 
     import torch
@@ -271,7 +275,7 @@ def main() -> None:
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     load_before = os.getloadavg()
-    result = run_questions(min(args.questions, len(QUESTIONS)), args.seed, args.draft_tokens)
+    result = run_questions(min(args.questions, len(QUESTIONS)), args.seed, args.draft_tokens, args.mode)
     summary = result["summary"]
     peer = None
     if not args.no_peer:

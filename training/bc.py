@@ -115,6 +115,13 @@ class BCConfig:
             "(webgpt.json; for policies trained on the skimming teacher's decisions)."
         },
     )
+    guided_compare_pages: int = field(
+        default=1,
+        metadata={
+            "help": "Guided skimming offers Quote: once this many results are read to the end, then quotes "
+            "the best sentence of them all (webgpt.json; 1: each page's best as soon as it is read)."
+        },
+    )
     max_rows: int | None = field(default=None, metadata={"help": "Use at most this many rows (quick runs)."})
 
     def __post_init__(self) -> None:
@@ -388,6 +395,7 @@ def _save(trainer: Any, tokenizer: Any, output: Path, config: BCConfig, prompt_f
         clause_words=config.clause_words or None,
         quoted_pages=config.quoted_pages if config.quoted_pages != 1 else None,
         guided_skim=config.guided_skim or None,
+        guided_compare_pages=config.guided_compare_pages if config.guided_compare_pages != 1 else None,
     )
     (output / AGENT_CONFIG).write_text(json.dumps(agent.to_dict(), indent=2) + "\n", encoding="utf-8")
 

@@ -105,6 +105,8 @@ STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
 refused, not skipped (``bc`` and ``rm`` resume from their checkpoints instead)."""
 ROOT = Path(__file__).resolve().parents[1]
 GUIDED_READINGS = ("page", "window")
+# Results the guided policy reads before it quotes the best sentence of them, as scheduled browsing does.
+GUIDED_COMPARE_PAGES = 3
 
 
 @dataclass
@@ -417,7 +419,7 @@ class Recipe:
             str(self.config.guided_learning_rate),
         ]
         if self.reads_pages:
-            flags += ["--guided_skim", "true"]
+            flags += ["--guided_skim", "true", "--guided_compare_pages", str(GUIDED_COMPARE_PAGES)]
         if main([*flags, *self.config.bc_flags.split()]) != 0:
             raise RuntimeError("guided-browsing training failed (see above)")
 

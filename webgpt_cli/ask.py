@@ -52,10 +52,10 @@ def ask(
     mode: Annotated[
         str | None,
         typer.Option(
-            help="free | guided | scheduled (default: the checkpoint's own: scheduled for the shipped "
-            "policy and the untrained base, else free). free and guided let the model choose every "
-            "command, a model call each: slower, and the shipped policy, cloned from few browsing steps, "
-            "often ends them without an answer."
+            help="free | guided | scheduled (default: the checkpoint's own: guided for the shipped "
+            "policy, scheduled for the untrained base, else free). guided: the model chooses each move "
+            "once a page is read; scheduled: a fixed plan (three results read, the ranker's best sentence "
+            "quoted), about four times faster; free: the model writes every command."
         ),
     ] = None,
     reward_model: Annotated[

@@ -209,7 +209,7 @@ def test_guided_skimming_chooses_greedily_unless_asked_to_sample(tiny_lm_dir: Pa
     assert not load_agent(str(checkpoint), device="cpu").policy.deterministic  # window guided samples
 
 
-def test_comparing_pages_quotes_the_best_sentence_of_them_all_going_back_to_its_page(engine: LMEngine) -> None:
+def test_comparing_pages_quotes_the_best_sentence_of_all_going_back_to_its_page(engine: LMEngine) -> None:
     first, second = "https://example.org/first", "https://example.org/second"
     results = {
         "valid_commands": [syntax_of(ClickLink), syntax_of(EndAnswer)],

@@ -47,7 +47,7 @@ def test_a_checkpoint_can_ask_to_weigh_leads(default_model_dir, tmp_path) -> Non
     from agent.models import SHIPPED_POLICY_ID, shipped_weights
     from agent.policies import load_agent
 
-    default = load_agent(seed=0)  # reads three results, quotes the ranker's best sentence of them
+    default = load_agent(mode="scheduled", seed=0)  # reads three results, quotes the ranker's best of them
     assert default.policy.reranker is None and default.policy.config.pages_to_read == 3
     checkpoint = tmp_path / "policy"
     shutil.copytree(shipped_weights(SHIPPED_POLICY_ID), checkpoint)

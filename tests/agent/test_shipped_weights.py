@@ -39,7 +39,7 @@ def test_the_shipped_policy_says_how_it_was_trained() -> None:
     assert settings.max_prompt_tokens == 512 and settings.attribute is False
     guided = AgentConfig.from_checkpoint(shipped_weights(SHIPPED_GUIDED_ID))
     assert guided.mode == "guided" and guided.prompt_format == "plain" and guided.clause_words == 30
-    assert guided.guided_skim is True  # it reads each page to its end before choosing there
+    assert guided.guided_skim is True and guided.guided_compare_pages == 3  # three pages read, then a quote
 
 
 @pytest.mark.slow
@@ -48,13 +48,15 @@ def test_the_default_agent_is_the_shipped_policy(default_model_dir) -> None:
     from agent.policies.lm import LMPolicy
     from agent.sentence_ranker import SentenceRanker
 
-    agent = load_agent(seed=0)
-    assert agent.mode == "scheduled" and agent.policy.name == SHIPPED_POLICY_ID
-    assert isinstance(agent.policy.scorer, SentenceRanker) and agent.policy.config.skim  # reads whole pages
-    assert agent.policy.config.target_quotes == 1 and agent.policy.deterministic
-    assert agent.answerer.prompt_format == "plain" and agent.answerer.max_new_tokens == 96
-    guided = load_agent(mode="guided", seed=0)  # the trained policy choosing its own commands
-    assert isinstance(guided.policy, LMPolicy) and guided.policy.guided
+    scheduled = load_agent(mode="scheduled", seed=0)  # the fixed plan, on request
+    assert scheduled.mode == "scheduled" and scheduled.policy.name == SHIPPED_POLICY_ID
+    assert isinstance(scheduled.policy.scorer, SentenceRanker) and scheduled.policy.config.skim
+    assert scheduled.policy.config.target_quotes == 1 and scheduled.policy.deterministic
+    assert scheduled.answerer.prompt_format == "plain" and scheduled.answerer.max_new_tokens == 96
+    guided = load_agent(seed=0)  # by default the trained policy chooses its own commands
+    assert guided.mode == "guided" and isinstance(guided.policy, LMPolicy) and guided.policy.skim
+    assert guided.policy.compare_pages == 3 and guided.policy.deterministic
+    assert isinstance(guided.policy.quote_scorer, SentenceRanker)
     assert guided.policy.name == guided.answerer.name == SHIPPED_GUIDED_ID  # its twin trained to browse
     assert load_agent(SHIPPED_GUIDED_ID, seed=0).mode == "guided"  # its own default
     assert guided.policy.prompter.max_prompt_tokens == 512

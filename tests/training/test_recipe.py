@@ -403,6 +403,7 @@ def test_the_guided_stage_trains_the_bc_policy_on_to_browse_by_itself(
     assert trained["init_adapter"] == str(recipe.bc_dir) and trained["data"] == str(recipe.guided_data)
     guided = json.loads((recipe.guided_dir / "webgpt.json").read_text())
     assert guided["mode"] == "guided" and guided["guided_skim"] is True  # it reads each page to its end
+    assert guided["guided_compare_pages"] == 3  # and quotes the best sentence of three results
     assert trained["learning_rate"] == config.guided_learning_rate == 1e-4
     shutil.copytree(recipe.bc_dir, recipe.rm_dir)  # install copies whichever adapter the rm stage left
     recipe.install()
