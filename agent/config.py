@@ -101,6 +101,10 @@ class AgentConfig:
     """Guided skimming offers ``Quote:`` only once this many pages are read to the end (or the last search
     has no result left to read), and then quotes the best sentence of them all, going back to its page.
     None means 1: each page's own best sentence, as soon as it is read."""
+    answer_model: str | None = None
+    """Another checkpoint whose model writes the answers (a shipped id, or a folder relative to this
+    checkpoint's), with its own answer settings: a policy trained on to browse answers with the policy it
+    was trained from. None: this checkpoint's model browses and answers."""
     lead_reader: str | None = None
     """A span reader's folder (``webgpt train reader``; relative paths from the checkpoint's folder): an
     answer then starts with the span of a quote the reader is confident of, the model writing the rest.

@@ -30,8 +30,8 @@ it took then, and a resumed stage records the resumed part.
    teacher's browsing decisions (reading pages: its scrolls left out, its quotes cut to the command) and
    ``guided_answer_rows`` answer rows (reading pages: the teacher's quotes answered in the trained
    format; else the mix's again; ``guided_rows``), so that it browses by itself (``webgpt.json``:
-   ``mode: guided``, and ``guided_skim`` when reading pages); installed beside the bc policy as
-   ``webgpt-135m-guided``, what ``--mode guided`` uses;
+   ``mode: guided``, and ``guided_skim`` with ``guided_compare_pages`` 3 when reading pages); installed
+   beside the bc policy as ``webgpt-135m-guided``, what ``webgpt ask`` uses by default;
 7. ``samples``: the trained policy writes ``sample_answers`` answers to held-back reading prompts
    (answer rows not in the BC mix); each becomes an answer-only episode, the input of automatic
    comparisons (a correct, supported answer against one that is not);

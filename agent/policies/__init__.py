@@ -111,24 +111,30 @@ def load_agent(
         few_shot = settings.few_shot if settings.few_shot is not None else untrained
     prompt_format = settings.prompt_format
     engine = LMEngine(loaded)
+    answering, answer_engine = settings, engine
+    if settings.answer_model:
+        answer_loaded = load_causal_lm(_beside(loaded.path, settings.answer_model), device=device)
+        answering, answer_engine = AgentConfig.from_checkpoint(answer_loaded.path), LMEngine(answer_loaded)
     if seed is not None:
         import torch
 
         torch.manual_seed(seed)
     sampled = SAMPLING_DEFAULTS.temperature if temperature is None else temperature
-    lead_reader = SpanReader.load(Path(loaded.path) / settings.lead_reader) if settings.lead_reader else None
+    lead_reader = None
+    if answering.lead_reader:
+        lead_reader = SpanReader.load(Path(answer_engine.loaded.path) / answering.lead_reader)
     answerer = ModelAnswerer(
-        engine,
+        answer_engine,
         few_shot=bool(few_shot),
         temperature=sampled,
         top_p=top_p,
-        max_new_tokens=settings.answer_max_new_tokens,
+        max_new_tokens=answering.answer_max_new_tokens,
         seed=seed,
-        prompt_format=prompt_format,
-        attribute=settings.attribute if settings.attribute is not None else untrained,
+        prompt_format=answering.prompt_format,
+        attribute=answering.attribute if answering.attribute is not None else untrained,
         fallback_prefix=UNTRAINED_ANSWER_START if untrained else None,
         lead_reader=lead_reader,
-        clause_words=settings.clause_words,
+        clause_words=answering.clause_words,
     )
     reads_with_ranker = (settings.reader or "ranker") == "ranker"
     if ranker is not None and not reads_with_ranker:
@@ -175,6 +181,13 @@ def load_agent(
     else:
         raise ValueError(f"unknown mode {mode!r}: use free, guided or scheduled")
     return Agent(policy, answerer, mode)
+
+
+def _beside(checkpoint: str | Path, model: str) -> str:
+    """``model`` as ``load_causal_lm`` takes it: a folder relative to ``checkpoint``'s when there is one,
+    else as given (a shipped id, a hub id or an absolute folder)."""
+    folder = Path(checkpoint) / model
+    return str(folder) if folder.is_dir() else model
 
 
 def _sentence_ranker(path: str | Path | None) -> Any:

@@ -200,10 +200,17 @@ class LMPolicy:
             self._see_results(info)
             if move := self._return_step(info) or self._read_on(info):
                 return move
+        choices = self.valid_choices(info) if self.guided else {}
+        if self.guided:  # nothing to choose, no model call: the answer after a skimming quote, or give up
+            if list(choices) == ["answer"]:
+                self.last_choice_scores = {}
+                return CHOICES["answer"]
+            if set(choices) <= {"nonsense", "controversial"}:
+                return None
         prompt = self.prompter.encode(observation, reserve=self.sampling.max_new_tokens)
         prefill = self.engine.prefill(prompt.ids, prompt.prefix_length)
         if self.guided:
-            return self._guided(prefill, info)
+            return self._guided(prefill, info, choices)
         return self._free(prefill)
 
     def episode_copy(self) -> LMPolicy:
@@ -461,8 +468,10 @@ class LMPolicy:
     def _score_texts(self, prefill: Prefill, texts: list[str], skip: int = 0) -> list[list[float]]:
         return [row[skip:] for row in self.engine.score(prefill, [self.engine.encode(t) for t in texts])]
 
-    def _guided(self, prefill: Prefill, info: dict[str, Any]) -> str | None:
-        choices = self.valid_choices(info)
+    def _guided(
+        self, prefill: Prefill, info: dict[str, Any], choices: dict[str, Any] | None = None
+    ) -> str | None:
+        choices = self.valid_choices(info) if choices is None else choices
         names = list(choices)
         if set(names) <= {"nonsense", "controversial"}:
             return None  # every other move tried: give up rather than call the question nonsense

@@ -255,3 +255,32 @@ def test_a_page_comparing_episode_takes_only_valid_actions(engine: LMEngine, doc
     assert result.record.steps and all(step.valid for step in result.record.steps)
     for quote in result.record.quotes:
         assert textmatch.normalize(quote.text) in textmatch.normalize(web.fetch(quote.url).text)
+
+
+def test_the_answer_after_a_skimming_quote_needs_no_model_call(engine: LMEngine, monkeypatch) -> None:
+    policy = skimming(engine)
+    policy.act("", window(0, 10, [RELEVANT]))
+    quoted = {**window(0, 10, [RELEVANT]), "quotes": [{"url": PAGE, "text": RELEVANT}]}
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was asked with only the answer left to choose")
+
+    monkeypatch.setattr(engine, "prefill", no_model)
+    assert policy.act("", quoted) == "End: Answer"
+
+
+def test_a_checkpoint_can_answer_with_another_model(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    from agent.policies import load_agent
+
+    browser, writer = tmp_path / "browser", tmp_path / "browser" / "writer"
+    shutil.copytree(tiny_lm_dir, browser)
+    shutil.copytree(tiny_lm_dir, writer)
+    (writer / "webgpt.json").write_text(json.dumps({"clause_words": 12, "answer_max_new_tokens": 40}))
+    (browser / "webgpt.json").write_text(json.dumps({"mode": "guided", "answer_model": "writer"}))
+    agent = load_agent(str(browser), device="cpu")
+    assert agent.answerer.engine is not agent.policy.engine
+    assert Path(agent.answerer.engine.loaded.path) == writer  # relative to the checkpoint's folder
+    assert agent.answerer.clause_words == 12 and agent.answerer.max_new_tokens == 40  # the writer's own
+    (browser / "webgpt.json").write_text(json.dumps({"mode": "guided"}))
+    alone = load_agent(str(browser), device="cpu")
+    assert alone.answerer.engine is alone.policy.engine
