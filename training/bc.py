@@ -122,6 +122,14 @@ class BCConfig:
             "the best sentence of them all (webgpt.json; 1: each page's best as soon as it is read)."
         },
     )
+    answer_model: str | None = field(
+        default=None,
+        metadata={
+            "help": "Another checkpoint that writes the trained agent's answers (webgpt.json): a folder "
+            "relative to output_dir or a shipped id; for a policy trained on to browse, the policy it was "
+            "trained from."
+        },
+    )
     max_rows: int | None = field(default=None, metadata={"help": "Use at most this many rows (quick runs)."})
 
     def __post_init__(self) -> None:
@@ -396,6 +404,7 @@ def _save(trainer: Any, tokenizer: Any, output: Path, config: BCConfig, prompt_f
         quoted_pages=config.quoted_pages if config.quoted_pages != 1 else None,
         guided_skim=config.guided_skim or None,
         guided_compare_pages=config.guided_compare_pages if config.guided_compare_pages != 1 else None,
+        answer_model=config.answer_model,
     )
     (output / AGENT_CONFIG).write_text(json.dumps(agent.to_dict(), indent=2) + "\n", encoding="utf-8")
 

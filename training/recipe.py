@@ -50,6 +50,7 @@ it took then, and a resumed stage records the resumed part.
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import time
@@ -420,6 +421,7 @@ class Recipe:
         ]
         if self.reads_pages:
             flags += ["--guided_skim", "true", "--guided_compare_pages", str(GUIDED_COMPARE_PAGES)]
+            flags += ["--answer_model", os.path.relpath(self.bc_dir, self.guided_dir)]  # BC's answers
         if main([*flags, *self.config.bc_flags.split()]) != 0:
             raise RuntimeError("guided-browsing training failed (see above)")
 
@@ -509,7 +511,8 @@ class Recipe:
         target = Path(self.config.weights_dir) if self.config.weights_dir else WEIGHTS_DIR
         install_adapter(self.bc_dir, target / SHIPPED_POLICY_ID)
         if self.config.window_browse_rows:
-            install_adapter(self.guided_dir, target / SHIPPED_GUIDED_ID)
+            answering = {"answer_model": f"../{SHIPPED_POLICY_ID}"} if self.reads_pages else {}
+            install_adapter(self.guided_dir, target / SHIPPED_GUIDED_ID, answering)
         install_adapter(self.rm_dir, target / SHIPPED_REWARD_ID)
         if self.ranker_file.is_file():
             shutil.copy2(self.ranker_file, target / SHIPPED_RANKER.name)
@@ -666,8 +669,9 @@ def _report(label: str, every: int, done: int, total: int, kept: int, seconds: f
         print(f"{label}: {done}/{total} questions, {kept} kept, {seconds:.0f} s", flush=True)
 
 
-def install_adapter(run: Path, target: Path) -> None:
-    """Copy a run's final adapter (weights in bf16), its config and ``webgpt.json``."""
+def install_adapter(run: Path, target: Path, settings: dict[str, Any] | None = None) -> None:
+    """Copy a run's final adapter (weights in bf16), its config and ``webgpt.json`` (``settings``
+    replacing some of its keys: the installed names of other checkpoints it refers to)."""
     from safetensors.torch import load_file, save_file
 
     weights = run / "adapter_model.safetensors"
@@ -682,6 +686,9 @@ def install_adapter(run: Path, target: Path) -> None:
     for name in ("adapter_config.json", "webgpt.json"):  # the tokenizer is the base model's
         if (run / name).is_file():
             shutil.copy2(run / name, scratch / name)
+    if settings and (scratch / "webgpt.json").is_file():
+        agent = json.loads((scratch / "webgpt.json").read_text(encoding="utf-8")) | settings
+        (scratch / "webgpt.json").write_text(json.dumps(agent, indent=2) + "\n", encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)
     scratch.rename(target)
 

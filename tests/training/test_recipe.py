@@ -404,11 +404,13 @@ def test_the_guided_stage_trains_the_bc_policy_on_to_browse_by_itself(
     guided = json.loads((recipe.guided_dir / "webgpt.json").read_text())
     assert guided["mode"] == "guided" and guided["guided_skim"] is True  # it reads each page to its end
     assert guided["guided_compare_pages"] == 3  # and quotes the best sentence of three results
+    assert guided["answer_model"] == "../bc"  # the BC policy writes its answers
     assert trained["learning_rate"] == config.guided_learning_rate == 1e-4
     shutil.copytree(recipe.bc_dir, recipe.rm_dir)  # install copies whichever adapter the rm stage left
     recipe.install()
     weights = Path(config.weights_dir)
-    assert json.loads((weights / "webgpt-135m-guided" / "webgpt.json").read_text())["mode"] == "guided"
+    installed_guided = json.loads((weights / "webgpt-135m-guided" / "webgpt.json").read_text())
+    assert installed_guided["mode"] == "guided" and installed_guided["answer_model"] == "../webgpt-135m"
     installed = json.loads((weights / "webgpt-135m" / "webgpt.json").read_text())
     assert installed["mode"] == "scheduled" and installed["quoted_pages"] == 3  # it chooses among 3 quotes
     before = load_file(str(recipe.bc_dir / "adapter_model.safetensors"))
