@@ -123,12 +123,16 @@ def test_skimming_needs_guided_browsing_and_a_quote_scorer(engine: LMEngine) -> 
         LMPolicy(engine, guided=True, skim=True)
 
 
-def test_a_skimming_episode_takes_only_valid_actions_and_quotes_verbatim(engine: LMEngine, documents) -> None:
+@pytest.mark.parametrize("compare_pages", [1, 3])
+def test_a_skimming_episode_takes_only_valid_actions_and_quotes_verbatim(
+    engine: LMEngine, documents, compare_pages: int
+) -> None:
     web = MemoryWeb(documents)
     policy = LMPolicy(
         engine,
         guided=True,
         skim=True,
+        compare_pages=compare_pages,
         quote_scorer=WordOverlap(threshold=0.2),
         sampling=SamplingConfig(temperature=1.0, seed=0),
     )
@@ -239,22 +243,6 @@ def test_comparing_pages_quotes_the_best_sentence_of_all_going_back_to_its_page(
     alone._visited.add(first)
     alone._read_on(on_first)
     assert alone.valid_choices(on_first)["quote"] == [RELEVANT]  # no result left to read: quote now
-
-
-def test_a_page_comparing_episode_takes_only_valid_actions(engine: LMEngine, documents) -> None:
-    web = MemoryWeb(documents)
-    policy = LMPolicy(
-        engine,
-        guided=True,
-        skim=True,
-        compare_pages=3,
-        quote_scorer=WordOverlap(threshold=0.2),
-        sampling=SamplingConfig(temperature=1.0, seed=1),
-    )
-    result = run_episode(QUESTION, policy, web, web)
-    assert result.record.steps and all(step.valid for step in result.record.steps)
-    for quote in result.record.quotes:
-        assert textmatch.normalize(quote.text) in textmatch.normalize(web.fetch(quote.url).text)
 
 
 def test_the_answer_after_a_skimming_quote_needs_no_model_call(engine: LMEngine, monkeypatch) -> None:
