@@ -23,7 +23,9 @@ Two modes:
   weighs every sentence read), then lets the model choose there: ``Quote:`` the page's best sentence
   (not only the window's), ``Back``, a link, a search or the answer. Links on the results get the
   scorer's rating of their title and snippet added; one quote, then the answer; at most
-  ``MAX_SKIM_PAGES`` pages.
+  ``MAX_SKIM_PAGES`` pages. Comparing pages (``compare_pages`` N, ``"guided_compare_pages"``),
+  ``Quote:`` waits until N results of the search are read (or none is left) and offers the best
+  sentences of them all; quoting one of an earlier page, the policy goes back and opens it again itself.
 
 Free-mode policies that sample alike can choose the commands of several episodes in one batch
 (``act_together``, for best-of-n's lockstep browsing in ``agent.rollout.browse_in_lockstep``).
