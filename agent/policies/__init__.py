@@ -184,10 +184,16 @@ def load_agent(
 
 
 def _beside(checkpoint: str | Path, model: str) -> str:
-    """``model`` as ``load_causal_lm`` takes it: a folder relative to ``checkpoint``'s when there is one,
-    else as given (a shipped id, a hub id or an absolute folder)."""
-    folder = Path(checkpoint) / model
-    return str(folder) if folder.is_dir() else model
+    """``model`` as ``load_causal_lm`` takes it: a folder relative to ``checkpoint``'s when there is one
+    (named by its id when it is a shipped one), else as given (a shipped id, a hub id or a folder)."""
+    from agent.models import MODELS, WEIGHTS_DIR
+
+    folder = (Path(checkpoint) / model).resolve()
+    if not folder.is_dir():
+        return model
+    if folder.parent == WEIGHTS_DIR.resolve() and folder.name in MODELS:
+        return folder.name
+    return str(folder)
 
 
 def _sentence_ranker(path: str | Path | None) -> Any:

@@ -40,6 +40,7 @@ def test_the_shipped_policy_says_how_it_was_trained() -> None:
     guided = AgentConfig.from_checkpoint(shipped_weights(SHIPPED_GUIDED_ID))
     assert guided.mode == "guided" and guided.prompt_format == "plain" and guided.clause_words == 30
     assert guided.guided_skim is True and guided.guided_compare_pages == 3  # three pages read, then a quote
+    assert guided.answer_model == f"../{SHIPPED_POLICY_ID}"  # the BC policy writes its answers
 
 
 @pytest.mark.slow
@@ -57,7 +58,8 @@ def test_the_default_agent_is_the_shipped_policy(default_model_dir) -> None:
     assert guided.mode == "guided" and isinstance(guided.policy, LMPolicy) and guided.policy.skim
     assert guided.policy.compare_pages == 3 and guided.policy.deterministic
     assert isinstance(guided.policy.quote_scorer, SentenceRanker)
-    assert guided.policy.name == guided.answerer.name == SHIPPED_GUIDED_ID  # its twin trained to browse
+    assert guided.policy.name == SHIPPED_GUIDED_ID  # its twin trained on to browse
+    assert guided.answerer.name == SHIPPED_POLICY_ID  # answers as the BC policy does
     assert load_agent(SHIPPED_GUIDED_ID, seed=0).mode == "guided"  # its own default
     assert guided.policy.prompter.max_prompt_tokens == 512
 
