@@ -33,9 +33,9 @@ UNTRAINED_ANSWER_START = "According to the quotes,"
 SHIPPED_MODE: Mode = "guided"
 """How the shipped policy browses unless asked otherwise: guided skimming (``webgpt-135m-guided`` choosing
 each move once a page is read to its end, quoting the ranker's best sentence of the three results it
-reads). ``"scheduled"`` (``--mode scheduled``) is the fixed plan instead: three results in search order,
-``webgpt-135m`` answering, about four times faster and as good on the development set (66 against 68 of
-264 right at ≤ 40 words; docs/training.md)."""
+reads; ``webgpt-135m`` writing the answer). ``"scheduled"`` (``--mode scheduled``) is the fixed plan
+instead: three results in search order, about four times faster and as good on the development set (68
+of 264 right at ≤ 40 words each; docs/training.md)."""
 SKIM_SCHEDULE = ScheduleConfig(skim=True, target_quotes=1, results_in_order=True, pages_to_read=3)
 """Scheduled browsing with the sentence ranker: open the search's first result and read it to the end,
 then the second and the third (every result a search opens), quote the sentence the ranker scores
