@@ -44,6 +44,7 @@ from agent.policies.page_reading import (
     MAX_SKIM_WINDOWS,
     PageReading,
     at_page_end,
+    not_quoted,
     short_of_actions,
     window_sentences,
 )
@@ -396,16 +397,14 @@ class LMPolicy:
         assert self.quote_scorer is not None
         url = info.get("url")
         pages = [url] if self.compare_pages <= 1 else [url, *(u for u in self._results if u != url)]
-        quoted = {textmatch.normalize(q["text"]) for q in info.get("quotes") or []}
         found: dict[str, tuple[float, str]] = {}
         for page_url in pages:
             page = self._pages.get(page_url) if page_url else None
             if page is None or not page.finished:
                 continue
-            for sentence, score in page.read.items():
-                fresh = textmatch.normalize(sentence) not in quoted and sentence not in found
-                if fresh and score >= self.quote_scorer.threshold:
-                    found[sentence] = (score, page_url)
+            for sentence in not_quoted(list(page.read), info):
+                if sentence not in found and page.read[sentence] >= self.quote_scorer.threshold:
+                    found[sentence] = (page.read[sentence], page_url)
         self._quote_pages = {s: where for s, (_, where) in found.items()}
         return sorted(found, key=lambda s: -found[s][0])
 
