@@ -43,8 +43,10 @@ from agent.policies.engine import LMEngine, Prefill
 from agent.policies.page_reading import (
     MAX_SKIM_WINDOWS,
     PageReading,
+    ReadSentence,
     at_page_end,
     not_quoted,
+    sentences_by_score,
     short_of_actions,
     window_sentences,
 )
@@ -194,6 +196,10 @@ class LMPolicy:
         self._returning = None
         self._return_moves = 0
         self._quote_pages = {}
+
+    def sentences_read(self) -> list[ReadSentence]:
+        """Guided skimming: the sentences this episode weighed, best first (best-of-n's quote choices)."""
+        return sentences_by_score(self._pages)
 
     # --------------------------------------------------------------------------------------------------
     def act(self, observation: str, info: dict[str, Any]) -> str | None:

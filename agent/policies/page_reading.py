@@ -8,6 +8,7 @@ the question (``PageReading.read_window``), then quote the best one.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -94,3 +95,19 @@ class PageReading:
         if new:
             self.title = info.get("title") or ""
             self.read.update(zip(new, scorer.score(question, [(self.title, s) for s in new]), strict=True))
+
+
+@dataclass(frozen=True)
+class ReadSentence:
+    """A sentence a browse weighed, on the page at ``url``, with the scorer's score."""
+
+    url: str
+    sentence: str
+    score: float
+
+
+def sentences_by_score(pages: Mapping[str, PageReading]) -> list[ReadSentence]:
+    """Every sentence weighed on ``pages``, best first (ties: the page read first, then the sentence
+    read first)."""
+    read = [ReadSentence(url, s, score) for url, page in pages.items() for s, score in page.read.items()]
+    return sorted(read, key=lambda r: -r.score)

@@ -39,7 +39,9 @@ from agent.policies.engine import LMEngine
 from agent.policies.page_reading import (
     MAX_SKIM_WINDOWS,
     PageReading,
+    ReadSentence,
     not_quoted,
+    sentences_by_score,
     short_of_actions,
     window_sentences,
 )
@@ -190,6 +192,10 @@ class ScriptedPolicy:
         self.opened_this_search = 0
         self.pages: dict[str, _PageState] = {}
         self.returning_to: str | None = None  # skimming: the page read earlier that holds the choice
+
+    def sentences_read(self) -> list[ReadSentence]:
+        """The sentences this episode weighed while skimming, best first (best-of-n's quote choices)."""
+        return sentences_by_score(self.pages)
 
     def forget_scores(self) -> None:
         """Drop the passage scores kept for the current question, so the next episode scores from cold

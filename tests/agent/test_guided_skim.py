@@ -233,6 +233,9 @@ def test_comparing_pages_quotes_the_best_sentence_of_all_going_back_to_its_page(
         if page is on_first:
             assert "quote" not in policy.valid_choices(page)  # another result to read first
     assert policy.valid_choices(on_second)["quote"] == [RELEVANT, NEARLY]  # the first page's is best
+    read = policy.sentences_read()  # what best-of-n could quote instead: every page's, best first
+    assert [(r.url, r.sentence) for r in read] == [(first, RELEVANT), (second, NEARLY)]
+    assert read[0].score > read[1].score
     only_quote = {**on_second, "valid_commands": [syntax_of(Quote)]}
     assert policy.act("", only_quote) == "Back"
     assert policy.act("", results) == "Clicked on link 0"

@@ -230,9 +230,16 @@ def test_skimming_quotes_the_best_sentence_of_the_results_it_reads(pages_to_read
     web = three_results(BOARD)
     assert [r.url.rsplit("/", 1)[1] for r in web.search(question)] == ["light", "wales", "board"]
     schedule = ScheduleConfig(skim=True, target_quotes=1, results_in_order=True, pages_to_read=pages_to_read)
-    result = run_episode(question, ScriptedPolicy(WordOverlap(), schedule), web, web)
+    policy = ScriptedPolicy(WordOverlap(), schedule)
+    result = run_episode(question, policy, web, web)
     quoted = result.record.quotes
     assert len(quoted) == 1 and (quoted[0].text == BOARD) is (pages_to_read == 3)
+    read = policy.sentences_read()  # every sentence weighed on the pages read, best first
+    assert {r.url.rsplit("/", 1)[1] for r in read} == {"light", "wales", "board"} - (
+        set() if pages_to_read == 3 else {"board"}
+    )
+    assert read[0].sentence == quoted[0].text and read[0].url == quoted[0].url
+    assert [r.score for r in read] == sorted((r.score for r in read), reverse=True)
     assert quoted[0].url.endswith("/board") is (pages_to_read == 3)
     assert all(step.valid for step in result.record.steps)
     assert result.record.end_reason == "answer"
