@@ -58,17 +58,17 @@ def quote_from_page(url: str, sentence: str, fetcher: Any, config: EnvConfig) ->
     except FetchError:
         return None
     span = textmatch.locate_quote(page.text, sentence)
-    if span is None or len(textmatch.extract(page.text, span)) > config.max_quote_chars:
+    extract = textmatch.extract(page.text, span) if span is not None else ""
+    if span is None or len(extract) > config.max_quote_chars:
         return None
-    return CollectedQuote(
-        page.url, page.title, page.domain, textmatch.extract(page.text, span), *span, page.text_sha256
-    )
+    return CollectedQuote(page.url, page.title, page.domain, extract, *span, page.text_sha256)
 
 
 def quote_choices(
     browsed: Any, policy: Any, fetcher: Any, n: int, config: EnvConfig
-) -> list[tuple[Any, Any]]:
-    """(quote, ranker score) of the browse's one quote, then of up to ``n`` - 1 next best sentences."""
+) -> list[tuple[CollectedQuote, float | None]]:
+    """(quote, ranker score) of the browse's first quote (the one quote of a default browse), then of
+    up to ``n`` - 1 next best sentences it weighed (score None: the ranker did not weigh it)."""
     own = browsed.quotes[0]
     read = policy.sentences_read()
     seen = {textmatch.normalize(own.text)}
@@ -118,7 +118,7 @@ def collect(args: argparse.Namespace) -> list[dict[str, Any]]:
             for v, w in zip(variants, write_all(variants, agent.answerer), strict=True)
         ]
         requests = [(question.question, [q], a.text) for (q, _), a in zip(choices, answers, strict=True)]
-        rewards = reward.score_many(requests)
+        rewards = reward.score_many(requests) if requests else []
         row = {
             "question": question.question,
             "golds": list(question.gold_answers),
