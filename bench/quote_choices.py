@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from browser_env import textmatch
-from browser_env.env import CollectedQuote, EnvConfig
+from browser_env.env import CollectedQuote, EnvConfig, quote_on_page
 from browser_env.protocol import answer_lead
 from browser_env.protocol.answer_kind import holds_wanted_kind, question_kind
 from browser_env.web import FetchError
@@ -57,11 +57,8 @@ def quote_from_page(url: str, sentence: str, fetcher: Any, config: EnvConfig) ->
         page = fetcher.fetch(url)
     except FetchError:
         return None
-    span = textmatch.locate_quote(page.text, sentence)
-    extract = textmatch.extract(page.text, span) if span is not None else ""
-    if span is None or len(extract) > config.max_quote_chars:
-        return None
-    return CollectedQuote(page.url, page.title, page.domain, extract, *span, page.text_sha256)
+    quote = quote_on_page(page, sentence)
+    return quote if quote is not None and len(quote.text) <= config.max_quote_chars else None
 
 
 def quote_choices(

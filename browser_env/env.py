@@ -79,6 +79,16 @@ class CollectedQuote:
         return asdict(self)
 
 
+def quote_on_page(page: Page, text: str) -> CollectedQuote | None:
+    """``text`` as ``Quote`` collects it from ``page``: the verbatim extract where it stands, its offsets
+    and the page's hash; None when it is not on the page."""
+    span = textmatch.locate_quote(page.text, text)
+    if span is None:
+        return None
+    extract = textmatch.extract(page.text, span)
+    return CollectedQuote(page.url, page.title, page.domain, extract, *span, page.text_sha256)
+
+
 @dataclass(frozen=True)
 class SearchResultView:
     """A result as listed on a results page: ``id`` is its link id there, ``rank`` its position (0 first)."""
@@ -434,18 +444,16 @@ class BrowserEnv:
             raise _ActionFailed(
                 "quotes must come from a page, not from search results: open a result", "Quote"
             )
-        span = textmatch.locate_quote(page.text, text)
-        if span is None:
+        quote = quote_on_page(page, text)
+        if quote is None:
             raise _ActionFailed("that text is not on the current page; quote it exactly as shown", "Quote")
-        extract = textmatch.extract(page.text, span)
-        if len(extract) > self.config.max_quote_chars:
+        if len(quote.text) > self.config.max_quote_chars:
             raise _ActionFailed(
-                f"the quote is {len(extract)} characters long; the limit is {self.config.max_quote_chars}",
+                f"the quote is {len(quote.text)} characters long; the limit is {self.config.max_quote_chars}",
                 "Quote",
             )
-        if any(quote.url == page.url and quote.text == extract for quote in self._state.quotes):
+        if any(q.url == page.url and q.text == quote.text for q in self._state.quotes):
             raise _ActionFailed("that text is already quoted", "Quote")
-        quote = CollectedQuote(page.url, page.title, page.domain, extract, *span, page.text_sha256)
         self._state.quotes.append(quote)
 
     # Rendering ---------------------------------------------------------------------------------------------
