@@ -89,6 +89,10 @@ class AgentConfig:
     folder): scheduled skimming orders each page's 8 best sentences again with that cross-encoder
     before it quotes one. None (the default): off; the one trained here did not quote better
     (docs/training.md)."""
+    corroboration: bool | None = None
+    """Scheduled and guided skimming weigh the three best sentences read again, each by how often its
+    words that the question lacks recur in the first results of a search for the question
+    (``agent.corroboration``), before quoting one. None: off."""
     quoted_pages: int | None = None
     """Scheduled skimming quotes the best sentence of this many of the pages it read (best first), and
     the answer model picks the quote that answers. None means 1: the ranker's best sentence alone, for
@@ -123,8 +127,10 @@ class AgentConfig:
             as_mode(self.mode)
         if self.reader is not None and self.reader not in READERS:
             raise ValueError(f"unknown reader {self.reader!r}: use {' or '.join(READERS)}")
-        if self.sentence_reranker and self.lead_confidence:
-            raise ValueError("sentence_reranker and lead_confidence reorder the same sentences: pick one")
+        if sum(map(bool, (self.sentence_reranker, self.lead_confidence, self.corroboration))) > 1:
+            raise ValueError(
+                "sentence_reranker, lead_confidence and corroboration reorder the same sentences: pick one"
+            )
         if self.quoted_pages is not None and not 1 <= self.quoted_pages <= MAX_QUOTED_PAGES:
             raise ValueError(f"quoted_pages must be 1 to {MAX_QUOTED_PAGES}, not {self.quoted_pages}")
         if self.clause_words is not None and self.clause_words < 1:

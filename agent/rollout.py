@@ -17,7 +17,7 @@ from typing import Any
 
 from agent.answer import Answer, Answerer, compose_answer, write_answers
 from agent.config import MAX_ANSWER_CHARS
-from agent.policies.base import LockstepPolicy, Policy
+from agent.policies.base import LockstepPolicy, Policy, SearchingPolicy
 from agent.policies.engine import EngineStats
 from browser_env.env import BrowserEnv, CollectedQuote, EnvConfig
 from browser_env.page import Page
@@ -295,6 +295,8 @@ class _Episode:
         self.recording = RecordingEnv(self.env)
         self.observation, self.info = self.recording.reset(options={"question": question})
         policy.reset(question)
+        if isinstance(policy, SearchingPolicy):
+            policy.use_search(self.env.search_backend)
         self.end_reason: EndReason | None = None
         self.env_seconds = time.perf_counter() - self.started  # resetting and stepping the env
 

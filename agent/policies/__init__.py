@@ -26,7 +26,9 @@ from agent.config import (
     SamplingConfig,
     as_mode,
 )
+from agent.corroboration import Corroboration
 from agent.policies.base import Policy, ReplayPolicy
+from agent.policies.page_reading import SecondSay
 from agent.policies.scripted import ScheduleConfig, ScriptedPolicy
 
 UNTRAINED_ANSWER_START = "According to the quotes,"
@@ -51,6 +53,13 @@ after training on such quotes (``quoted_pages``, ``training.browsed_answers``)."
 RERANK_SCHEDULE = replace(SKIM_SCHEDULE, rerank_per_page=8, rerank_weight=1.0)
 """Skimming with the sentence reranker (``agent/sentence_reranker.py``): the ranker's 8 best sentences of
 each page read are ordered again by the ranker's score plus the reranker's logit."""
+CORROBORATION_WEIGHT, CORROBORATION_BEST = 0.5, 3
+"""Skimming with corroboration (``corroboration`` in ``webgpt.json``): the three best sentences read gain
+half their corroboration (``agent/corroboration.py``) before one is quoted; weighed on 241 training-split
+questions (docs/training.md)."""
+CORROBORATE_SCHEDULE = replace(
+    SKIM_SCHEDULE, rerank_per_page=3, rerank_best=CORROBORATION_BEST, rerank_weight=CORROBORATION_WEIGHT
+)
 __all__ = [
     "AGENT_CONFIG",
     "Agent",
@@ -156,6 +165,9 @@ def load_agent(
                 schedule = replace(RERANK_SCHEDULE, target_quotes=settings.quoted_pages or 1)
             elif settings.lead_confidence:
                 reranker = LeadConfidence(answerer)
+            elif settings.corroboration:
+                reranker = Corroboration()
+                schedule = replace(CORROBORATE_SCHEDULE, target_quotes=settings.quoted_pages or 1)
         else:
             scorer, schedule = QuestionLikelihood(engine), ScheduleConfig()
         policy: Any = ScriptedPolicy(
@@ -177,10 +189,16 @@ def load_agent(
             quote_scorer=_sentence_ranker(ranker) if reads_with_ranker else None,
             skim=skim,
             compare_pages=settings.guided_compare_pages or 1,
+            second_say=_corroboration() if skim and settings.corroboration else None,
         )
     else:
         raise ValueError(f"unknown mode {mode!r}: use free, guided or scheduled")
     return Agent(policy, answerer, mode)
+
+
+def _corroboration() -> SecondSay:
+    """Guided skimming's second say with corroboration (a scorer of its own: it keeps its search)."""
+    return SecondSay(Corroboration(), CORROBORATION_WEIGHT, CORROBORATION_BEST)
 
 
 def _beside(checkpoint: str | Path, model: str) -> str:

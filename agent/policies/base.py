@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from browser_env.web import SearchBackend
+
 
 class Policy(Protocol):
     """Chooses one command (as text) per step from the observation and the env's ``info``."""
@@ -25,6 +27,14 @@ class SamplingPolicy(Policy, Protocol):
     def greedy(self) -> Policy:
         """A twin that always takes the best-scored command (what one answer at temperature 0 does)."""
         ...
+
+
+@runtime_checkable
+class SearchingPolicy(Policy, Protocol):
+    """A policy with a scorer that searches on its own (``agent.corroboration``): the rollout hands it
+    each episode's search backend once the episode starts."""
+
+    def use_search(self, search: SearchBackend) -> None: ...
 
 
 @runtime_checkable

@@ -39,11 +39,13 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agent.config import AGENT_DEFAULTS, SamplingConfig
+from agent.corroboration import bind_search
 from agent.policies.engine import LMEngine, Prefill
 from agent.policies.page_reading import (
     MAX_SKIM_WINDOWS,
     PageReading,
     ReadSentence,
+    SecondSay,
     at_page_end,
     not_quoted,
     sentences_by_score,
@@ -68,6 +70,7 @@ from browser_env.actions import (
     syntax_of,
 )
 from browser_env.protocol.keywords import distinct_content_words, keywords
+from browser_env.web import SearchBackend
 from demonstrations.scripted.reading import search_queries
 
 if TYPE_CHECKING:
@@ -130,6 +133,7 @@ class LMPolicy:
         quote_scorer: RelevanceScorer | None = None,
         skim: bool = False,
         compare_pages: int = 1,
+        second_say: SecondSay | None = None,
     ) -> None:
         import torch
 
@@ -146,6 +150,8 @@ class LMPolicy:
         # Guided quotes: a sentence scorer (``score(question, [(title, sentence)])`` in log-odds, and a
         # ``threshold``) offers only the window's sentences it rates as possible answers and picks one.
         self.quote_scorer = quote_scorer
+        # Guided skimming: another scorer's say on the best sentences offered, before one is quoted.
+        self.second_say = second_say
         self.name = name or engine.loaded.model_id
         limit = min(max_prompt_tokens, engine.loaded.context_window)
         self.prompter = BrowsingPrompter(engine.tokenizer, few_shot, limit, prompt_format)
@@ -196,6 +202,11 @@ class LMPolicy:
         self._returning = None
         self._return_moves = 0
         self._quote_pages = {}
+
+    def use_search(self, search: SearchBackend) -> None:
+        """The episode's search, for a second say that searches on its own (``agent.corroboration``)."""
+        if self.second_say is not None:
+            bind_search(self.second_say.scorer, search)
 
     def sentences_read(self) -> list[ReadSentence]:
         """Guided skimming: the sentences this episode weighed, best first (best-of-n's quote choices)."""
@@ -463,6 +474,11 @@ class LMPolicy:
             return [self._pages[self._quote_pages.get(s, info["url"])].read[s] for s in sentences]
         return self.quote_scorer.score(self._question, [(info.get("title") or "", s) for s in sentences])
 
+    def _quote_title(self, info: dict[str, Any], sentence: str) -> str:
+        """The title of the page ``sentence`` was read on (skimming), else of the page in view."""
+        page = self._pages.get(self._quote_pages.get(sentence, info.get("url")) or "")
+        return page.title if page is not None else info.get("title") or ""
+
     def _pick(self, scores: list[float]) -> int:
         import torch
 
@@ -515,6 +531,9 @@ class LMPolicy:
         if choice == "quote":
             sentences = choices["quote"]
             if ratings:
+                if self.second_say is not None:
+                    passages = [(self._quote_title(info, s), s) for s in sentences]
+                    ratings = self.second_say.weigh(self._question, passages, ratings)
                 sentence = sentences[self._pick(ratings)]
                 where = self._quote_pages.get(sentence, info.get("url"))
                 if where != info.get("url"):

@@ -111,3 +111,24 @@ def sentences_by_score(pages: Mapping[str, PageReading]) -> list[ReadSentence]:
     read first)."""
     read = [ReadSentence(url, s, score) for url, page in pages.items() for s, score in page.read.items()]
     return sorted(read, key=lambda r: -r.score)
+
+
+@dataclass(frozen=True)
+class SecondSay:
+    """Another scorer's say on the best sentences before one is quoted: the ``best`` best-scored options
+    (all when None) get ``weight`` times its score added to theirs."""
+
+    scorer: RelevanceScorer
+    weight: float
+    best: int | None = None
+
+    def weigh(self, question: str, passages: list[tuple[str, str]], scores: list[float]) -> list[float]:
+        """``scores`` of ``passages`` ((title, sentence) each), with the second say added to the best."""
+        if len(passages) < 2:
+            return list(scores)
+        order = sorted(range(len(scores)), key=lambda k: -scores[k])[: self.best]
+        again = self.scorer.score(question, [passages[k] for k in order])
+        weighed = list(scores)
+        for k, value in zip(order, again, strict=True):
+            weighed[k] += self.weight * value
+        return weighed

@@ -35,11 +35,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from agent.corroboration import bind_search
 from agent.policies.engine import LMEngine
 from agent.policies.page_reading import (
     MAX_SKIM_WINDOWS,
     PageReading,
     ReadSentence,
+    SecondSay,
     not_quoted,
     sentences_by_score,
     short_of_actions,
@@ -48,6 +50,7 @@ from agent.policies.page_reading import (
 from agent.question_scores import QuestionScores
 from browser_env import textmatch
 from browser_env.protocol.keywords import distinct_content_words
+from browser_env.web import SearchBackend
 
 _WORD = re.compile(r"\w+")
 
@@ -126,6 +129,7 @@ class ScheduleConfig:
     pages_to_read: int = 1  # skimming: results read to the end before choosing the sentence to quote
     rerank_per_page: int = 3  # skimming with a reranker: the best sentences of each page it weighs
     rerank_weight: float = 0.25  # skimming with a reranker: its score's weight beside the scorer's
+    rerank_best: int | None = None  # skimming with a reranker: only this many best options overall
 
 
 @dataclass
@@ -196,6 +200,10 @@ class ScriptedPolicy:
     def sentences_read(self) -> list[ReadSentence]:
         """The sentences this episode weighed while skimming, best first (best-of-n's quote choices)."""
         return sentences_by_score(self.pages)
+
+    def use_search(self, search: SearchBackend) -> None:
+        """The episode's search, for a reranker that searches on its own (``agent.corroboration``)."""
+        bind_search(self.reranker, search)
 
     def forget_scores(self) -> None:
         """Drop the passage scores kept for the current question, so the next episode scores from cold
@@ -324,8 +332,9 @@ class ScriptedPolicy:
     def _choose(self, urls: list[str]) -> str | None:
         """The page (of ``urls``, read to the end) holding the sentence to quote, which becomes its
         ``going_to``: the scorer's best sentence of the pages read (at a temperature, one drawn by score).
-        With a reranker, the scorer's ``rerank_per_page`` best eligible sentences of each page are weighed
-        again, by the scorer's score plus ``rerank_weight`` times the reranker's."""
+        With a reranker, the scorer's ``rerank_per_page`` best eligible sentences of each page (of them, the
+        ``rerank_best`` best overall when set) are weighed again, by the scorer's score plus
+        ``rerank_weight`` times the reranker's."""
         options: list[tuple[str, str]] = []
         scores: list[float] = []
         for url in urls:
@@ -339,10 +348,9 @@ class ScriptedPolicy:
             scores += [page_scores[k] for k in eligible]
         if not options:
             return None
-        if self.reranker is not None and len(options) > 1:
-            passages = [(self.pages[url].title, s) for url, s in options]
-            again = self.reranker.score(self.question, passages)
-            scores = [a + self.config.rerank_weight * b for a, b in zip(scores, again, strict=True)]
+        if self.reranker is not None:
+            say = SecondSay(self.reranker, self.config.rerank_weight, self.config.rerank_best)
+            scores = say.weigh(self.question, [(self.pages[url].title, s) for url, s in options], scores)
         url, sentence = options[self._pick(scores, list(range(len(options))))]
         self.pages[url].going_to = sentence
         return url

@@ -275,3 +275,35 @@ def test_a_checkpoint_can_answer_with_another_model(tiny_lm_dir: Path, tmp_path:
     (browser / "webgpt.json").write_text(json.dumps({"mode": "guided"}))
     alone = load_agent(str(browser), device="cpu")
     assert alone.answerer.engine is alone.policy.engine
+
+
+def test_a_second_say_tips_which_compared_sentence_is_quoted(engine: LMEngine) -> None:
+    """The scorer rates the first page's sentence best; a second say that prefers the year tips the quote
+    to the second page's (the one in view), and quoting is offered as before."""
+    from agent.policies.page_reading import SecondSay
+
+    class PrefersYears:
+        threshold = 0.0
+
+        def score(self, question: str, passages: list[tuple[str, str]]) -> list[float]:
+            return [10.0 if "1889" in text else 0.0 for _, text in passages]
+
+    first, second = "https://example.org/first", "https://example.org/second"
+    results = {
+        "valid_commands": [syntax_of(ClickLink), syntax_of(EndAnswer)],
+        "url": "search://eiffel",
+        "on_search_page": True,
+        "visible_links": [{"id": 0, "url": first}, {"id": 1, "url": second}],
+        "search_results": [{"id": 0, "url": first}, {"id": 1, "url": second}],
+    }
+    on_first = {**window(0, 10, [RELEVANT]), "url": first}
+    on_second = {**window(0, 10, [NEARLY]), "url": second, "valid_commands": [syntax_of(Quote)]}
+    for say, quoted in ((None, "Back"), (SecondSay(PrefersYears(), weight=0.5, best=2), f"Quote: {NEARLY}")):
+        policy = skimming(engine)
+        policy.compare_pages, policy.second_say = 2, say
+        policy._see_results(results)
+        for page in (on_first, on_second):
+            policy._visited.add(page["url"])
+            policy._read_on(page)
+        assert policy.valid_choices(on_second)["quote"] == [RELEVANT, NEARLY]  # the scorer's order
+        assert policy.act("", on_second) == quoted
