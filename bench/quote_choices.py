@@ -16,6 +16,9 @@ right for, side by side:
 - ``any``: some candidate right (a perfect pick);
 - ``reward model``: the highest score of ``--reward-model``;
 - ``agreement``: the candidate whose short answer the most ranker-weighted other candidates share;
+- ``corroboration``: the ranker's score plus half the candidate's corroboration (how often the first
+  20 results of a search for the question repeat its quote's new words: ``agent/corroboration.py``,
+  what skimming with ``corroboration`` weighs its three best sentences by);
 - ``picker``: a conditional logit over each question's candidates (the ranker's score gap, being the
   first, agreement, how many other quotes hold the short answer, its length, how much of it the
   question already says, whether it is the kind asked for), fit and tested in 5 folds by question.
@@ -195,6 +198,32 @@ def fit(rows: list[dict[str, Any]], n: int, l2: float = 1.0, steps: int = 500) -
     return lambda row, k: features(row["question"], row["cands"][:k]) @ (weights / scale)
 
 
+def add_corroboration(rows: list[dict[str, Any]], search: Any) -> None:
+    """Each candidate's ``corroboration`` by the first results of a search for its question."""
+    from agent.corroboration import Corroboration
+
+    scorer = Corroboration()
+    scorer.bind(search)
+    for row in rows:
+        if row["cands"]:
+            values = scorer.score(row["question"], [(c["title"], c["sentence"]) for c in row["cands"]])
+            for cand, value in zip(row["cands"], values, strict=True):
+                cand["corroboration"] = value
+
+
+def corroborated(cands: list[dict[str, Any]]) -> int:
+    """The candidate with the best ranker score plus half its corroboration (an unscored candidate, the
+    browse's own quote, counts as the best scored)."""
+    from agent.policies import CORROBORATION_WEIGHT
+
+    best = max((c["score"] for c in cands if c["score"] is not None), default=0.0)
+    totals = [
+        (best if c["score"] is None else c["score"]) + CORROBORATION_WEIGHT * c["corroboration"]
+        for c in cands
+    ]
+    return int(np.argmax(totals))
+
+
 def report(rows: list[dict[str, Any]], most: int) -> list[dict[str, Any]]:
     rows = [r for r in rows if r["cands"]]
     table = []
@@ -208,6 +237,8 @@ def report(rows: list[dict[str, Any]], most: int) -> list[dict[str, Any]]:
             ),
             "picker (5-fold)": lambda row, k, i, folds=folds: int(np.argmax(folds[i % 5](row, k))),
         }
+        if all("corroboration" in c for row in rows for c in row["cands"]):
+            picks["corroboration"] = lambda row, k, i: corroborated(row["cands"][:k])
         entry: dict[str, Any] = {"n": n, "questions": len(rows)}
         for name, pick in picks.items():
             entry[name] = sum(row["cands"][:n][pick(row, n, i)]["right"] for i, row in enumerate(rows))
@@ -236,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("the picker is fit here: use training questions, never the test split")
     args.candidates, others = args.candidates[0], args.candidates[1:]
     rows = collect(args) + [json.loads(line) for p in others for line in p.read_text().splitlines()]
+    from browser_env.corpus import open_corpus
+
+    add_corroboration(rows, open_corpus(args.corpus).search)
     table = report(rows, args.n)
     names = [k for k in table[0] if k not in ("n", "questions")]
     print(f"right at <= 40 words, of {table[0]['questions']} questions")

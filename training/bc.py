@@ -122,6 +122,13 @@ class BCConfig:
             "the best sentence of them all (webgpt.json; 1: each page's best as soon as it is read)."
         },
     )
+    corroboration: bool = field(
+        default=False,
+        metadata={
+            "help": "Skimming weighs the best sentences read again by how often other results of a search "
+            "for the question repeat their new words, before quoting one (webgpt.json)."
+        },
+    )
     answer_model: str | None = field(
         default=None,
         metadata={
@@ -404,6 +411,7 @@ def _save(trainer: Any, tokenizer: Any, output: Path, config: BCConfig, prompt_f
         quoted_pages=config.quoted_pages if config.quoted_pages != 1 else None,
         guided_skim=config.guided_skim or None,
         guided_compare_pages=config.guided_compare_pages if config.guided_compare_pages != 1 else None,
+        corroboration=config.corroboration or None,
         answer_model=config.answer_model,
     )
     (output / AGENT_CONFIG).write_text(json.dumps(agent.to_dict(), indent=2) + "\n", encoding="utf-8")

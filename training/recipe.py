@@ -167,6 +167,13 @@ class RecipeConfig:
             "the window schedule)."
         },
     )
+    corroboration: bool = field(
+        default=True,
+        metadata={
+            "help": "The installed policies weigh the best sentences read again by how often other "
+            "results of a search for the question repeat their new words (webgpt.json)."
+        },
+    )
     guided_learning_rate: float = field(
         default=1e-4, metadata={"help": "Learning rate of the guided stage (the BC adapter trained on)."}
     )
@@ -397,6 +404,8 @@ class Recipe:
         ]
         if self.config.browsed_questions:
             flags += ["--quoted_pages", str(MAX_QUOTED_PAGES)]
+        if self.config.corroboration:
+            flags += ["--corroboration", "true"]
         if main([*flags, *self.config.bc_flags.split()]) != 0:
             raise RuntimeError("behaviour cloning failed (see above)")
 
@@ -422,6 +431,8 @@ class Recipe:
         if self.reads_pages:
             flags += ["--guided_skim", "true", "--guided_compare_pages", str(GUIDED_COMPARE_PAGES)]
             flags += ["--answer_model", os.path.relpath(self.bc_dir, self.guided_dir)]  # BC's answers
+        if self.config.corroboration:
+            flags += ["--corroboration", "true"]
         if main([*flags, *self.config.bc_flags.split()]) != 0:
             raise RuntimeError("guided-browsing training failed (see above)")
 

@@ -120,3 +120,33 @@ def test_the_report_counts_each_pick_and_the_picker_learns_a_plain_signal(bench:
             row["cands"][0]["answer"], row["cands"][1]["answer"] = "Pryce [1].", "Lighthouse [1]."
     (entry,) = bench.report(rows, 2)
     assert entry["picker (5-fold)"] == 40 and entry["first"] == 20
+
+
+def test_the_corroboration_pick_weighs_the_rankers_score_and_the_other_results(
+    bench: ModuleType, web: MemoryWeb
+) -> None:
+    rows = [
+        {
+            "question": QUESTION,
+            "cands": [
+                {**cand("Porthcawl [1].", "The Porthcawl harbour lighthouse is white.", -1.0), "title": "A"},
+                {
+                    **cand("Pryce [1].", "The lighthouse was designed by Pryce.", -1.2, right=True),
+                    "title": "B",
+                },
+                {**cand("Wales [1].", "It stands in Wales.", None), "title": "C"},
+            ],
+        }
+    ]
+    (entry,) = bench.report(rows, 2)
+    assert "corroboration" not in entry  # not reckoned: no pick by it
+    bench.add_corroboration(rows, web)
+    values = [c["corroboration"] for c in rows[0]["cands"]]
+    # "white" and "pryce" are each in 1 of the 2 results; "stands" and "wales" in neither.
+    assert values == pytest.approx([math.log(2), math.log(2), 0.0])
+    (entry,) = bench.report(rows, 2)
+    assert entry["corroboration"] == 0  # 0.5 × log 2 does not make up a score 0.2 lower
+    rows[0]["cands"][1]["corroboration"] = 2.0
+    (entry,) = bench.report(rows, 2)
+    assert entry["corroboration"] == 1 and entry["first"] == 0
+    assert bench.corroborated(rows[0]["cands"]) == 1  # the unscored third counts as the best score

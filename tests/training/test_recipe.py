@@ -405,6 +405,7 @@ def test_the_guided_stage_trains_the_bc_policy_on_to_browse_by_itself(
     assert guided["mode"] == "guided" and guided["guided_skim"] is True  # it reads each page to its end
     assert guided["guided_compare_pages"] == 3  # and quotes the best sentence of three results
     assert guided["answer_model"] == "../bc"  # the BC policy writes its answers
+    assert guided["corroboration"] is True  # other results' say on the best sentences read
     assert trained["learning_rate"] == config.guided_learning_rate == 1e-4
     shutil.copytree(recipe.bc_dir, recipe.rm_dir)  # install copies whichever adapter the rm stage left
     recipe.install()
@@ -413,6 +414,7 @@ def test_the_guided_stage_trains_the_bc_policy_on_to_browse_by_itself(
     assert installed_guided["mode"] == "guided" and installed_guided["answer_model"] == "../webgpt-135m"
     installed = json.loads((weights / "webgpt-135m" / "webgpt.json").read_text())
     assert installed["mode"] == "scheduled" and installed["quoted_pages"] == 3  # it chooses among 3 quotes
+    assert installed["corroboration"] is True
     before = load_file(str(recipe.bc_dir / "adapter_model.safetensors"))
     after = load_file(str(recipe.guided_dir / "adapter_model.safetensors"))
     assert before.keys() == after.keys() and any(not before[k].equal(after[k]) for k in before)
