@@ -213,15 +213,23 @@ def test_guided_skimming_chooses_greedily_unless_asked_to_sample(tiny_lm_dir: Pa
     assert not load_agent(str(checkpoint), device="cpu").policy.deterministic  # window guided samples
 
 
-def test_comparing_pages_quotes_the_best_sentence_of_all_going_back_to_its_page(engine: LMEngine) -> None:
-    first, second = "https://example.org/first", "https://example.org/second"
-    results = {
+FIRST, SECOND = "https://example.org/first", "https://example.org/second"
+
+
+def two_results() -> dict:
+    """A results page listing ``FIRST`` then ``SECOND``, both in view."""
+    return {
         "valid_commands": [syntax_of(ClickLink), syntax_of(EndAnswer)],
         "url": "search://eiffel",
         "on_search_page": True,
-        "visible_links": [{"id": 0, "url": first}, {"id": 1, "url": second}],
-        "search_results": [{"id": 0, "url": first}, {"id": 1, "url": second}],
+        "visible_links": [{"id": 0, "url": FIRST}, {"id": 1, "url": SECOND}],
+        "search_results": [{"id": 0, "url": FIRST}, {"id": 1, "url": SECOND}],
     }
+
+
+def test_comparing_pages_quotes_the_best_sentence_of_all_going_back_to_its_page(engine: LMEngine) -> None:
+    first, second = FIRST, SECOND
+    results = two_results()
     on_first = {**window(0, 10, [RELEVANT]), "url": first}
     on_second = {**window(0, 10, [NEARLY]), "url": second}
     policy = skimming(engine)
@@ -288,14 +296,8 @@ def test_a_second_say_tips_which_compared_sentence_is_quoted(engine: LMEngine) -
         def score(self, question: str, passages: list[tuple[str, str]]) -> list[float]:
             return [10.0 if "1889" in text else 0.0 for _, text in passages]
 
-    first, second = "https://example.org/first", "https://example.org/second"
-    results = {
-        "valid_commands": [syntax_of(ClickLink), syntax_of(EndAnswer)],
-        "url": "search://eiffel",
-        "on_search_page": True,
-        "visible_links": [{"id": 0, "url": first}, {"id": 1, "url": second}],
-        "search_results": [{"id": 0, "url": first}, {"id": 1, "url": second}],
-    }
+    first, second = FIRST, SECOND
+    results = two_results()
     on_first = {**window(0, 10, [RELEVANT]), "url": first}
     on_second = {**window(0, 10, [NEARLY]), "url": second, "valid_commands": [syntax_of(Quote)]}
     for say, quoted in ((None, "Back"), (SecondSay(PrefersYears(), weight=0.5, best=2), f"Quote: {NEARLY}")):
