@@ -8,7 +8,8 @@ search for the question that hold that stem). Skimming adds it, weighted, to the
 score of each page's best sentences before quoting one: between two sentences the ranker likes about
 as much, the one whose new words other results repeat is the likelier answer (docs/training.md).
 
-The search is the episode's own backend (``bind``): the rollout binds it when the episode starts.
+The search is the episode's own backend, without the results its environment blocks (``bind``: the
+rollout binds it when the episode starts); when it fails, every score is 0 and the ranker's order stands.
 """
 
 from __future__ import annotations
@@ -67,7 +68,10 @@ class Corroboration:
         if question != self._question:
             if self.search is None:
                 raise ValueError("corroboration needs a search backend: bind one first")
-            found = self.search.search(question, k=self.results)
+            try:
+                found = self.search.search(question, k=self.results)
+            except Exception:  # a search that fails leaves the ranker's order as it is, not the episode ended
+                found = []
             self._counts = result_counts([f"{r.title} {r.snippet}" for r in found])
             self._question = question
         return self._counts

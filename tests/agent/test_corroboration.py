@@ -14,6 +14,7 @@ from agent.corroboration import Corroboration, corroboration, new_stems, result_
 from agent.policies.page_reading import SecondSay
 from agent.policies.scripted import ScheduleConfig, ScriptedPolicy, WordOverlap
 from agent.rollout import run_episode
+from browser_env.config import EnvConfig
 from browser_env.docstore import Document
 from browser_env.memory_web import MemoryWeb
 from browser_env.web import SearchResult
@@ -140,3 +141,36 @@ def test_a_checkpoint_asks_for_corroboration(tiny_lm_dir: Path, tmp_path: Path) 
     (checkpoint / "webgpt.json").write_text(json.dumps({"corroboration": True, "lead_confidence": True}))
     with pytest.raises(ValueError, match="pick one"):
         load_agent(str(checkpoint), device="cpu")
+
+
+class Unreachable:
+    def search(self, query: str, k: int = 10) -> list[SearchResult]:
+        raise ConnectionError("search host unreachable")
+
+
+def test_a_search_that_fails_leaves_the_order_as_it_is() -> None:
+    scorer = Corroboration()
+    scorer.bind(Unreachable())
+    assert scorer.score(QUESTION, [("", PRYCE), ("", BOARD)]) == [0.0, 0.0]
+
+
+def test_results_the_environment_blocks_do_not_corroborate() -> None:
+    """The four pages naming Ada Pryce are on a blocked site: the board's sentence is quoted, as with
+    none of them (their words reach corroboration no more than the browser)."""
+    web = porthcawl(0)
+    for k in range(4):
+        url = f"https://blocked.example/pryce{k}"
+        web.documents[url] = Document(
+            url,
+            f"Pryce family {k}",
+            html("Pryce", "<p>Ada Pryce built lighthouses from 1866 in Porthcawl.</p>"),
+            "html",
+        )
+    schedule = ScheduleConfig(
+        skim=True, target_quotes=1, results_in_order=True, pages_to_read=2, rerank_best=3, rerank_weight=0.5
+    )
+    config = EnvConfig(blocklist=("blocked.example",))
+    for blocked, quoted in ((config, BOARD), (EnvConfig(), PRYCE)):
+        policy = ScriptedPolicy(WordOverlap(), schedule, reranker=Corroboration())
+        result = run_episode(QUESTION, policy, web, web, config=blocked)
+        assert [q.text for q in result.record.quotes] == [quoted]
