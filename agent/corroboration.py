@@ -4,9 +4,10 @@ A sentence that answers a question says something the question does not (a name,
 when the answer is well known other results of a search for the question say it too. For each candidate
 (page title, sentence) the score is the mean, over the sentence's content words whose stems the
 question does not use, of log(1 + the number of the first ``results`` results, title and snippet, of a
-search for the question that hold that stem). Skimming adds it, weighted, to the sentence ranker's
-score of each page's best sentences before quoting one: between two sentences the ranker likes about
-as much, the one whose new words other results repeat is the likelier answer (docs/training.md).
+search for the question that hold that stem). Skimming with ``"corroboration": true`` adds half of it
+to the sentence ranker's score of the three best sentences read before quoting one: between sentences
+the ranker likes about as much, the one whose new words other results repeat is the likelier answer
+(docs/training.md).
 
 The search is the episode's own backend, without the results its environment blocks (``bind``: the
 rollout binds it when the episode starts); when it fails, every score is 0 and the ranker's order stands.
