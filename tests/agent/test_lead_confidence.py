@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from agent.corroboration import Corroboration
 from agent.lead_confidence import UNSURE, LeadConfidence
 from demonstrations.schemas import QuoteRecord
 
@@ -48,11 +49,12 @@ def test_a_checkpoint_can_ask_to_weigh_leads(default_model_dir, tmp_path) -> Non
     from agent.policies import load_agent
 
     default = load_agent(mode="scheduled", seed=0)  # reads three results, quotes the ranker's best of them
-    assert default.policy.reranker is None and default.policy.config.pages_to_read == 3
+    assert isinstance(default.policy.reranker, Corroboration)  # after the search's other results' say
+    assert default.policy.config.pages_to_read == 3
     checkpoint = tmp_path / "policy"
     shutil.copytree(shipped_weights(SHIPPED_POLICY_ID), checkpoint)
     settings = json.loads((checkpoint / "webgpt.json").read_text(encoding="utf-8"))
-    weighing = json.dumps(settings | {"lead_confidence": True})
+    weighing = json.dumps(settings | {"lead_confidence": True, "corroboration": False})
     (checkpoint / "webgpt.json").write_text(weighing, encoding="utf-8")
     agent = load_agent(str(checkpoint), seed=0)
     assert isinstance(agent.policy.reranker, LeadConfidence)

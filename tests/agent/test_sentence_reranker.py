@@ -31,7 +31,8 @@ def test_a_checkpoint_naming_a_reranker_skims_with_it(default_model_dir, tmp_pat
     shutil.copytree(shipped_weights(SHIPPED_POLICY_ID), checkpoint)
     train(TOY, base_path(), checkpoint / "reranker", RerankerSettings(group=2, max_steps=1))
     settings = json.loads((checkpoint / "webgpt.json").read_text(encoding="utf-8"))
-    (checkpoint / "webgpt.json").write_text(json.dumps(settings | {"sentence_reranker": "reranker"}))
+    reranking = settings | {"sentence_reranker": "reranker", "corroboration": False}  # one second say
+    (checkpoint / "webgpt.json").write_text(json.dumps(reranking))
     agent = load_agent(str(checkpoint), seed=0)
     assert isinstance(agent.policy.reranker, SentenceReranker)
     assert agent.policy.config.rerank_per_page == RERANK_SCHEDULE.rerank_per_page == 8
