@@ -78,17 +78,6 @@ class TimedSearch:
             self.timings.search += time.perf_counter() - started
 
 
-class AllowedSearch:
-    """The episode's search without the results its environment blocks: what a policy's own scorer may
-    read (``SearchingPolicy``), so a blocked site helps no more there than in the browser."""
-
-    def __init__(self, inner: SearchBackend, config: EnvConfig) -> None:
-        self.inner, self.config = inner, config
-
-    def search(self, query: str, k: int = 10) -> list[SearchResult]:
-        return [r for r in self.inner.search(query, k=k) if not self.config.is_blocked(r.url)]
-
-
 class TimedFetcher:
     def __init__(self, inner: Fetcher, timings: Timings) -> None:
         self.inner, self.timings = inner, timings
@@ -307,7 +296,7 @@ class _Episode:
         self.observation, self.info = self.recording.reset(options={"question": question})
         policy.reset(question)
         if isinstance(policy, SearchingPolicy):
-            policy.use_search(AllowedSearch(self.env.search_backend, self.config))
+            policy.use_search(self.env.allowed_search)
         self.end_reason: EndReason | None = None
         self.env_seconds = time.perf_counter() - self.started  # resetting and stepping the env
 

@@ -48,7 +48,7 @@ from browser_env.protocol import (
     link_text,
     unlink,
 )
-from browser_env.web import Fetcher, FetchError, SearchBackend
+from browser_env.web import Fetcher, FetchError, SearchBackend, SearchResult
 
 SEARCH_URL_PREFIX = "search:"
 START_TITLE = "No page open"
@@ -126,6 +126,17 @@ class _EpisodeState:
     end_reason: EndReason | None = None
 
 
+class AllowedSearch:
+    """A search without the results ``config`` blocks: what the browser lists, and what a policy's own
+    scorer may read (``BrowserEnv.allowed_search``), so a blocked site helps no more there."""
+
+    def __init__(self, inner: SearchBackend, config: EnvConfig) -> None:
+        self.inner, self.config = inner, config
+
+    def search(self, query: str, k: int = 10) -> list[SearchResult]:
+        return [r for r in self.inner.search(query, k=k) if not self.config.is_blocked(r.url)]
+
+
 class BrowserEnv:
     """A text browser over a search backend and a fetcher. Invalid actions never raise out of ``step``;
     their error shows in the next observation. The environment itself is deterministic; ``reset(seed=…)``
@@ -135,6 +146,7 @@ class BrowserEnv:
         self.search_backend = search
         self.fetcher = fetcher
         self.config = config or EnvConfig()
+        self.allowed_search = AllowedSearch(search, self.config)
         self.rng = random.Random()
         self.seed: int | None = None
         self._state = _EpisodeState()
@@ -374,11 +386,10 @@ class BrowserEnv:
 
     def _results_page(self, query: str) -> tuple[Page, list[SearchResultView]]:
         try:
-            found = self.search_backend.search(query, k=self.config.search_results * 2)
+            found = self.allowed_search.search(query, k=self.config.search_results * 2)
         except Exception as error:  # a search backend failure must not end the episode
             raise _ActionFailed(f"search failed: {error}", f"Search {query}") from error
-        kept = [result for result in found if not self.config.is_blocked(result.url)]
-        kept = kept[: self.config.search_results]
+        kept = found[: self.config.search_results]
         lines, links, results = [], [], []
         for link_id, result in enumerate(kept):
             title = link_text(result.title) or result.url
